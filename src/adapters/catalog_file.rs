@@ -1,0 +1,163 @@
+//! The catalog file source: a YAML document of tool definitions, from a path or the demo
+//! catalog embedded in the binary. `${VAR}` in a target URL is filled from the environment.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::catalog::{Catalog, CatalogError, Target, ToolDefinition};
+
+/// The catalog compiled into the binary: the demo tools, for local runs.
+pub const EMBEDDED: &str = include_str!("../../config/catalog.yaml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogDocument {
+    tools: Vec<ToolDefinition>,
+}
+
+/// Why a catalog file could not be used; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogFileError {
+    #[error("catalog {source_name}: cannot read: {error}")]
+    Read {
+        source_name: String,
+        error: std::io::Error,
+    },
+    #[error("catalog {source_name}: {error}")]
+    Syntax {
+        source_name: String,
+        error: serde_norway::Error,
+    },
+    #[error("catalog {source_name}: tool {tool:?}: environment variable {var} is not set")]
+    MissingVar {
+        source_name: String,
+        tool: String,
+        var: String,
+    },
+    #[error("catalog {source_name}: tool {tool:?}: unterminated ${{...}} in target url")]
+    BadPlaceholder { source_name: String, tool: String },
+    #[error("catalog {source_name}: {error}")]
+    Invalid {
+        source_name: String,
+        error: CatalogError,
+    },
+}
+
+/// Loads the catalog from `path`, or the embedded one when `None`.
+pub fn load(
+    path: Option<&Path>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Catalog, CatalogFileError> {
+    match path {
+        None => parse("(embedded)", EMBEDDED, env),
+        Some(p) => {
+            let source_name = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|error| CatalogFileError::Read {
+                source_name: source_name.clone(),
+                error,
+            })?;
+            parse(&source_name, &text, env)
+        }
+    }
+}
+
+/// Parses and validates catalog text.
+pub fn parse(
+    source_name: &str,
+    text: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Catalog, CatalogFileError> {
+    let doc: CatalogDocument =
+        serde_norway::from_str(text).map_err(|error| CatalogFileError::Syntax {
+            source_name: source_name.to_owned(),
+            error,
+        })?;
+    let mut tools = doc.tools;
+    for tool in &mut tools {
+        let Target::Http { url, .. } = &mut tool.target;
+        *url = expand(url, env).map_err(|e| match e {
+            Expand::Missing(var) => CatalogFileError::MissingVar {
+                source_name: source_name.to_owned(),
+                tool: tool.name.clone(),
+                var,
+            },
+            Expand::Unterminated => CatalogFileError::BadPlaceholder {
+                source_name: source_name.to_owned(),
+                tool: tool.name.clone(),
+            },
+        })?;
+    }
+    Catalog::build(tools).map_err(|error| CatalogFileError::Invalid {
+        source_name: source_name.to_owned(),
+        error,
+    })
+}
+
+enum Expand {
+    Missing(String),
+    Unterminated,
+}
+
+// Only URLs are expanded, after YAML parsing, so a variable's value can never change the
+// document's structure.
+fn expand(s: &str, env: &impl Fn(&str) -> Option<String>) -> Result<String, Expand> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or(Expand::Unterminated)?;
+        let var = &after[..end];
+        let value = env(var).ok_or_else(|| Expand::Missing(var.to_owned()))?;
+        out.push_str(value.trim_end_matches('/'));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_env(k: &str) -> Option<String> {
+        (k == "DEMO_TOOLS_URL").then(|| "http://127.0.0.1:9000/lambda-url/demo-tools/".into())
+    }
+
+    #[test]
+    fn embedded_catalog_loads_with_demo_url() {
+        let c = load(None, &demo_env).unwrap();
+        let names: Vec<_> = c.iter().map(|t| t.def.name.clone()).collect();
+        assert_eq!(names, ["calculate", "current_time", "echo"]);
+        let Target::Http { url, .. } = &c.get("echo").unwrap().def.target;
+        assert_eq!(url, "http://127.0.0.1:9000/lambda-url/demo-tools/echo");
+    }
+
+    #[test]
+    fn missing_variable_is_named() {
+        let e = load(None, &|_| None).unwrap_err();
+        assert!(e.to_string().contains("DEMO_TOOLS_URL is not set"), "{e}");
+    }
+
+    #[test]
+    fn syntax_and_model_errors_name_the_source() {
+        let e = parse("x.yaml", "tools: [{name: a}]", &demo_env).unwrap_err();
+        assert!(e.to_string().starts_with("catalog x.yaml: "), "{e}");
+        let e = parse("x.yaml", "tools: []\nextra: 1", &demo_env).unwrap_err();
+        assert!(matches!(e, CatalogFileError::Syntax { .. }));
+        let yaml = "tools:\n- name: a\n  inputSchema: {type: object}\n  target: {kind: http, url: 'http://${NOPE'}\n";
+        assert!(matches!(
+            parse("x", yaml, &demo_env),
+            Err(CatalogFileError::BadPlaceholder { .. })
+        ));
+        let yaml =
+            "tools:\n- name: a\n  inputSchema: {type: object}\n  target: {kind: ftp, url: 'x'}\n";
+        assert!(matches!(
+            parse("x", yaml, &demo_env),
+            Err(CatalogFileError::Syntax { .. })
+        ));
+        let e = load(Some(Path::new("/nonexistent/catalog.yaml")), &demo_env).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/catalog.yaml"));
+    }
+}

@@ -1,0 +1,4 @@
+//! Adapters: one file per external system, each behind a trait of the core.
+
+pub mod catalog_file;
+pub mod http_target;

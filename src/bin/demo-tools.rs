@@ -1,0 +1,163 @@
+//! The demo tools function: three small HTTP tools (`echo`, `calculate`, `current_time`)
+//! that the embedded catalog points at, so a newcomer can call a real tool through the
+//! gateway. Runs under Lambda or standalone (`DEMO_TOOLS_BIND`, default 127.0.0.1:8081).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use mcp_oauth_gateway::runtime;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EchoArgs {
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalcArgs {
+    a: f64,
+    b: f64,
+    op: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TimeArgs {
+    #[serde(default)]
+    offset_minutes: i64,
+}
+
+fn bad(message: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": message.into() })),
+    )
+        .into_response()
+}
+
+async fn echo(args: Result<Json<EchoArgs>, JsonRejection>) -> Response {
+    match args {
+        Ok(Json(a)) => Json(json!({ "text": a.text })).into_response(),
+        Err(e) => bad(e.body_text()),
+    }
+}
+
+async fn calculate(args: Result<Json<CalcArgs>, JsonRejection>) -> Response {
+    let Json(a) = match args {
+        Ok(a) => a,
+        Err(e) => return bad(e.body_text()),
+    };
+    let result = match a.op.as_str() {
+        "add" => a.a + a.b,
+        "subtract" => a.a - a.b,
+        "multiply" => a.a * a.b,
+        "divide" if a.b == 0.0 => return bad("division by zero"),
+        "divide" => a.a / a.b,
+        other => return bad(format!("unknown op {other:?}")),
+    };
+    Json(json!({ "result": result })).into_response()
+}
+
+async fn current_time(args: Result<Json<TimeArgs>, JsonRejection>) -> Response {
+    let Json(a) = match args {
+        Ok(a) => a,
+        Err(e) => return bad(e.body_text()),
+    };
+    if !(-1440..=1440).contains(&a.offset_minutes) {
+        return bad("offset_minutes must be between -1440 and 1440");
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let text = rfc3339(now + a.offset_minutes * 60, a.offset_minutes);
+    Json(json!(text)).into_response()
+}
+
+/// Formats seconds since the epoch, already shifted by `offset_minutes`, as RFC 3339.
+fn rfc3339(secs: i64, offset_minutes: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let zone = if offset_minutes == 0 {
+        "Z".to_owned()
+    } else {
+        let sign = if offset_minutes < 0 { '-' } else { '+' };
+        let m = offset_minutes.abs();
+        format!("{sign}{:02}:{:02}", m / 60, m % 60)
+    };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{zone}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn tools() -> Router {
+    Router::new()
+        .route("/echo", post(echo))
+        .route("/calculate", post(calculate))
+        .route("/current_time", post(current_time))
+}
+
+/// The routes, also under `/demo-tools` (the HTTP API route prefix in template.yaml).
+fn app() -> Router {
+    tools().nest("/demo-tools", tools())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    runtime::init_tracing();
+    let bind: SocketAddr = match std::env::var("DEMO_TOOLS_BIND") {
+        Err(_) => SocketAddr::from(([127, 0, 0, 1], 8081)),
+        Ok(v) => match v.parse() {
+            Ok(a) => a,
+            Err(_) => {
+                eprintln!("demo-tools: DEMO_TOOLS_BIND: {v:?} is not an address");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    match runtime::serve(app(), bind, "demo-tools").await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-tools: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            rfc3339(1_798_761_599 + 3600, 60),
+            "2027-01-01T00:59:59+01:00"
+        );
+        assert_eq!(rfc3339(-1, -90), "1969-12-31T23:59:59-01:30");
+    }
+}

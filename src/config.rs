@@ -1,0 +1,194 @@
+//! Gateway settings, read once from the environment at start-up (SAM parameters map onto
+//! these variables). A bad value stops start-up with an error naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the gateway is configured with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `GATEWAY_BIND`: the standalone server's address (ignored under Lambda).
+    pub bind: SocketAddr,
+    /// `GATEWAY_ALLOWED_ORIGINS`: comma-separated browser origins allowed to call `/mcp`.
+    /// Empty (the default) refuses every request that carries an `Origin` header.
+    pub allowed_origins: Vec<String>,
+    /// `GATEWAY_CATALOG_FILE`: a catalog YAML file; the embedded demo catalog when unset.
+    pub catalog_file: Option<PathBuf>,
+    /// `GATEWAY_TOOLS_TTL_MS`: the `ttlMs` clients may cache list results for.
+    pub tools_ttl_ms: u64,
+    /// `GATEWAY_TARGET_TIMEOUT_MS`: default time a target gets to answer.
+    pub target_timeout: Duration,
+    /// `GATEWAY_MAX_TARGET_RESPONSE_BYTES`: larger target answers become tool errors.
+    pub max_target_response_bytes: usize,
+    /// `GATEWAY_INSTRUCTIONS`: optional guidance for the model, sent at initialize/discover.
+    pub instructions: Option<String>,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+fn bad(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        reason: reason.into(),
+    }
+}
+
+fn number<T>(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = env(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    let value: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| bad(name, format!("{raw:?} is not a whole number")))?;
+    if !range.contains(&value) {
+        return Err(bad(
+            name,
+            format!("{value} is outside {}..={}", range.start(), range.end()),
+        ));
+    }
+    Ok(value)
+}
+
+fn origin_ok(o: &str) -> bool {
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.contains('/') && !r.contains(char::is_whitespace))
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `env`, so tests need not touch the process environment.
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let bind = match env("GATEWAY_BIND").filter(|v| !v.trim().is_empty()) {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v.trim().parse().map_err(|_| {
+                bad(
+                    "GATEWAY_BIND",
+                    format!("{v:?} is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+        };
+        let mut allowed_origins = Vec::new();
+        for o in env("GATEWAY_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+        {
+            let o = o.trim().trim_end_matches('/');
+            if o.is_empty() {
+                continue;
+            }
+            if !origin_ok(o) {
+                return Err(bad(
+                    "GATEWAY_ALLOWED_ORIGINS",
+                    format!("{o:?} is not an origin like https://app.example.com"),
+                ));
+            }
+            allowed_origins.push(o.to_ascii_lowercase());
+        }
+        let catalog_file = env("GATEWAY_CATALOG_FILE")
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from);
+        let tools_ttl_ms = number(&env, "GATEWAY_TOOLS_TTL_MS", 30_000u64, 0..=86_400_000)?;
+        let timeout_ms = number(&env, "GATEWAY_TARGET_TIMEOUT_MS", 10_000u64, 1..=900_000)?;
+        let max_target_response_bytes = number(
+            &env,
+            "GATEWAY_MAX_TARGET_RESPONSE_BYTES",
+            1usize << 20,
+            1..=(6usize << 20),
+        )?;
+        let instructions = env("GATEWAY_INSTRUCTIONS").filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            bind,
+            allowed_origins,
+            catalog_file,
+            tools_ttl_ms,
+            target_timeout: Duration::from_millis(timeout_ms),
+            max_target_response_bytes,
+            instructions,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.allowed_origins.is_empty());
+        assert_eq!(c.tools_ttl_ms, 30_000);
+        assert_eq!(c.target_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn parses_and_normalises_origins() {
+        let c = cfg(&[(
+            "GATEWAY_ALLOWED_ORIGINS",
+            " https://A.example.com/ , http://localhost:6274",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            ["https://a.example.com", "http://localhost:6274"]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert_eq!(
+            cfg(&[("GATEWAY_BIND", "nowhere")]).unwrap_err().name,
+            "GATEWAY_BIND"
+        );
+        assert_eq!(
+            cfg(&[("GATEWAY_ALLOWED_ORIGINS", "example.com")])
+                .unwrap_err()
+                .name,
+            "GATEWAY_ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            cfg(&[("GATEWAY_TOOLS_TTL_MS", "-1")]).unwrap_err().name,
+            "GATEWAY_TOOLS_TTL_MS"
+        );
+        assert_eq!(
+            cfg(&[("GATEWAY_TARGET_TIMEOUT_MS", "0")]).unwrap_err().name,
+            "GATEWAY_TARGET_TIMEOUT_MS"
+        );
+        let e = cfg(&[("GATEWAY_MAX_TARGET_RESPONSE_BYTES", "lots")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("GATEWAY_MAX_TARGET_RESPONSE_BYTES: ")
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! The one place where errors become HTTP responses: each `McpError` and `EdgeError` gets
+//! its status code and JSON-RPC error here, and nowhere else.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::mcp::jsonrpc::{self, ErrorObject, Id, code};
+use crate::mcp::protocol::SUPPORTED_VERSIONS;
+use crate::mcp::{Era, Failure, McpError};
+
+/// HTTP-level refusals that happen before a message reaches the MCP core.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EdgeError {
+    #[error("Forbidden: origin not allowed")]
+    OriginNotAllowed,
+    #[error("Method not allowed: use POST")]
+    MethodNotAllowed,
+    #[error("Request body exceeds 1 MiB")]
+    PayloadTooLarge,
+    #[error("Bad request: the body could not be read")]
+    BodyUnreadable,
+    #[error("Unsupported media type: Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("Not acceptable: Accept must allow application/json")]
+    NotAcceptable,
+    #[error("Not found")]
+    NotFound,
+}
+
+/// A JSON response with the given status and body bytes.
+pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn rpc_error(status: StatusCode, id: Option<&Id>, error: ErrorObject) -> Response {
+    json_response(status, jsonrpc::error_body(id, &error))
+}
+
+impl IntoResponse for EdgeError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+        };
+        let error = ErrorObject {
+            code: code::INVALID_REQUEST,
+            message: self.to_string(),
+            data: None,
+        };
+        let mut resp = rpc_error(status, None, error);
+        if self == Self::MethodNotAllowed {
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        }
+        resp
+    }
+}
+
+/// Maps a failed MCP message to its HTTP status and JSON-RPC error.
+///
+/// Handshake-era clients read 404 as "session expired" and would re-initialize forever, so
+/// an unknown method is 404 only in the per-request era; elsewhere JSON-RPC errors about
+/// a well-formed request travel with 200, as the SDKs expect.
+pub fn failure_response(failure: Failure) -> Response {
+    let Failure { id, error } = failure;
+    let message = error.to_string();
+    let (status, code, data) = match &error {
+        McpError::Parse => (StatusCode::BAD_REQUEST, code::PARSE_ERROR, None),
+        McpError::InvalidRequest(_) | McpError::BatchUnsupported => {
+            (StatusCode::BAD_REQUEST, code::INVALID_REQUEST, None)
+        }
+        McpError::MethodNotFound { era, .. } => {
+            let status = match era {
+                Era::Modern => StatusCode::NOT_FOUND,
+                Era::Legacy => StatusCode::OK,
+            };
+            (status, code::METHOD_NOT_FOUND, None)
+        }
+        McpError::InvalidParams(_) | McpError::UnknownTool(_) => {
+            (StatusCode::OK, code::INVALID_PARAMS, None)
+        }
+        McpError::HeaderMismatch(_) => (StatusCode::BAD_REQUEST, code::HEADER_MISMATCH, None),
+        McpError::UnsupportedProtocolVersion { requested } => (
+            StatusCode::BAD_REQUEST,
+            code::UNSUPPORTED_PROTOCOL_VERSION,
+            Some(serde_json::json!({ "requested": requested, "supported": SUPPORTED_VERSIONS })),
+        ),
+        McpError::Internal {
+            correlation_id,
+            detail,
+        } => {
+            tracing::error!(%correlation_id, %detail, "internal error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL_ERROR,
+                None,
+            )
+        }
+    };
+    rpc_error(
+        status,
+        id.as_ref(),
+        ErrorObject {
+            code,
+            message,
+            data,
+        },
+    )
+}

@@ -1,0 +1,158 @@
+//! `POST /mcp` (and its CORS preflight): HTTP checks — origin, media types, body size —
+//! then the body goes to the MCP core and its outcome becomes a response.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::errors::{EdgeError, failure_response, json_response};
+use crate::mcp::{CallContext, Outcome, TransportHeaders};
+use crate::state::{AppState, EdgeSettings};
+
+const ALLOW_HEADERS: &str = "authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id";
+const EXPOSE_HEADERS: &str = "www-authenticate, mcp-session-id";
+
+/// `Ok(Some(origin))` for an allowed browser origin, `Ok(None)` when no `Origin` was sent.
+fn check_origin<'h>(
+    headers: &'h HeaderMap,
+    edge: &EdgeSettings,
+) -> Result<Option<&'h HeaderValue>, EdgeError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(None);
+    };
+    let allowed = origin.to_str().is_ok_and(|o| {
+        let o = o.trim_end_matches('/');
+        edge.allowed_origins
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(o))
+    });
+    if allowed {
+        Ok(Some(origin))
+    } else {
+        Err(EdgeError::OriginNotAllowed)
+    }
+}
+
+fn with_cors(mut resp: Response, origin: Option<&HeaderValue>) -> Response {
+    if let Some(origin) = origin {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSE_HEADERS),
+        );
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    resp
+}
+
+fn media_type(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    Some(s.split(';').next()?.trim().to_ascii_lowercase())
+}
+
+fn check_media(headers: &HeaderMap) -> Result<(), EdgeError> {
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(media_type)
+        .is_some_and(|m| m == "application/json");
+    if !json_body {
+        return Err(EdgeError::UnsupportedMediaType);
+    }
+    if let Some(accept) = headers.get(header::ACCEPT) {
+        let ok = accept.to_str().is_ok_and(|a| {
+            a.split(',').any(|part| {
+                let m = part.split(';').next().unwrap_or("").trim();
+                m.eq_ignore_ascii_case("application/json")
+                    || m == "*/*"
+                    || m.eq_ignore_ascii_case("application/*")
+            })
+        });
+        if !ok {
+            return Err(EdgeError::NotAcceptable);
+        }
+    }
+    Ok(())
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+pub(super) async fn preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match check_origin(&headers, &state.edge) {
+        Ok(Some(origin)) => {
+            let mut resp = with_cors(StatusCode::NO_CONTENT.into_response(), Some(origin));
+            let h = resp.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST, OPTIONS"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(ALLOW_HEADERS),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+            resp
+        }
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let origin = match check_origin(&parts.headers, &state.edge) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let resp = handle(&state, &parts, body).await;
+    with_cors(resp, origin)
+}
+
+async fn handle(state: &AppState, parts: &axum::http::request::Parts, body: Body) -> Response {
+    if let Err(e) = check_media(&parts.headers) {
+        return e.into_response();
+    }
+    let limit = state.edge.max_body_bytes;
+    let declared_too_large = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64);
+    if declared_too_large {
+        return EdgeError::PayloadTooLarge.into_response();
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) if is_length_limit(&e) => return EdgeError::PayloadTooLarge.into_response(),
+        Err(_) => return EdgeError::BodyUnreadable.into_response(),
+    };
+    let h = &parts.headers;
+    let transport = TransportHeaders {
+        protocol_version: h.get("mcp-protocol-version").map(HeaderValue::as_bytes),
+        method: h.get("mcp-method").map(HeaderValue::as_bytes),
+        name: h.get("mcp-name").map(HeaderValue::as_bytes),
+    };
+    let ctx = CallContext {
+        request_id: super::request_id(parts),
+    };
+    match state.mcp.handle(&bytes, &transport, &ctx).await {
+        Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),
+        Ok(Outcome::Reply(body)) => json_response(StatusCode::OK, body),
+        Err(failure) => failure_response(failure),
+    }
+}

@@ -1,0 +1,66 @@
+//! The HTTP surface: `app(state)` is every route the gateway answers, the same router under
+//! Lambda and standalone.
+
+pub mod errors;
+mod mcp_route;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+use errors::EdgeError;
+
+/// Builds the router over state that was built once at start-up.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/mcp",
+            post(mcp_route::post_mcp)
+                .options(mcp_route::preflight)
+                .fallback(method_not_allowed),
+        )
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn health() -> Response {
+    errors::json_response(
+        axum::http::StatusCode::OK,
+        format!(
+            r#"{{"status":"ok","version":"{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )
+        .into_bytes(),
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    EdgeError::MethodNotAllowed.into_response()
+}
+
+async fn not_found() -> Response {
+    EdgeError::NotFound.into_response()
+}
+
+/// The id that ties a response to its log lines: API Gateway's request id under Lambda,
+/// a fresh UUID standalone.
+pub(crate) fn request_id(parts: &Parts) -> String {
+    use lambda_http::request::RequestContext;
+    match parts.extensions.get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    }
+    .or_else(|| {
+        parts
+            .extensions
+            .get::<lambda_http::Context>()
+            .map(|c| c.request_id.clone())
+    })
+    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}

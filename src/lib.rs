@@ -1,0 +1,17 @@
+//! mcp-oauth-gateway: OAuth-protected, policy-controlled MCP tools behind one endpoint.
+//!
+//! Layout: a pure core (`mcp`, `catalog`, `targets`) that imports no AWS SDK and no HTTP
+//! client; `adapters`, one file per external system; `edge`, the HTTP surface that maps
+//! every error to a status and a JSON-RPC error; `runtime`, Lambda or standalone serving.
+
+pub mod adapters;
+pub mod catalog;
+pub mod config;
+pub mod edge;
+pub mod mcp;
+pub mod runtime;
+pub mod state;
+pub mod targets;
+
+pub use edge::app;
+pub use state::AppState;

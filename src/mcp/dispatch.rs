@@ -1,0 +1,329 @@
+//! MCP method dispatch for a stateless server: one JSON-RPC message in, one answer out,
+//! in whichever protocol era the request speaks.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::error::McpError;
+use super::jsonrpc::{self, Id, Incoming};
+use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
+use crate::catalog::CatalogProvider;
+use crate::targets::{CallToolResult, ToolCall, ToolInvoker};
+
+/// How the server presents itself.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub name: String,
+    pub title: String,
+    pub version: String,
+    pub instructions: Option<String>,
+    /// `ttlMs` on per-request-era list results.
+    pub tools_ttl_ms: u64,
+}
+
+/// Per-request facts from the edge. Authentication adds the caller here.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// Ties a client-visible error to the log line that explains it.
+    pub request_id: String,
+}
+
+/// A handled message.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A notification or a client response: 202 with no body.
+    Accepted,
+    /// A JSON-RPC success response body.
+    Reply(Vec<u8>),
+}
+
+/// A message that earned a JSON-RPC error, with the id to answer it under (if known).
+#[derive(Debug)]
+pub struct Failure {
+    pub id: Option<Id>,
+    pub error: McpError,
+}
+
+/// The MCP server core, built once at start-up.
+pub struct McpService {
+    catalog: Arc<dyn CatalogProvider>,
+    invoker: Arc<dyn ToolInvoker>,
+    info: ServerInfo,
+}
+
+#[derive(Deserialize, Default)]
+struct RequestMeta<'a> {
+    #[serde(borrow, rename = "io.modelcontextprotocol/protocolVersion")]
+    protocol_version: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+struct MetaParams<'a> {
+    #[serde(borrow, rename = "_meta", default)]
+    meta: Option<RequestMeta<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeParams<'a> {
+    #[serde(borrow)]
+    protocol_version: Cow<'a, str>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListParams<'a> {
+    #[serde(borrow, default)]
+    cursor: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct CallParams<'a> {
+    #[serde(borrow, rename = "_meta", default)]
+    meta: Option<RequestMeta<'a>>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+}
+
+fn typed<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, McpError> {
+    serde_json::from_str(params.map_or("{}", RawValue::get))
+        .map_err(|e| McpError::InvalidParams(e.to_string()))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Implementation<'a> {
+    name: &'a str,
+    title: &'a str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResultMeta<'a> {
+    #[serde(rename = "io.modelcontextprotocol/serverInfo")]
+    server_info: Implementation<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeResult<'a> {
+    protocol_version: &'static str,
+    capabilities: serde_json::Value,
+    server_info: Implementation<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instructions: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DiscoverResult<'a> {
+    supported_versions: &'static [&'static str],
+    capabilities: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instructions: Option<&'a str>,
+    result_type: &'static str,
+    ttl_ms: u64,
+    cache_scope: &'static str,
+    #[serde(rename = "_meta")]
+    meta: ResultMeta<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListToolsResult<'a> {
+    tools: Vec<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_scope: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct EmptyResult {}
+
+fn capabilities() -> serde_json::Value {
+    serde_json::json!({ "tools": { "listChanged": false } })
+}
+
+impl McpService {
+    pub fn new(
+        catalog: Arc<dyn CatalogProvider>,
+        invoker: Arc<dyn ToolInvoker>,
+        info: ServerInfo,
+    ) -> Self {
+        Self {
+            catalog,
+            invoker,
+            info,
+        }
+    }
+
+    fn implementation(&self) -> Implementation<'_> {
+        Implementation {
+            name: &self.info.name,
+            title: &self.info.title,
+            version: &self.info.version,
+        }
+    }
+
+    /// Handles one HTTP body.
+    pub async fn handle(
+        &self,
+        body: &[u8],
+        headers: &TransportHeaders<'_>,
+        ctx: &CallContext,
+    ) -> Result<Outcome, Failure> {
+        let message = jsonrpc::parse(body).map_err(|error| Failure {
+            id: jsonrpc::peek_id(body),
+            error,
+        })?;
+        match message {
+            Incoming::Response => Ok(Outcome::Accepted),
+            Incoming::Notification { method } => protocol::check_notification(headers, &method)
+                .map(|()| Outcome::Accepted)
+                .map_err(|error| Failure { id: None, error }),
+            Incoming::Request { id, method, params } => {
+                match self.request(&id, &method, params, headers, ctx).await {
+                    Ok(body) => Ok(Outcome::Reply(body)),
+                    Err(error) => Err(Failure {
+                        id: Some(id),
+                        error,
+                    }),
+                }
+            }
+        }
+    }
+
+    async fn request(
+        &self,
+        id: &Id,
+        method: &str,
+        params: Option<&RawValue>,
+        headers: &TransportHeaders<'_>,
+        ctx: &CallContext,
+    ) -> Result<Vec<u8>, McpError> {
+        if method == "tools/call" {
+            // Parsed once, `_meta` included, so large arguments are scanned only once.
+            let mut p: CallParams<'_> = typed(params)?;
+            let era = Self::era(headers, p.meta.take(), method)?;
+            return self.call_tool(id, p, era, headers, ctx).await;
+        }
+        let p: MetaParams<'_> = typed(params)?;
+        let era = Self::era(headers, p.meta, method)?;
+        let modern = era == Era::Modern;
+        match method {
+            "initialize" if !modern => {
+                let p: InitializeParams<'_> = typed(params)?;
+                let result = InitializeResult {
+                    protocol_version: Version::negotiate(&p.protocol_version).as_str(),
+                    capabilities: capabilities(),
+                    server_info: self.implementation(),
+                    instructions: self.info.instructions.as_deref(),
+                };
+                Ok(jsonrpc::result_body(id, &result))
+            }
+            "ping" if !modern => Ok(jsonrpc::result_body(id, &EmptyResult {})),
+            "server/discover" => {
+                let result = DiscoverResult {
+                    supported_versions: &SUPPORTED_VERSIONS,
+                    capabilities: capabilities(),
+                    instructions: self.info.instructions.as_deref(),
+                    result_type: "complete",
+                    ttl_ms: self.info.tools_ttl_ms,
+                    // Nothing in it depends on who asks.
+                    cache_scope: "public",
+                    meta: ResultMeta {
+                        server_info: self.implementation(),
+                    },
+                };
+                Ok(jsonrpc::result_body(id, &result))
+            }
+            "tools/list" => {
+                let p: ListParams<'_> = typed(params)?;
+                if p.cursor.is_some() {
+                    // Every list is complete, so no cursor was ever issued.
+                    return Err(McpError::InvalidParams("unknown cursor".into()));
+                }
+                let catalog = self.catalog.current();
+                let result = ListToolsResult {
+                    tools: catalog.iter().map(|t| &*t.listing).collect(),
+                    result_type: modern.then_some("complete"),
+                    ttl_ms: modern.then_some(self.info.tools_ttl_ms),
+                    // Per caller once policies filter the list.
+                    cache_scope: modern.then_some("private"),
+                };
+                Ok(jsonrpc::result_body(id, &result))
+            }
+            _ => Err(McpError::MethodNotFound {
+                method: method.chars().take(128).collect(),
+                era,
+            }),
+        }
+    }
+}
+
+impl McpService {
+    /// The era a request speaks, once its version and method headers check out.
+    fn era(
+        headers: &TransportHeaders<'_>,
+        meta: Option<RequestMeta<'_>>,
+        method: &str,
+    ) -> Result<Era, McpError> {
+        let meta_version = meta.and_then(|m| m.protocol_version);
+        let era = protocol::resolve_version(headers, meta_version.as_deref(), method)?.era();
+        protocol::check_method_header(headers, method, era)?;
+        Ok(era)
+    }
+
+    async fn call_tool(
+        &self,
+        id: &Id,
+        p: CallParams<'_>,
+        era: Era,
+        headers: &TransportHeaders<'_>,
+        ctx: &CallContext,
+    ) -> Result<Vec<u8>, McpError> {
+        protocol::check_name_header(headers, &p.name, era)?;
+        let arguments = match p.arguments {
+            Some(a) if a.get().starts_with('{') => a,
+            Some(_) => {
+                return Err(McpError::InvalidParams(
+                    "arguments must be an object".into(),
+                ));
+            }
+            None => empty_object(),
+        };
+        let catalog = self.catalog.current();
+        let tool = catalog
+            .get(&p.name)
+            .ok_or_else(|| McpError::UnknownTool(p.name.chars().take(128).collect()))?;
+        let call = ToolCall {
+            tool,
+            arguments,
+            correlation_id: &ctx.request_id,
+        };
+        let result = match self.invoker.invoke(call).await {
+            Ok(output) => CallToolResult::success(tool, output),
+            Err(e) => {
+                tracing::warn!(tool = %p.name, request_id = %ctx.request_id, error = %e, "tool target failed");
+                CallToolResult::failure(&ctx.request_id)
+            }
+        };
+        let modern = era == Era::Modern;
+        Ok(jsonrpc::result_body(
+            id,
+            &result.with_result_type(modern.then_some("complete")),
+        ))
+    }
+}
+
+fn empty_object() -> &'static RawValue {
+    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| RawValue::from_string("{}".into()).expect("valid JSON"))
+}

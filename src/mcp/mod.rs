@@ -1,0 +1,11 @@
+//! The MCP core: JSON-RPC framing, protocol versions and eras, and method dispatch.
+//! Imports no AWS SDK and no HTTP client.
+
+pub mod dispatch;
+pub mod error;
+pub mod jsonrpc;
+pub mod protocol;
+
+pub use dispatch::{CallContext, Failure, McpService, Outcome, ServerInfo};
+pub use error::McpError;
+pub use protocol::{Era, TransportHeaders, Version};

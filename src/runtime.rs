@@ -1,0 +1,75 @@
+//! How the router is served: under the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set
+//! (real Lambda, `cargo lambda watch`), otherwise as a plain HTTP server (containers,
+//! benchmarks, tests). Also sets up logging for both.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tracing_subscriber::EnvFilter;
+
+/// Logs go to stderr: JSON under Lambda (CloudWatch parses it) or when
+/// `GATEWAY_LOG_FORMAT=json`, text otherwise. Level from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let json = match std::env::var("GATEWAY_LOG_FORMAT") {
+        Ok(v) => v.eq_ignore_ascii_case("json"),
+        Err(_) => std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok(),
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        builder.with_ansi(false).init();
+    }
+}
+
+/// True when a Lambda runtime API is there to poll.
+pub fn under_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// Serves `router` until the runtime or a signal stops it.
+pub async fn serve(router: Router, bind: SocketAddr, name: &str) -> Result<(), String> {
+    if under_lambda() {
+        tracing::info!(name, "serving under the Lambda runtime");
+        return lambda_http::run(router).await.map_err(|e| e.to_string());
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(name, %addr, "serving standalone");
+    // One plain line that scripts and tests wait for (port 0 picks a free port).
+    println!("{name} listening on http://{addr}");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,112 @@
+//! The narrow interface between MCP dispatch and whatever runs a tool, and how a target's
+//! answer (or failure) becomes an MCP `CallToolResult`.
+//!
+//! Pure: adapters (`adapters::http_target`, later Lambda and upstream MCP) implement
+//! `ToolInvoker`; nothing here knows about HTTP clients.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::catalog::Tool;
+
+/// One call, as the invoker sees it. The caller's token is deliberately absent: targets
+/// never receive it.
+pub struct ToolCall<'a> {
+    pub tool: &'a Tool,
+    pub arguments: &'a RawValue,
+    pub correlation_id: &'a str,
+}
+
+/// A target's answer.
+#[derive(Debug)]
+pub enum ToolOutput {
+    Json(Box<RawValue>),
+    Text(String),
+}
+
+/// Why a target did not answer usefully. The detail goes to the log, never to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("target timed out")]
+    Timeout,
+    #[error("target unreachable: {0}")]
+    Unreachable(String),
+    #[error("target answered HTTP {0}")]
+    Status(u16),
+    #[error("target response exceeds {0} bytes")]
+    TooLarge(usize),
+    #[error("target response unusable: {0}")]
+    BadResponse(String),
+}
+
+#[async_trait]
+pub trait ToolInvoker: Send + Sync {
+    async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError>;
+}
+
+#[derive(Debug, Serialize)]
+struct TextContent {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: String,
+}
+
+/// A `CallToolResult` (plus `resultType` in the per-request era).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallToolResult {
+    content: [TextContent; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    structured_content: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_error: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_type: Option<&'static str>,
+}
+
+impl CallToolResult {
+    /// The result for a target's output. A JSON string becomes its text; other JSON is shown
+    /// as text and, when the tool declares an `outputSchema` and the value is an object, is
+    /// also given as `structuredContent`.
+    pub fn success(tool: &Tool, output: ToolOutput) -> Self {
+        let (text, structured_content) = match output {
+            ToolOutput::Text(t) => (t, None),
+            ToolOutput::Json(raw) => match serde_json::from_str::<String>(raw.get()) {
+                Ok(s) => (s, None),
+                Err(_) => {
+                    let text = raw.get().to_owned();
+                    let structured =
+                        (tool.def.output_schema.is_some() && text.starts_with('{')).then_some(raw);
+                    (text, structured)
+                }
+            },
+        };
+        Self::new(text, structured_content, false)
+    }
+
+    /// The result for a failed target: generic text with the id that finds the log line.
+    pub fn failure(correlation_id: &str) -> Self {
+        let text = format!("The tool could not be completed. Correlation id: {correlation_id}");
+        Self::new(text, None, true)
+    }
+
+    fn new(text: String, structured_content: Option<Box<RawValue>>, is_error: bool) -> Self {
+        Self {
+            content: [TextContent { kind: "text", text }],
+            structured_content,
+            is_error,
+            result_type: None,
+        }
+    }
+
+    /// Marks the result for the per-request era, where every result names its type.
+    pub fn with_result_type(mut self, result_type: Option<&'static str>) -> Self {
+        self.result_type = result_type;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.is_error
+    }
+}
