@@ -1,0 +1,103 @@
+# Shared by scripts/dev.sh and scripts/test.sh: install what the project needs into the
+# repo (a Python venv, node_modules), find free loopback ports, start services in their
+# own process groups and stop every one of them on exit.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+LOCAL="$ROOT/.local"
+mkdir -p "$LOCAL"
+export PATH="$VENV/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
+# Emulated AWS: dummy credentials, never a real account.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The venv is rebuilt only when requirements-dev.txt changes.
+setup_python() {
+  local want have
+  want=$(sha256sum "$ROOT/requirements-dev.txt" | cut -d' ' -f1)
+  have=$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)
+  if [ "$want" != "$have" ]; then
+    say "Installing Python tools into .venv (cargo-lambda, moto, cfn-lint, sam, mcp)"
+    command -v python3 >/dev/null || die "python3 (3.11) is required"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"
+    echo "$want" > "$VENV/.requirements.sha256"
+  fi
+}
+
+# node_modules is reinstalled only when package-lock.json changes.
+setup_node() {
+  local want have
+  want=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
+  have=$(cat "$ROOT/node_modules/.lock.sha256" 2>/dev/null || true)
+  if [ "$want" != "$have" ]; then
+    say "Installing Node packages into node_modules (MCP TypeScript SDK)"
+    command -v npm >/dev/null || die "Node.js 20 and npm are required"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$ROOT/node_modules/.lock.sha256"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+PIDS=()
+# start NAME LOGFILE CMD...: runs CMD in its own process group, output to LOGFILE.
+start() {
+  local name=$1 log=$2
+  shift 2
+  setsid "$@" >"$log" 2>&1 &
+  PIDS+=("$!")
+  say "Started $name (pid $!, log ${log#"$ROOT"/})"
+}
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+
+# wait_http URL SECONDS LOG: until URL answers 2xx; on time-out show LOG and fail.
+wait_http() {
+  local url=$1 secs=$2 log=$3
+  for _ in $(seq "$secs"); do
+    if curl -fsS -m 5 -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 1
+  done
+  tail -n 40 "$log" >&2 || true
+  die "$url did not answer within ${secs}s"
+}
+
+start_moto() {
+  MOTO_PORT=${MOTO_PORT:-$(free_port)}
+  start moto "$LOCAL/moto.log" moto_server -H 127.0.0.1 -p "$MOTO_PORT"
+  wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" 60 "$LOCAL/moto.log"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+}
+
+# start_watch PORT: both functions under `cargo lambda watch` on 127.0.0.1 only.
+start_watch() {
+  WATCH_PORT=$1
+  WATCH_BASE="http://127.0.0.1:$WATCH_PORT/lambda-url"
+  start "cargo lambda watch" "$LOCAL/watch.log" \
+    cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors "${WATCH_FLAGS[@]}" \
+      --env-var "DEMO_TOOLS_URL=$WATCH_BASE/demo-tools" \
+      --env-var "RUST_LOG=${RUST_LOG:-info}" \
+      --env-var "GATEWAY_ALLOWED_ORIGINS=${GATEWAY_ALLOWED_ORIGINS:-}"
+  # The first request starts the function; that may include a build.
+  wait_http "$WATCH_BASE/mcp-oauth-gateway/health" 600 "$LOCAL/watch.log"
+  export MCP_WATCH_URL="$WATCH_BASE/mcp-oauth-gateway/mcp"
+}
+WATCH_FLAGS=()
