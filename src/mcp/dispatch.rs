@@ -184,7 +184,9 @@ impl McpService {
             error,
         })?;
         match message {
-            Incoming::Response => Ok(Outcome::Accepted),
+            Incoming::Response => protocol::check_version_header(headers)
+                .map(|()| Outcome::Accepted)
+                .map_err(|error| Failure { id: None, error }),
             Incoming::Notification { method } => protocol::check_notification(headers, &method)
                 .map(|()| Outcome::Accepted)
                 .map_err(|error| Failure { id: None, error }),

@@ -129,12 +129,18 @@ pub fn resolve_version(
     Ok(version)
 }
 
+/// A message that is not a request (a notification, a client's response) is still refused
+/// when it names a version we do not speak.
+pub fn check_version_header(headers: &TransportHeaders<'_>) -> Result<(), McpError> {
+    headers
+        .protocol_version
+        .map_or(Ok(()), |raw| header_version(raw).map(|_| ()))
+}
+
 /// Checks a notification's headers: a version we do not speak, or a method header that
 /// disagrees with the body, is refused.
 pub fn check_notification(headers: &TransportHeaders<'_>, method: &str) -> Result<(), McpError> {
-    if let Some(raw) = headers.protocol_version {
-        header_version(raw)?;
-    }
+    check_version_header(headers)?;
     check_method_header(headers, method, Era::Legacy)
 }
 
