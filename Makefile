@@ -1,9 +1,15 @@
 # The two commands of the README. Both install what they need and start (then stop)
 # every service they use on 127.0.0.1.
-.PHONY: dev test
+.PHONY: dev test token
 
-dev:  ## run the gateway locally: moto + cargo lambda watch, Ctrl-C stops all
+dev:  ## run the gateway locally: moto + OIDC provider + cargo lambda watch, Ctrl-C stops all
 	@bash scripts/dev.sh
 
 test: ## the whole suite, as CI runs it
 	@bash scripts/test.sh
+
+# USER is also the login name in the environment: only a USER= on the command line counts.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
+KIND ?= access
+token: ## make token [USER=alice] [KIND=access|id]: a Cognito token from a running `make dev`
+	@.venv/bin/python scripts/cognito.py token --user "$(TOKEN_USER)" --kind "$(KIND)" --config .local/cognito.json

@@ -69,11 +69,16 @@ stop_all() {
   PIDS=()
 }
 
-# wait_http URL SECONDS LOG: until URL answers 2xx; on time-out show LOG and fail.
+# wait_http URL SECONDS LOG: until URL answers 2xx; fails (showing LOG) on time-out or
+# when the service last started has died.
 wait_http() {
-  local url=$1 secs=$2 log=$3
+  local url=$1 secs=$2 log=$3 pid=${PIDS[-1]:-}
   for _ in $(seq "$secs"); do
     if curl -fsS -m 5 -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 40 "$log" >&2 || true
+      die "the service behind $url exited"
+    fi
     sleep 1
   done
   tail -n 40 "$log" >&2 || true
@@ -87,6 +92,48 @@ start_moto() {
   export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
 }
 
+# seed_cognito: after start_moto, the dev user pool, app clients, groups and users
+# (scripts/cognito.py seed); its ids, issuer, JWKS URL and passwords go to $COGNITO_CONFIG.
+seed_cognito() {
+  [ -n "${AWS_ENDPOINT_URL:-}" ] || die "seed_cognito needs start_moto first"
+  "$VENV/bin/python" "$ROOT/scripts/cognito.py" seed --out "$LOCAL/cognito.json"
+  export COGNITO_CONFIG="$LOCAL/cognito.json"
+}
+
+# start_oidc [RESOURCE...]: a real OpenID Connect provider (tests/idp/oidc_provider.mjs, npm
+# oidc-provider; needs setup_node) on a free port. It issues JWT access tokens for those
+# resource URLs (client_credentials grant); more can be added at runtime through its
+# /__admin/resources. Exports OIDC_ISSUER (http://127.0.0.1:PORT, no trailing slash).
+start_oidc() {
+  OIDC_PORT=${OIDC_PORT:-$(free_port)}
+  local args=() r
+  for r in "$@"; do args+=(--resource "$r"); done
+  start "OIDC provider" "$LOCAL/oidc.log" \
+    node "$ROOT/tests/idp/oidc_provider.mjs" --port "$OIDC_PORT" "${args[@]}"
+  wait_http "http://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration" 30 "$LOCAL/oidc.log"
+  export OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
+}
+
+# gateway_auth_env PORT: WATCH_ENV for a gateway under `cargo lambda watch` on PORT that
+# trusts the seeded Cognito pool (JWKS served by moto) and the local OIDC provider, with its
+# canonical URL and metadata URL as watch serves them.
+gateway_auth_env() {
+  local base="http://127.0.0.1:$1/lambda-url/mcp-oauth-gateway"
+  local pool client jwks
+  read -r pool client jwks < <("$VENV/bin/python" -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
+  WATCH_ENV+=(
+    --env-var "GATEWAY_RESOURCE_URL=$base/mcp"
+    --env-var "GATEWAY_RESOURCE_METADATA_URL=$base/.well-known/oauth-protected-resource/mcp"
+    --env-var "GATEWAY_COGNITO_USER_POOL_ID=$pool"
+    --env-var "GATEWAY_COGNITO_CLIENT_IDS=$client"
+    --env-var "GATEWAY_COGNITO_JWKS_URL=$jwks"
+    --env-var "GATEWAY_OIDC_ISSUER=$OIDC_ISSUER"
+  )
+}
+
 # start_watch PORT: both functions under `cargo lambda watch` on 127.0.0.1 only.
 start_watch() {
   WATCH_PORT=$1
@@ -94,10 +141,11 @@ start_watch() {
   start "cargo lambda watch" "$LOCAL/watch.log" \
     cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors "${WATCH_FLAGS[@]}" \
       --env-var "DEMO_TOOLS_URL=$WATCH_BASE/demo-tools" \
-      --env-var "RUST_LOG=${RUST_LOG:-info}" \
-      --env-var "GATEWAY_ALLOWED_ORIGINS=${GATEWAY_ALLOWED_ORIGINS:-}"
+      --env-var "RUST_LOG=${RUST_LOG:-info}" "${WATCH_ENV[@]}"
   # The first request starts the function; that may include a build.
   wait_http "$WATCH_BASE/mcp-oauth-gateway/health" 600 "$LOCAL/watch.log"
   export MCP_WATCH_URL="$WATCH_BASE/mcp-oauth-gateway/mcp"
 }
 WATCH_FLAGS=()
+# Extra `--env-var NAME=VALUE` pairs for the functions (cargo lambda refuses empty values).
+WATCH_ENV=()

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # `make dev`: the gateway on its embedded default stack, on 127.0.0.1 only — moto's server
-# (Cognito and DynamoDB emulation) and both functions under `cargo lambda watch`, which
-# rebuilds on every source change. Ctrl-C stops everything this started.
+# (Cognito and DynamoDB emulation, Cognito seeded with dev users), a local OpenID Connect
+# provider, and both functions under `cargo lambda watch`, which rebuilds on every source
+# change. Ctrl-C stops everything this started.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 setup_python
+setup_node
 start_moto
-start_watch "${WATCH_PORT:-9000}"
+seed_cognito
+WATCH_PORT=${WATCH_PORT:-9000}
+start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
+gateway_auth_env "$WATCH_PORT"
+start_watch "$WATCH_PORT"
 
 cat <<TXT
 
@@ -19,13 +25,22 @@ cat <<TXT
   Health         $WATCH_BASE/mcp-oauth-gateway/health
   Demo tools     $WATCH_BASE/demo-tools/{echo,calculate,current_time}
   Emulated AWS   $AWS_ENDPOINT_URL  (moto: Cognito + DynamoDB)
-  Logs           .local/watch.log, .local/moto.log
+  Cognito        pool mcp-gateway-dev, users alice, bob, carol  (.local/cognito.json)
+  OIDC provider  $OIDC_ISSUER  (test clients client-alice, client-bob, ...)
+  Logs           .local/watch.log, .local/moto.log, .local/oidc.log
 
-  Try it:
-    curl -s $MCP_WATCH_URL -H 'content-type: application/json' \\
+  Tokens:
+    make token                     Cognito access token for alice (USER=bob|carol, KIND=id)
+    curl -s $OIDC_ISSUER/token -d grant_type=client_credentials \\
+      -d client_id=client-alice -d client_secret=alice-secret \\
+      --data-urlencode resource=$MCP_WATCH_URL --data-urlencode 'scope=mcp:tools mcp:admin'
+
+  Try it (every /mcp request needs a token):
+    TOKEN=\$(make -s token)
+    curl -s $MCP_WATCH_URL -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
       -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}'
-    node tests/clients/ts_client.mjs $MCP_WATCH_URL          (after: npm ci)
-    claude mcp add --transport http gateway $MCP_WATCH_URL
+    node tests/clients/ts_client.mjs $MCP_WATCH_URL --header "Authorization: Bearer \$TOKEN"
+    claude mcp add --transport http gateway $MCP_WATCH_URL --header "Authorization: Bearer \$TOKEN"
 
   Ctrl-C stops everything.
 TXT

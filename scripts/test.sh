@@ -2,7 +2,8 @@
 # `make test`: the whole suite from a clean checkout. Installs what it needs, checks format,
 # lints and the SAM template, builds once, starts both functions under `cargo lambda watch`
 # on a free loopback port, runs every test (unit, router, recorded events, real MCP
-# clients against the standalone server and the Lambda runtime), stops everything.
+# clients against the standalone server and the Lambda runtime), stops everything. moto
+# (Cognito, seeded) and a local OIDC provider run alongside for the auth tests.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 trap stop_all EXIT
@@ -23,8 +24,17 @@ sam validate --lint --template template.yaml
 say "Building (one target dir, reused by cargo lambda watch)"
 cargo build --all-targets --locked
 
+# Identity providers for the auth tests: moto's Cognito seeded with the dev pool and users
+# (AWS_ENDPOINT_URL, COGNITO_CONFIG) and a real OIDC provider whose JWT access tokens are for
+# the gateway's MCP URL under cargo lambda watch (OIDC_ISSUER; that URL is MCP_WATCH_URL).
+start_moto
+seed_cognito
+WATCH_PORT=$(free_port)
+start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
+
 WATCH_FLAGS=(--ignore-changes)
-start_watch "$(free_port)"
+gateway_auth_env "$WATCH_PORT"
+start_watch "$WATCH_PORT"
 
 export MCP_E2E_PYTHON="$VENV/bin/python"
 export MCP_E2E_NODE="$(command -v node)"

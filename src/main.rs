@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = match AppState::build(&config, &|k| std::env::var(k).ok()) {
+    let state = match AppState::build(&config, &|k| std::env::var(k).ok()).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "start-up failed");

@@ -1,38 +1,27 @@
 //! The recorded API Gateway HTTP API events in `events/` (the ones `cargo lambda invoke
 //! --data-file` sends) run through the router exactly as Lambda delivers them.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
-use axum::routing::post;
 use http_body_util::BodyExt;
-use mcp_oauth_gateway::config::Config;
-use mcp_oauth_gateway::{AppState, app};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// A stand-in for the demo tools function: `POST /echo` answers `{"text": ...}`.
-async fn echo_target() -> String {
-    let router = Router::new().route(
-        "/echo",
-        post(|body: axum::Json<Value>| async move {
-            axum::Json(serde_json::json!({ "text": body["text"] }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
-}
-
-async fn gateway() -> Router {
-    let target = echo_target().await;
-    let config = Config::from_lookup(|_| None).unwrap();
-    let env = move |k: &str| (k == "DEMO_TOOLS_URL").then(|| target.clone());
-    app(AppState::build(&config, &env).unwrap())
+/// The gateway behind the test layer that adds a good bearer token: recorded events carry
+/// no token, since any token in a file would have expired.
+async fn gateway() -> common::Gateway {
+    common::gateway().await
 }
 
 /// Runs one event file through the router; returns the status and the JSON body, if any.
 async fn run(router: Router, file: &str) -> (u16, Option<Value>) {
+    let (status, _, json) = run_full(router, file).await;
+    (status, json)
+}
+
+async fn run_full(router: Router, file: &str) -> (u16, axum::http::HeaderMap, Option<Value>) {
     let path = format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -40,9 +29,10 @@ async fn run(router: Router, file: &str) -> (u16, Option<Value>) {
     let req = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
     let resp = router.oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let json = (!bytes.is_empty()).then(|| serde_json::from_slice(&bytes).unwrap());
-    (status, json)
+    (status, headers, json)
 }
 
 #[tokio::test]
@@ -69,7 +59,7 @@ async fn every_event_file_is_covered() {
 
 #[tokio::test]
 async fn initialize_event() {
-    let (status, body) = run(gateway().await, "initialize.json").await;
+    let (status, body) = run(gateway().await.app, "initialize.json").await;
     let body = body.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["protocolVersion"], "2025-06-18");
@@ -78,7 +68,7 @@ async fn initialize_event() {
 
 #[tokio::test]
 async fn server_discover_event() {
-    let (status, body) = run(gateway().await, "server-discover.json").await;
+    let (status, body) = run(gateway().await.app, "server-discover.json").await;
     let body = body.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["supportedVersions"][0], "2026-07-28");
@@ -87,7 +77,7 @@ async fn server_discover_event() {
 
 #[tokio::test]
 async fn tools_list_event() {
-    let (status, body) = run(gateway().await, "tools-list.json").await;
+    let (status, body) = run(gateway().await.app, "tools-list.json").await;
     let body = body.unwrap();
     assert_eq!(status, 200, "{body}");
     let names: Vec<&str> = body["result"]["tools"]
@@ -101,7 +91,7 @@ async fn tools_list_event() {
 
 #[tokio::test]
 async fn tools_call_event_reaches_the_target() {
-    let (status, body) = run(gateway().await, "tools-call.json").await;
+    let (status, body) = run(gateway().await.app, "tools-call.json").await;
     let body = body.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["structuredContent"]["text"], "hello");
@@ -111,7 +101,7 @@ async fn tools_call_event_reaches_the_target() {
 
 #[tokio::test]
 async fn bad_request_event_is_a_parse_error() {
-    let (status, body) = run(gateway().await, "bad-request.json").await;
+    let (status, body) = run(gateway().await.app, "bad-request.json").await;
     let body = body.unwrap();
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], -32700);
@@ -119,7 +109,25 @@ async fn bad_request_event_is_a_parse_error() {
 
 #[tokio::test]
 async fn health_event() {
-    let (status, body) = run(gateway().await, "health.json").await;
+    let (status, body) = run(gateway().await.app, "health.json").await;
     assert_eq!(status, 200);
     assert_eq!(body.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn an_event_without_a_token_is_401_naming_the_metadata_from_the_api_host() {
+    // No configured resource URL: it is derived from the Host and X-Forwarded-Proto that
+    // API Gateway forwards.
+    let gw = common::gateway_with(&[
+        ("GATEWAY_RESOURCE_URL", ""),
+        ("GATEWAY_OIDC_AUDIENCES", common::tokens::AUDIENCE),
+    ])
+    .await;
+    let (status, headers, body) = run_full(gw.raw, "tools-list.json").await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer resource_metadata=\"https://abc123.execute-api.us-east-1.amazonaws.com/.well-known/oauth-protected-resource/mcp\""
+    );
+    assert_eq!(body.unwrap()["error"]["code"], -32001);
 }

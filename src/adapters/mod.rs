@@ -2,3 +2,4 @@
 
 pub mod catalog_file;
 pub mod http_target;
+pub mod jwks_http;

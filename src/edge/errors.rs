@@ -11,6 +11,12 @@ use crate::mcp::{Era, Failure, McpError};
 /// HTTP-level refusals that happen before a message reaches the MCP core.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EdgeError {
+    /// No valid bearer token. Which check failed is logged, never answered.
+    #[error("Unauthorized: a valid bearer token is required")]
+    Unauthorized {
+        resource_metadata: String,
+        token_sent: bool,
+    },
     #[error("Forbidden: origin not allowed")]
     OriginNotAllowed,
     #[error("Method not allowed: use POST")]
@@ -43,7 +49,8 @@ fn rpc_error(status: StatusCode, id: Option<&Id>, error: ErrorObject) -> Respons
 
 impl IntoResponse for EdgeError {
     fn into_response(self) -> Response {
-        let status = match self {
+        let status = match &self {
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -53,14 +60,33 @@ impl IntoResponse for EdgeError {
             Self::NotFound => StatusCode::NOT_FOUND,
         };
         let error = ErrorObject {
-            code: code::INVALID_REQUEST,
+            code: match self {
+                Self::Unauthorized { .. } => code::UNAUTHORIZED,
+                _ => code::INVALID_REQUEST,
+            },
             message: self.to_string(),
             data: None,
         };
         let mut resp = rpc_error(status, None, error);
-        if self == Self::MethodNotAllowed {
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+        match self {
+            Self::MethodNotAllowed => {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+            }
+            Self::Unauthorized {
+                resource_metadata,
+                token_sent,
+            } => {
+                // RFC 6750 §3: no error code when no token was sent.
+                let mut challenge = format!("Bearer resource_metadata=\"{resource_metadata}\"");
+                if token_sent {
+                    challenge.push_str(", error=\"invalid_token\"");
+                }
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+            }
+            _ => {}
         }
         resp
     }

@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::auth::authenticate;
 use super::errors::{EdgeError, failure_response, json_response};
 use crate::mcp::{CallContext, Outcome, TransportHeaders};
 use crate::state::{AppState, EdgeSettings};
@@ -113,6 +114,22 @@ pub(super) async fn preflight(State(state): State<Arc<AppState>>, headers: Heade
     }
 }
 
+/// GET, DELETE and the rest: this stateless server offers no SSE stream and no session to
+/// delete, but still says so only to an authenticated caller.
+pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let origin = match check_origin(&parts.headers, &state.edge) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let request_id = super::request_id(&parts);
+    let resp = match authenticate(&state, &parts.headers, &request_id).await {
+        Ok(_) => EdgeError::MethodNotAllowed.into_response(),
+        Err(e) => e.into_response(),
+    };
+    with_cors(resp, origin)
+}
+
 pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let origin = match check_origin(&parts.headers, &state.edge) {
@@ -124,6 +141,12 @@ pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -
 }
 
 async fn handle(state: &AppState, parts: &axum::http::request::Parts, body: Body) -> Response {
+    let request_id = super::request_id(parts);
+    // Before the body is even read: unauthenticated callers get nothing parsed.
+    let verified = match authenticate(state, &parts.headers, &request_id).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     if let Err(e) = check_media(&parts.headers) {
         return e.into_response();
     }
@@ -148,7 +171,8 @@ async fn handle(state: &AppState, parts: &axum::http::request::Parts, body: Body
         name: h.get("mcp-name").map(HeaderValue::as_bytes),
     };
     let ctx = CallContext {
-        request_id: super::request_id(parts),
+        request_id,
+        principal: verified.principal,
     };
     match state.mcp.handle(&bytes, &transport, &ctx).await {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),

@@ -1,8 +1,10 @@
 //! The HTTP surface: `app(state)` is every route the gateway answers, the same router under
 //! Lambda and standalone.
 
+mod auth;
 pub mod errors;
 mod mcp_route;
+pub mod metadata;
 
 use std::sync::Arc;
 
@@ -21,9 +23,17 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/mcp",
             post(mcp_route::post_mcp)
                 .options(mcp_route::preflight)
-                .fallback(method_not_allowed),
+                .fallback(mcp_route::other_method),
         )
         .route("/health", get(health))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(metadata::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*path}",
+            get(metadata::protected_resource),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -37,10 +47,6 @@ async fn health() -> Response {
         )
         .into_bytes(),
     )
-}
-
-async fn method_not_allowed() -> Response {
-    EdgeError::MethodNotAllowed.into_response()
 }
 
 async fn not_found() -> Response {

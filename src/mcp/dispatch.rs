@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use super::error::McpError;
 use super::jsonrpc::{self, Id, Incoming};
 use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
+use crate::auth::Principal;
 use crate::catalog::CatalogProvider;
 use crate::targets::{CallToolResult, ToolCall, ToolInvoker};
 
@@ -24,11 +25,13 @@ pub struct ServerInfo {
     pub tools_ttl_ms: u64,
 }
 
-/// Per-request facts from the edge. Authentication adds the caller here.
-#[derive(Debug, Clone, Default)]
+/// Per-request facts from the edge.
+#[derive(Debug, Clone)]
 pub struct CallContext {
     /// Ties a client-visible error to the log line that explains it.
     pub request_id: String,
+    /// The verified caller.
+    pub principal: Arc<Principal>,
 }
 
 /// A handled message.

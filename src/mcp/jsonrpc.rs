@@ -18,6 +18,8 @@ pub mod code {
     pub const METHOD_NOT_FOUND: i64 = -32601;
     pub const INVALID_PARAMS: i64 = -32602;
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// Not JSON-RPC's, but what MCP SDKs use for an unauthenticated request.
+    pub const UNAUTHORIZED: i64 = -32001;
     /// MCP 2026-07-28: HTTP headers disagree with the body, or a required one is missing.
     pub const HEADER_MISMATCH: i64 = -32020;
     /// MCP 2026-07-28: the requested protocol version is not supported.

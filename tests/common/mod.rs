@@ -4,6 +4,8 @@
 //! Each integration test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod tokens;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing;
 use jsonschema::ValidatorMap;
@@ -34,8 +36,12 @@ pub const MODERN: &str = "2026-07-28";
 /// records the raw body it received; `POST /status500` answers HTTP 500 with a body full
 /// of internal detail that must never reach a client.
 pub struct Stub {
-    /// `http://127.0.0.1:<port>`, what `DEMO_TOOLS_URL` is set to.
+    /// `http://127.0.0.1:<port>`, what `DEMO_TOOLS_URL` is set to; also the test issuer.
     pub base_url: String,
+    /// The JWKS served at `/jwks.json` (tests may change it).
+    pub jwks: Arc<Mutex<Value>>,
+    /// Requests to `/jwks.json` so far.
+    pub jwks_hits: Arc<AtomicUsize>,
     /// Raw bodies received by `/echo`, in arrival order.
     pub echo_bodies: Arc<Mutex<Vec<Bytes>>>,
 }
@@ -47,7 +53,17 @@ pub const STUB_500_BODY: &str =
 pub async fn start_stub() -> Stub {
     let echo_bodies: Arc<Mutex<Vec<Bytes>>> = Arc::default();
     let recorded = Arc::clone(&echo_bodies);
+    let jwks = Arc::new(Mutex::new(tokens::initial_jwks()));
+    let jwks_hits = Arc::new(AtomicUsize::new(0));
+    let (served, hits) = (Arc::clone(&jwks), Arc::clone(&jwks_hits));
     let router = Router::new()
+        .route(
+            "/jwks.json",
+            routing::get(move || async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                axum::Json(served.lock().unwrap().clone())
+            }),
+        )
         .route(
             "/echo",
             routing::post(move |body: Bytes| async move {
@@ -74,6 +90,8 @@ pub async fn start_stub() -> Stub {
     });
     Stub {
         base_url: format!("http://{addr}"),
+        jwks,
+        jwks_hits,
         echo_bodies,
     }
 }
@@ -116,7 +134,10 @@ impl Drop for TempDir {
 
 /// The app plus what it depends on (kept alive for the test's duration).
 pub struct Gateway {
+    /// The router behind a layer that adds a good bearer token when a request has none.
     pub app: Router,
+    /// The router itself: requests reach it exactly as built.
+    pub raw: Router,
     pub stub: Stub,
     _dir: Option<TempDir>,
 }
@@ -129,9 +150,10 @@ pub async fn gateway() -> Gateway {
 /// As [`gateway`], with extra environment settings (`GATEWAY_*`).
 pub async fn gateway_with(extra: &[(&str, &str)]) -> Gateway {
     let stub = start_stub().await;
-    let app = build_app(&stub, extra);
+    let (app, raw) = build_app(&stub, extra).await;
     Gateway {
         app,
+        raw,
         stub,
         _dir: None,
     }
@@ -144,24 +166,61 @@ pub async fn gateway_with_catalog(yaml: &str) -> Gateway {
     let dir = TempDir::new();
     let path = dir.0.join("catalog.yaml");
     std::fs::write(&path, yaml).expect("write the catalog file");
-    let app = build_app(&stub, &[("GATEWAY_CATALOG_FILE", path.to_str().unwrap())]);
+    let (app, raw) = build_app(&stub, &[("GATEWAY_CATALOG_FILE", path.to_str().unwrap())]).await;
     Gateway {
         app,
+        raw,
         stub,
         _dir: Some(dir),
     }
 }
 
-fn build_app(stub: &Stub, extra: &[(&str, &str)]) -> Router {
+/// The environment of the test gateway: the stub is both the tool target and the one
+/// trusted OIDC issuer (its JWKS at `/jwks.json`).
+pub fn base_env(stub: &Stub) -> HashMap<String, String> {
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("DEMO_TOOLS_URL".into(), stub.base_url.clone());
+    env.insert("GATEWAY_OIDC_ISSUER".into(), stub.base_url.clone());
+    env.insert(
+        "GATEWAY_OIDC_JWKS_URL".into(),
+        format!("{}/jwks.json", stub.base_url),
+    );
+    env.insert("GATEWAY_RESOURCE_URL".into(), tokens::AUDIENCE.into());
+    env
+}
+
+/// A good token from the stub issuer.
+pub fn token(stub: &Stub) -> String {
+    tokens::sign("rsa-1", &tokens::claims(&stub.base_url))
+}
+
+async fn build_app(stub: &Stub, extra: &[(&str, &str)]) -> (Router, Router) {
+    let mut env = base_env(stub);
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }
     let lookup = |k: &str| env.get(k).cloned();
     let config = Config::from_lookup(lookup).expect("valid test configuration");
-    let state = AppState::build(&config, &lookup).expect("gateway state");
-    mcp_oauth_gateway::app(state)
+    let state = AppState::build(&config, &lookup)
+        .await
+        .expect("gateway state");
+    with_default_token(mcp_oauth_gateway::app(state), token(stub))
+}
+
+/// Adds `Authorization: Bearer <token>` to requests that carry none, so protocol tests need
+/// not repeat it. Authentication tests use [`Gateway::raw`] instead.
+fn with_default_token(raw: Router, token: String) -> (Router, Router) {
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).expect("token is ASCII");
+    let authed = raw.clone().layer(tower::util::MapRequestLayer::new(
+        move |mut req: Request<Body>| {
+            if !req.headers().contains_key(header::AUTHORIZATION) {
+                req.headers_mut()
+                    .insert(header::AUTHORIZATION, bearer.clone());
+            }
+            req
+        },
+    ));
+    (authed, raw)
 }
 
 // ---------------------------------------------------------------------------------------

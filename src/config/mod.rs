@@ -1,9 +1,13 @@
 //! Gateway settings, read once from the environment at start-up (SAM parameters map onto
 //! these variables). A bad value stops start-up with an error naming the variable.
 
+pub mod issuers;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::auth::IssuerConfig;
 
 /// Everything the gateway is configured with.
 #[derive(Debug, Clone)]
@@ -23,6 +27,21 @@ pub struct Config {
     pub max_target_response_bytes: usize,
     /// `GATEWAY_INSTRUCTIONS`: optional guidance for the model, sent at initialize/discover.
     pub instructions: Option<String>,
+    /// Trusted token issuers (`GATEWAY_COGNITO_*`, `GATEWAY_OIDC_*`, `GATEWAY_ISSUERS`).
+    pub issuers: Vec<IssuerConfig>,
+    /// `GATEWAY_RESOURCE_URL`: the canonical MCP URL; derived per request when unset.
+    pub resource_url: Option<String>,
+    /// `GATEWAY_RESOURCE_METADATA_URL`: where Protected Resource Metadata is served, when
+    /// not at the RFC 9728 location derived from the resource URL.
+    pub resource_metadata_url: Option<String>,
+    /// `GATEWAY_AUTHORIZATION_SERVERS`: advertised in the metadata; the issuers when unset.
+    pub authorization_servers: Vec<String>,
+    /// `GATEWAY_SCOPES_SUPPORTED`: advertised in the metadata.
+    pub scopes_supported: Vec<String>,
+    /// `GATEWAY_JWKS_MAX_AGE_SECS`: key sets older than this are refreshed.
+    pub jwks_max_age: Duration,
+    /// `GATEWAY_TOKEN_CACHE_SIZE`: verified tokens remembered (0 turns the cache off).
+    pub token_cache_size: usize,
 }
 
 /// A setting that cannot be used.
@@ -33,7 +52,39 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn bad(name: &'static str, reason: impl Into<String>) -> ConfigError {
+/// Splits a comma- or space-separated list, dropping empty items.
+pub(crate) fn list(raw: &str) -> Vec<String> {
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `https://…`, or `http://…` on a loopback host only (local emulators).
+pub fn url_is_safe(url: &str) -> bool {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty() && !rest.starts_with('/');
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or("").to_owned()
+    };
+    matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]")
+}
+
+pub(crate) fn bad(name: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         name,
         reason: reason.into(),
@@ -118,6 +169,36 @@ impl Config {
             1..=(6usize << 20),
         )?;
         let instructions = env("GATEWAY_INSTRUCTIONS").filter(|v| !v.trim().is_empty());
+        let url_setting = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match env(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(u) if url_is_safe(u.trim()) => Ok(Some(u.trim().to_owned())),
+                Some(u) => Err(bad(
+                    name,
+                    format!("{u:?} must be an https:// URL (http:// only on loopback)"),
+                )),
+            }
+        };
+        let resource_url = url_setting("GATEWAY_RESOURCE_URL")?;
+        let resource_metadata_url = url_setting("GATEWAY_RESOURCE_METADATA_URL")?;
+        let issuers = issuers::from_env(&env, resource_url.as_deref())?;
+        let authorization_servers = match env("GATEWAY_AUTHORIZATION_SERVERS") {
+            Some(v) if !v.trim().is_empty() => {
+                let servers = list(&v);
+                if let Some(u) = servers.iter().find(|u| !url_is_safe(u)) {
+                    return Err(bad(
+                        "GATEWAY_AUTHORIZATION_SERVERS",
+                        format!("{u:?} is not an https:// URL"),
+                    ));
+                }
+                servers
+            }
+            _ => issuers.iter().map(|i| i.issuer.clone()).collect(),
+        };
+        let scopes_supported = list(&env("GATEWAY_SCOPES_SUPPORTED").unwrap_or_default());
+        let jwks_max_age = number(&env, "GATEWAY_JWKS_MAX_AGE_SECS", 3600u64, 60..=86_400)?;
+        let token_cache_size =
+            number(&env, "GATEWAY_TOKEN_CACHE_SIZE", 10_000usize, 0..=1_000_000)?;
         Ok(Self {
             bind,
             allowed_origins,
@@ -126,6 +207,13 @@ impl Config {
             target_timeout: Duration::from_millis(timeout_ms),
             max_target_response_bytes,
             instructions,
+            issuers,
+            resource_url,
+            resource_metadata_url,
+            authorization_servers,
+            scopes_supported,
+            jwks_max_age: Duration::from_secs(jwks_max_age),
+            token_cache_size,
         })
     }
 }
@@ -136,10 +224,14 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs
+        let mut m: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        m.entry("GATEWAY_COGNITO_USER_POOL_ID".into())
+            .or_insert("us-east-1_Pool1".into());
+        m.entry("GATEWAY_COGNITO_CLIENT_IDS".into())
+            .or_insert("client1".into());
         Config::from_lookup(|k| m.get(k).cloned())
     }
 

@@ -1,0 +1,107 @@
+//! Tokens already verified, by SHA-256 digest, until their `exp`. Bounded: when full,
+//! expired entries are dropped and, if it is still full, the new token is simply not cached.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use aws_lc_rs::digest;
+
+use super::Principal;
+
+/// SHA-256 of a token: how the cache (and revocation) know a token without keeping it.
+pub type TokenDigest = [u8; 32];
+
+pub fn token_digest(token: &str) -> TokenDigest {
+    let d = digest::digest(&digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// The verified-token cache.
+pub struct TokenCache {
+    capacity: usize,
+    map: RwLock<HashMap<TokenDigest, Arc<Principal>>>,
+}
+
+impl TokenCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The principal of a token verified before and not expired at `now`.
+    pub fn get(&self, digest: &TokenDigest, now: u64) -> Option<Arc<Principal>> {
+        let map = self.map.read().expect("token cache lock");
+        map.get(digest)
+            .filter(|p| p.expires_at > now)
+            .map(Arc::clone)
+    }
+
+    pub fn insert(&self, digest: TokenDigest, principal: Arc<Principal>, now: u64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut map = self.map.write().expect("token cache lock");
+        if map.len() >= self.capacity {
+            map.retain(|_, p| p.expires_at > now);
+            if map.len() >= self.capacity {
+                return;
+            }
+        }
+        map.insert(digest, principal);
+    }
+
+    /// Forgets one token (revocation uses this).
+    pub fn remove(&self, digest: &TokenDigest) {
+        self.map.write().expect("token cache lock").remove(digest);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().expect("token cache lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(exp: u64) -> Arc<Principal> {
+        Arc::new(Principal {
+            issuer: "i".into(),
+            subject: "s".into(),
+            username: "u".into(),
+            email: None,
+            groups: vec![],
+            scopes: vec![],
+            client_id: None,
+            expires_at: exp,
+            token_id: None,
+        })
+    }
+
+    #[test]
+    fn entries_live_until_exp_and_the_cache_stays_bounded() {
+        let cache = TokenCache::new(2);
+        cache.insert(token_digest("a"), principal(100), 0);
+        assert!(cache.get(&token_digest("a"), 99).is_some());
+        assert!(cache.get(&token_digest("a"), 100).is_none());
+        cache.insert(token_digest("b"), principal(200), 0);
+        cache.insert(token_digest("c"), principal(200), 0);
+        assert_eq!(cache.len(), 2, "full: c is not cached");
+        assert!(cache.get(&token_digest("c"), 0).is_none());
+        cache.insert(token_digest("c"), principal(200), 150);
+        assert!(
+            cache.get(&token_digest("c"), 150).is_some(),
+            "expired a made room"
+        );
+        cache.remove(&token_digest("c"));
+        assert!(cache.get(&token_digest("c"), 150).is_none());
+    }
+}

@@ -1,0 +1,90 @@
+//! Trusted issuers: what each accepts and where its keys are. Built from configuration
+//! (`config::issuers`) and validated there; the verifier only reads them.
+
+/// How an issuer's access tokens are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerKind {
+    /// Amazon Cognito user pool: access tokens carry no `aud`; `token_use` must be
+    /// `access` and `client_id` one of the allowed app clients.
+    Cognito { client_ids: Vec<String> },
+    /// Any OIDC provider: `aud` must hold one of `audiences`; `client_ids`, when set,
+    /// restricts the client (`client_id`, `azp` or `appid`).
+    Oidc {
+        audiences: Vec<String>,
+        client_ids: Vec<String>,
+    },
+}
+
+/// Where the keys come from. Never from the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A JWKS URL given by configuration (or derived for Cognito).
+    Jwks(String),
+    /// OpenID discovery document URL; its `jwks_uri` is used.
+    Discovery(String),
+}
+
+/// One trusted issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerConfig {
+    /// Compared byte for byte with `iss` (no normalisation: a trailing slash matters).
+    pub issuer: String,
+    pub kind: IssuerKind,
+    pub keys: KeySource,
+    /// Path of the groups claim, split at dots (`realm_access.roles`).
+    pub groups_claim: Vec<String>,
+    /// Claims tried in order for the user name; `sub` when none is present.
+    pub username_claims: Vec<String>,
+}
+
+impl IssuerConfig {
+    /// A Cognito user pool.
+    pub fn cognito(
+        region: &str,
+        pool_id: &str,
+        client_ids: Vec<String>,
+        jwks_url: Option<String>,
+    ) -> Self {
+        let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
+        let jwks = jwks_url.unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+        Self {
+            issuer,
+            kind: IssuerKind::Cognito { client_ids },
+            keys: KeySource::Jwks(jwks),
+            groups_claim: vec!["cognito:groups".into()],
+            username_claims: vec!["username".into()],
+        }
+    }
+
+    /// An OIDC provider.
+    pub fn oidc(
+        issuer: String,
+        audiences: Vec<String>,
+        client_ids: Vec<String>,
+        jwks_url: Option<String>,
+        groups_claim: &str,
+    ) -> Self {
+        let keys = match jwks_url {
+            Some(u) => KeySource::Jwks(u),
+            None => KeySource::Discovery(format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            )),
+        };
+        Self {
+            issuer,
+            kind: IssuerKind::Oidc {
+                audiences,
+                client_ids,
+            },
+            keys,
+            groups_claim: groups_claim.split('.').map(str::to_owned).collect(),
+            username_claims: vec![
+                "preferred_username".into(),
+                "username".into(),
+                "upn".into(),
+                "email".into(),
+            ],
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! One issuer's keys: loaded at start-up, refreshed after a max age, refetched on an unknown
+//! `kid` at most once per interval with one fetch in flight. A failed refresh keeps the last
+//! good set; an issuer whose keys never loaded fails closed.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::AuthError;
+use super::issuer::KeySource;
+use super::jwk::{self, KeySet, VerifyingKey};
+
+/// Why a document could not be fetched. Carries no secrets (URLs here are public).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FetchError(pub String);
+
+/// Fetches a public document (JWKS, OpenID discovery) with a size cap.
+#[async_trait]
+pub trait JwksFetcher: Send + Sync {
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError>;
+}
+
+/// Timing of refreshes.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshPolicy {
+    /// A key set older than this is refreshed in the background.
+    pub max_age: Duration,
+    /// Unknown-kid refetches are at most this frequent.
+    pub min_refetch_interval: Duration,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(3600),
+            min_refetch_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+struct Loaded {
+    keys: Arc<KeySet>,
+    at: Option<Instant>,
+}
+
+/// The key store of one issuer.
+pub struct KeyStore {
+    issuer: String,
+    source: KeySource,
+    fetcher: Arc<dyn JwksFetcher>,
+    policy: RefreshPolicy,
+    loaded: RwLock<Loaded>,
+    last_attempt: RwLock<Option<Instant>>,
+    /// Single flight: one fetch at a time per issuer.
+    gate: tokio::sync::Mutex<()>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
+}
+
+impl KeyStore {
+    pub fn new(
+        issuer: String,
+        source: KeySource,
+        fetcher: Arc<dyn JwksFetcher>,
+        policy: RefreshPolicy,
+    ) -> Self {
+        Self {
+            issuer,
+            source,
+            fetcher,
+            policy,
+            loaded: RwLock::new(Loaded {
+                keys: Arc::new(KeySet::default()),
+                at: None,
+            }),
+            last_attempt: RwLock::new(None),
+            gate: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The current key set.
+    pub fn keys(&self) -> Arc<KeySet> {
+        Arc::clone(&self.loaded.read().expect("key store lock").keys)
+    }
+
+    async fn jwks_url(&self) -> Result<String, FetchError> {
+        match &self.source {
+            KeySource::Jwks(url) => Ok(url.clone()),
+            KeySource::Discovery(url) => {
+                let bytes = self.fetcher.fetch(url).await?;
+                let doc: Discovery = serde_json::from_slice(&bytes)
+                    .map_err(|_| FetchError("discovery document is not JSON".into()))?;
+                // OpenID Connect Discovery 1.0 §4.3: the document must name this issuer.
+                if doc.issuer.as_deref() != Some(self.issuer.as_str()) {
+                    return Err(FetchError("discovery document names another issuer".into()));
+                }
+                let jwks = doc
+                    .jwks_uri
+                    .ok_or_else(|| FetchError("discovery document has no jwks_uri".into()))?;
+                if !crate::config::url_is_safe(&jwks) {
+                    return Err(FetchError(
+                        "jwks_uri must be https (or http on loopback)".into(),
+                    ));
+                }
+                Ok(jwks)
+            }
+        }
+    }
+
+    /// Fetches and installs the key set now. On failure the previous set stays.
+    pub async fn refresh(&self) -> Result<usize, FetchError> {
+        let _flight = self.gate.lock().await;
+        self.refresh_locked().await
+    }
+
+    async fn refresh_locked(&self) -> Result<usize, FetchError> {
+        *self.last_attempt.write().expect("key store lock") = Some(Instant::now());
+        let result = async {
+            let url = self.jwks_url().await?;
+            let bytes = self.fetcher.fetch(&url).await?;
+            jwk::parse_jwks(&bytes).map_err(|e| FetchError(e.to_string()))
+        }
+        .await;
+        match result {
+            Ok((keys, skipped)) => {
+                for why in &skipped {
+                    tracing::warn!(issuer = %self.issuer, reason = %why, "JWKS key skipped");
+                }
+                let n = keys.len();
+                if n == 0 {
+                    tracing::error!(issuer = %self.issuer, "JWKS has no usable key; keeping the previous set");
+                    return Err(FetchError("no usable key".into()));
+                }
+                *self.loaded.write().expect("key store lock") = Loaded {
+                    keys: Arc::new(keys),
+                    at: Some(Instant::now()),
+                };
+                tracing::info!(issuer = %self.issuer, keys = n, "JWKS loaded");
+                Ok(n)
+            }
+            Err(e) => {
+                let had = !self.keys().is_empty();
+                tracing::error!(issuer = %self.issuer, error = %e, keeping_previous = had, "JWKS refresh failed");
+                Err(e)
+            }
+        }
+    }
+
+    fn stale(&self) -> bool {
+        let loaded = self.loaded.read().expect("key store lock");
+        loaded
+            .at
+            .is_some_and(|at| at.elapsed() >= self.policy.max_age)
+    }
+
+    fn may_refetch(&self) -> bool {
+        self.last_attempt
+            .read()
+            .expect("key store lock")
+            .is_none_or(|t| t.elapsed() >= self.policy.min_refetch_interval)
+    }
+
+    /// The key for `kid`: from the current set, else after one rate-limited refetch.
+    pub async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
+        if let Some(k) = self.keys().get(kid) {
+            if self.stale() && self.may_refetch() {
+                let me = Arc::clone(self);
+                tokio::spawn(async move {
+                    let _ = me.refresh().await;
+                });
+            }
+            return Ok(Arc::clone(k));
+        }
+        {
+            let _flight = self.gate.lock().await;
+            // Another request may have fetched while this one waited.
+            if let Some(k) = self.keys().get(kid) {
+                return Ok(Arc::clone(k));
+            }
+            if self.may_refetch() {
+                let _ = self.refresh_locked().await;
+            }
+        }
+        let keys = self.keys();
+        match keys.get(kid) {
+            Some(k) => Ok(Arc::clone(k)),
+            None if keys.is_empty() => {
+                tracing::error!(issuer = %self.issuer, "no keys were ever loaded: refusing its tokens");
+                Err(AuthError::NoKeys(self.issuer.clone()))
+            }
+            None => Err(AuthError::UnknownKid(self.issuer.clone())),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The multi-issuer verifier: the token's unverified `iss` picks one configured issuer;
+//! that issuer's keys (never the token's) verify it; its rules turn the claims into a
+//! `Principal`. Tokens seen before come from the digest cache until they expire.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::cache::{TokenCache, TokenDigest, token_digest};
+use super::issuer::IssuerConfig;
+use super::keystore::{JwksFetcher, KeyStore, RefreshPolicy};
+use super::{AuthError, Principal, claims, jws};
+
+struct Issuer {
+    config: IssuerConfig,
+    keys: Arc<KeyStore>,
+}
+
+/// Verifies bearer tokens for every trusted issuer. Built once at start-up.
+pub struct Verifier {
+    issuers: HashMap<String, Issuer>,
+    cache: TokenCache,
+}
+
+/// A verified token: who, and the digest that names the token without keeping it.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub principal: Arc<Principal>,
+    pub digest: TokenDigest,
+    /// Whether it came from the verified-token cache.
+    pub cached: bool,
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Verifier {
+    pub fn new(
+        configs: Vec<IssuerConfig>,
+        fetcher: Arc<dyn JwksFetcher>,
+        policy: RefreshPolicy,
+        cache_capacity: usize,
+    ) -> Self {
+        let issuers = configs
+            .into_iter()
+            .map(|config| {
+                let keys = Arc::new(KeyStore::new(
+                    config.issuer.clone(),
+                    config.keys.clone(),
+                    Arc::clone(&fetcher),
+                    policy,
+                ));
+                (config.issuer.clone(), Issuer { config, keys })
+            })
+            .collect();
+        Self {
+            issuers,
+            cache: TokenCache::new(cache_capacity),
+        }
+    }
+
+    /// Loads every issuer's keys, all in parallel. Failures are logged; those issuers fail
+    /// closed until a later refetch succeeds.
+    pub async fn load_all(&self) {
+        let loads = self
+            .issuers
+            .iter()
+            .map(|(issuer, i)| async move { (issuer, i.keys.refresh().await) });
+        for (issuer, result) in futures_util::future::join_all(loads).await {
+            if let Err(e) = result {
+                tracing::error!(%issuer, error = %e, "could not load keys at start-up; its tokens are refused until a refetch succeeds");
+            }
+        }
+    }
+
+    /// The configured issuers, in no particular order.
+    pub fn issuers(&self) -> impl Iterator<Item = &IssuerConfig> {
+        self.issuers.values().map(|i| &i.config)
+    }
+
+    /// The key store of one issuer (tests and metrics read it).
+    pub fn key_store(&self, issuer: &str) -> Option<&Arc<KeyStore>> {
+        self.issuers.get(issuer).map(|i| &i.keys)
+    }
+
+    /// Forgets a cached token, so its next use is verified (and revocation-checked) again.
+    pub fn forget(&self, digest: &TokenDigest) {
+        self.cache.remove(digest);
+    }
+
+    /// Verifies a bearer token at the current time.
+    pub async fn verify(&self, token: &str) -> Result<Verified, AuthError> {
+        self.verify_at(token, now_secs()).await
+    }
+
+    /// Verifies a bearer token at time `now` (seconds since the epoch).
+    pub async fn verify_at(&self, token: &str, now: u64) -> Result<Verified, AuthError> {
+        if token.len() > jws::MAX_TOKEN_BYTES {
+            return Err(AuthError::TooLarge);
+        }
+        let digest = token_digest(token);
+        if let Some(principal) = self.cache.get(&digest, now) {
+            return Ok(Verified {
+                principal,
+                digest,
+                cached: true,
+            });
+        }
+        let jws = jws::parse(token)?;
+        let iss = claims::unverified_issuer(&jws.payload)?;
+        let issuer = self.issuers.get(&iss).ok_or(AuthError::UnknownIssuer)?;
+        let key = issuer.keys.key(&jws.kid).await?;
+        jws.verify(&key)?;
+        let principal = Arc::new(claims::validate(&issuer.config, &jws.payload, now)?);
+        self.cache.insert(digest, Arc::clone(&principal), now);
+        Ok(Verified {
+            principal,
+            digest,
+            cached: false,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Trusted issuers and the resource-server settings, from the environment: one Cognito pool
+//! and one OIDC provider by plain variables (what SAM parameters map onto), any number by
+//! `GATEWAY_ISSUERS` (a JSON array). Every mistake names its variable.
+
+use serde::Deserialize;
+
+use super::{ConfigError, bad, list, url_is_safe};
+use crate::auth::IssuerConfig;
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+enum IssuerSpec {
+    #[serde(rename_all = "camelCase")]
+    Cognito {
+        #[serde(default)]
+        region: Option<String>,
+        user_pool_id: String,
+        client_ids: Vec<String>,
+        #[serde(default)]
+        jwks_url: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Oidc {
+        issuer: String,
+        #[serde(default)]
+        audiences: Vec<String>,
+        #[serde(default)]
+        client_ids: Vec<String>,
+        #[serde(default)]
+        jwks_url: Option<String>,
+        #[serde(default)]
+        groups_claim: Option<String>,
+    },
+}
+
+fn check_url(name: &'static str, what: &str, url: &str) -> Result<(), ConfigError> {
+    if url_is_safe(url) {
+        Ok(())
+    } else {
+        Err(bad(
+            name,
+            format!(
+                "{what} {url:?} must be https:// (http:// only on 127.0.0.1, localhost or [::1])"
+            ),
+        ))
+    }
+}
+
+fn cognito(
+    name: &'static str,
+    region: Option<String>,
+    pool: &str,
+    client_ids: Vec<String>,
+    jwks_url: Option<String>,
+) -> Result<IssuerConfig, ConfigError> {
+    let (prefix, id) = pool.split_once('_').unwrap_or(("", ""));
+    let region_ok = prefix.split('-').count() >= 3
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok || id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad(
+            name,
+            format!("{pool:?} is not a user pool id like us-east-1_AbC123"),
+        ));
+    }
+    if let Some(r) = region.as_deref().filter(|r| *r != prefix) {
+        return Err(bad(
+            name,
+            format!("region {r:?} differs from the pool's region {prefix:?}"),
+        ));
+    }
+    if client_ids.is_empty() || client_ids.iter().any(|c| c.trim().is_empty()) {
+        return Err(bad(
+            name,
+            "at least one app client id is required for a Cognito pool",
+        ));
+    }
+    if let Some(u) = &jwks_url {
+        check_url(name, "JWKS URL", u)?;
+    }
+    Ok(IssuerConfig::cognito(prefix, pool, client_ids, jwks_url))
+}
+
+fn oidc(
+    name: &'static str,
+    issuer: String,
+    audiences: Vec<String>,
+    client_ids: Vec<String>,
+    jwks_url: Option<String>,
+    groups_claim: Option<String>,
+    resource_url: Option<&str>,
+) -> Result<IssuerConfig, ConfigError> {
+    check_url(name, "issuer", &issuer)?;
+    if let Some(u) = &jwks_url {
+        check_url(name, "JWKS URL", u)?;
+    }
+    // RFC 8707: by default only tokens issued for this gateway's resource are accepted.
+    let audiences = if audiences.is_empty() {
+        resource_url.map(|r| vec![r.to_owned()]).ok_or_else(|| {
+            bad(
+                name,
+                format!("issuer {issuer:?} needs audiences (or set GATEWAY_RESOURCE_URL)"),
+            )
+        })?
+    } else {
+        audiences
+    };
+    let groups_claim = groups_claim.unwrap_or_else(|| "groups".into());
+    if groups_claim.split('.').any(str::is_empty) {
+        return Err(bad(
+            name,
+            format!("groups claim {groups_claim:?} is not a dotted path"),
+        ));
+    }
+    Ok(IssuerConfig::oidc(
+        issuer,
+        audiences,
+        client_ids,
+        jwks_url,
+        &groups_claim,
+    ))
+}
+
+/// Every trusted issuer the environment names. At least one is required.
+pub fn from_env(
+    env: &impl Fn(&str) -> Option<String>,
+    resource_url: Option<&str>,
+) -> Result<Vec<IssuerConfig>, ConfigError> {
+    let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let mut out = Vec::new();
+    if let Some(pool) = get("GATEWAY_COGNITO_USER_POOL_ID") {
+        out.push(cognito(
+            "GATEWAY_COGNITO_USER_POOL_ID",
+            get("GATEWAY_COGNITO_REGION"),
+            pool.trim(),
+            list(&get("GATEWAY_COGNITO_CLIENT_IDS").unwrap_or_default()),
+            get("GATEWAY_COGNITO_JWKS_URL"),
+        )?);
+    }
+    if let Some(issuer) = get("GATEWAY_OIDC_ISSUER") {
+        out.push(oidc(
+            "GATEWAY_OIDC_ISSUER",
+            issuer.trim().to_owned(),
+            list(&get("GATEWAY_OIDC_AUDIENCES").unwrap_or_default()),
+            list(&get("GATEWAY_OIDC_CLIENT_IDS").unwrap_or_default()),
+            get("GATEWAY_OIDC_JWKS_URL"),
+            get("GATEWAY_OIDC_GROUPS_CLAIM"),
+            resource_url,
+        )?);
+    }
+    if let Some(json) = get("GATEWAY_ISSUERS") {
+        let specs: Vec<IssuerSpec> = serde_json::from_str(&json).map_err(|e| {
+            bad(
+                "GATEWAY_ISSUERS",
+                format!("not a JSON array of issuers: {e}"),
+            )
+        })?;
+        for spec in specs {
+            out.push(match spec {
+                IssuerSpec::Cognito {
+                    region,
+                    user_pool_id,
+                    client_ids,
+                    jwks_url,
+                } => cognito(
+                    "GATEWAY_ISSUERS",
+                    region,
+                    &user_pool_id,
+                    client_ids,
+                    jwks_url,
+                )?,
+                IssuerSpec::Oidc {
+                    issuer,
+                    audiences,
+                    client_ids,
+                    jwks_url,
+                    groups_claim,
+                } => oidc(
+                    "GATEWAY_ISSUERS",
+                    issuer,
+                    audiences,
+                    client_ids,
+                    jwks_url,
+                    groups_claim,
+                    resource_url,
+                )?,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(
+            "GATEWAY_ISSUERS",
+            "no trusted issuer: set GATEWAY_COGNITO_USER_POOL_ID, GATEWAY_OIDC_ISSUER or GATEWAY_ISSUERS",
+        ));
+    }
+    for (i, a) in out.iter().enumerate() {
+        if out[..i].iter().any(|b| b.issuer == a.issuer) {
+            return Err(bad(
+                "GATEWAY_ISSUERS",
+                format!("issuer {:?} is configured twice", a.issuer),
+            ));
+        }
+    }
+    Ok(out)
+}
