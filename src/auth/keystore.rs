@@ -2,6 +2,7 @@
 //! `kid` at most once per interval with one fetch in flight. A failed refresh keeps the last
 //! good set; an issuer whose keys never loaded fails closed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -53,7 +54,10 @@ pub struct KeyStore {
     fetcher: Arc<dyn JwksFetcher>,
     policy: RefreshPolicy,
     loaded: RwLock<Loaded>,
-    last_attempt: RwLock<Option<Instant>>,
+    /// When an unknown kid last caused a fetch (the rate limit's clock).
+    last_unknown_kid_fetch: RwLock<Option<Instant>>,
+    /// A background max-age refresh is under way.
+    refreshing: AtomicBool,
     /// Single flight: one fetch at a time per issuer.
     gate: tokio::sync::Mutex<()>,
 }
@@ -80,7 +84,8 @@ impl KeyStore {
                 keys: Arc::new(KeySet::default()),
                 at: None,
             }),
-            last_attempt: RwLock::new(None),
+            last_unknown_kid_fetch: RwLock::new(None),
+            refreshing: AtomicBool::new(false),
             gate: tokio::sync::Mutex::new(()),
         }
     }
@@ -125,7 +130,6 @@ impl KeyStore {
     }
 
     async fn refresh_locked(&self) -> Result<usize, FetchError> {
-        *self.last_attempt.write().expect("key store lock") = Some(Instant::now());
         let result = async {
             let url = self.jwks_url().await?;
             let bytes = self.fetcher.fetch(&url).await?;
@@ -165,7 +169,7 @@ impl KeyStore {
     }
 
     fn may_refetch(&self) -> bool {
-        self.last_attempt
+        self.last_unknown_kid_fetch
             .read()
             .expect("key store lock")
             .is_none_or(|t| t.elapsed() >= self.policy.min_refetch_interval)
@@ -174,10 +178,12 @@ impl KeyStore {
     /// The key for `kid`: from the current set, else after one rate-limited refetch.
     pub async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
         if let Some(k) = self.keys().get(kid) {
-            if self.stale() && self.may_refetch() {
+            // Known kid on an old set: answer now, refresh behind, at most one at a time.
+            if self.stale() && !self.refreshing.swap(true, Ordering::AcqRel) {
                 let me = Arc::clone(self);
                 tokio::spawn(async move {
                     let _ = me.refresh().await;
+                    me.refreshing.store(false, Ordering::Release);
                 });
             }
             return Ok(Arc::clone(k));
@@ -189,6 +195,8 @@ impl KeyStore {
                 return Ok(Arc::clone(k));
             }
             if self.may_refetch() {
+                *self.last_unknown_kid_fetch.write().expect("key store lock") =
+                    Some(Instant::now());
                 let _ = self.refresh_locked().await;
             }
         }

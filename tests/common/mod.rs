@@ -149,7 +149,11 @@ pub async fn gateway() -> Gateway {
 
 /// As [`gateway`], with extra environment settings (`GATEWAY_*`).
 pub async fn gateway_with(extra: &[(&str, &str)]) -> Gateway {
-    let stub = start_stub().await;
+    gateway_on(start_stub().await, extra).await
+}
+
+/// As [`gateway_with`], over a stub already started (settings may name its URL).
+pub async fn gateway_on(stub: Stub, extra: &[(&str, &str)]) -> Gateway {
     let (app, raw) = build_app(&stub, extra).await;
     Gateway {
         app,
