@@ -21,8 +21,9 @@ say "SAM template: cfn-lint and sam validate --lint"
 cfn-lint template.yaml
 sam validate --lint --template template.yaml
 
-say "Building (one target dir, reused by cargo lambda watch)"
+say "Building (one target dir, reused by cargo lambda watch); benches only compile here"
 cargo build --all-targets --locked
+cargo bench --no-run --locked --quiet
 
 # Identity providers for the auth tests: moto's Cognito seeded with the dev pool and users
 # (AWS_ENDPOINT_URL, COGNITO_CONFIG) and a real OIDC provider whose JWT access tokens are for

@@ -550,3 +550,22 @@ async fn the_principal_carries_who_called() {
         "absent cognito:groups means no groups"
     );
 }
+
+#[tokio::test]
+async fn a_cached_token_whose_key_left_the_jwks_is_refused() {
+    // A key rotated out (say, because it leaked) must not keep its tokens alive from the cache.
+    let h = Harness::new().await;
+    let t = sign("ec-1", &h.claims());
+    assert!(!h.verifier.verify(&t).await.unwrap().cached);
+    assert!(h.verifier.verify(&t).await.unwrap().cached);
+    {
+        let mut jwks = h.gw.stub.jwks.lock().unwrap();
+        let keys = jwks["keys"].as_array_mut().unwrap();
+        keys.retain(|k| k["kid"] != "ec-1");
+    }
+    h.verifier.key_store(&h.issuer()).unwrap().refresh().await.unwrap();
+    assert_eq!(
+        h.verifier.verify(&t).await.unwrap_err(),
+        AuthError::UnknownKid(h.issuer())
+    );
+}

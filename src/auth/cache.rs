@@ -18,10 +18,18 @@ pub fn token_digest(token: &str) -> TokenDigest {
     out
 }
 
+/// A verified token as remembered: who, and which key signed it (a token whose key has
+/// left the issuer's JWKS is verified again, and so refused).
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    pub principal: Arc<Principal>,
+    pub kid: Arc<str>,
+}
+
 /// The verified-token cache.
 pub struct TokenCache {
     capacity: usize,
-    map: RwLock<HashMap<TokenDigest, Arc<Principal>>>,
+    map: RwLock<HashMap<TokenDigest, CachedToken>>,
 }
 
 impl TokenCache {
@@ -33,25 +41,25 @@ impl TokenCache {
     }
 
     /// The principal of a token verified before and not expired at `now`.
-    pub fn get(&self, digest: &TokenDigest, now: u64) -> Option<Arc<Principal>> {
+    pub fn get(&self, digest: &TokenDigest, now: u64) -> Option<CachedToken> {
         let map = self.map.read().expect("token cache lock");
         map.get(digest)
-            .filter(|p| p.expires_at > now)
-            .map(Arc::clone)
+            .filter(|t| t.principal.expires_at > now)
+            .cloned()
     }
 
-    pub fn insert(&self, digest: TokenDigest, principal: Arc<Principal>, now: u64) {
+    pub fn insert(&self, digest: TokenDigest, token: CachedToken, now: u64) {
         if self.capacity == 0 {
             return;
         }
         let mut map = self.map.write().expect("token cache lock");
         if map.len() >= self.capacity {
-            map.retain(|_, p| p.expires_at > now);
+            map.retain(|_, t| t.principal.expires_at > now);
             if map.len() >= self.capacity {
                 return;
             }
         }
-        map.insert(digest, principal);
+        map.insert(digest, token);
     }
 
     /// Forgets one token (revocation uses this).
@@ -72,8 +80,8 @@ impl TokenCache {
 mod tests {
     use super::*;
 
-    fn principal(exp: u64) -> Arc<Principal> {
-        Arc::new(Principal {
+    fn principal(exp: u64) -> CachedToken {
+        let principal = Arc::new(Principal {
             issuer: "i".into(),
             subject: "s".into(),
             username: "u".into(),
@@ -83,7 +91,11 @@ mod tests {
             client_id: None,
             expires_at: exp,
             token_id: None,
-        })
+        });
+        CachedToken {
+            principal,
+            kid: "k".into(),
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::cache::{TokenCache, TokenDigest, token_digest};
+use super::cache::{CachedToken, TokenCache, TokenDigest, token_digest};
 use super::issuer::IssuerConfig;
 use super::keystore::{JwksFetcher, KeyStore, RefreshPolicy};
 use super::{AuthError, Principal, claims, jws};
@@ -102,12 +102,20 @@ impl Verifier {
             return Err(AuthError::TooLarge);
         }
         let digest = token_digest(token);
-        if let Some(principal) = self.cache.get(&digest, now) {
-            return Ok(Verified {
-                principal,
-                digest,
-                cached: true,
-            });
+        if let Some(hit) = self.cache.get(&digest, now) {
+            let key_still_published = self
+                .issuers
+                .get(&hit.principal.issuer)
+                .is_some_and(|i| i.keys.keys().get(&hit.kid).is_some());
+            if key_still_published {
+                return Ok(Verified {
+                    principal: hit.principal,
+                    digest,
+                    cached: true,
+                });
+            }
+            // Its key was rotated out (perhaps because it leaked): verify again.
+            self.cache.remove(&digest);
         }
         let jws = jws::parse(token)?;
         let iss = claims::unverified_issuer(&jws.payload)?;
@@ -115,7 +123,11 @@ impl Verifier {
         let key = issuer.keys.key(&jws.kid).await?;
         jws.verify(&key)?;
         let principal = Arc::new(claims::validate(&issuer.config, &jws.payload, now)?);
-        self.cache.insert(digest, Arc::clone(&principal), now);
+        let entry = CachedToken {
+            principal: Arc::clone(&principal),
+            kid: Arc::from(jws.kid.as_str()),
+        };
+        self.cache.insert(digest, entry, now);
         Ok(Verified {
             principal,
             digest,

@@ -1,0 +1,369 @@
+//! Amazon Cognito access tokens, end to end against moto's Cognito (`AWS_ENDPOINT_URL`, set
+//! by `make test`): every test seeds a fresh user pool through the Rust SDK (two app
+//! clients, groups, users with permanent passwords), logs users in with AdminInitiateAuth,
+//! and checks what the gateway makes of the real tokens — over HTTP through the spawned
+//! standalone binary, and as `Principal`s straight from `auth::Verifier`.
+//!
+//! moto serves the pool's JWKS at `$AWS_ENDPOINT_URL/<pool>/.well-known/jwks.json`, while
+//! its tokens' `iss` is the real `https://cognito-idp.<region>.amazonaws.com/<pool>`. Without
+//! `AWS_ENDPOINT_URL` and `AWS_REGION` these tests fail (they never reach real AWS).
+
+#[path = "support/idp.rs"]
+mod idp;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
+};
+use reqwest::StatusCode;
+
+use mcp_oauth_gateway::adapters::jwks_http::HttpJwksFetcher;
+use mcp_oauth_gateway::auth::keystore::RefreshPolicy;
+use mcp_oauth_gateway::auth::{AuthError, IssuerConfig, Verifier};
+
+use idp::{Process, challenge, jwt_claims, required_env, spawn_gateway, tool_names, tools_list};
+
+/// username -> (password, groups). The pool also has a `sales` group nobody is in.
+const USERS: [(&str, &str, &[&str]); 2] = [
+    ("alice", "Alice-Passw0rd!", &["engineering", "admins"]),
+    ("carol", "Carol-Passw0rd!", &[]),
+];
+const GROUPS: [&str; 3] = ["engineering", "admins", "sales"];
+
+/// A freshly seeded user pool in moto.
+struct Pool {
+    idp: Client,
+    region: String,
+    id: String,
+    /// The app client the gateway trusts.
+    client_id: String,
+    /// Another app client of the same pool, which the gateway does not trust.
+    other_client_id: String,
+    jwks_url: String,
+}
+
+/// What AdminInitiateAuth answered.
+struct Tokens {
+    access: String,
+    id: String,
+}
+
+impl Pool {
+    async fn seed() -> Self {
+        let endpoint = required_env("AWS_ENDPOINT_URL");
+        let region = required_env("AWS_REGION");
+        // Follows AWS_ENDPOINT_URL (moto) and the dummy credentials `make test` exports.
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let idp = Client::new(&config);
+        let name = format!("auth-cognito-{}", uuid::Uuid::new_v4());
+        let pool = idp
+            .create_user_pool()
+            .pool_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateUserPool against {endpoint}: {e:?}"));
+        let id = pool
+            .user_pool()
+            .and_then(|p| p.id())
+            .expect("pool id")
+            .to_owned();
+        let client_id = Self::app_client(&idp, &id, "gateway-client").await;
+        let other_client_id = Self::app_client(&idp, &id, "other-client").await;
+        for group in GROUPS {
+            idp.create_group()
+                .user_pool_id(&id)
+                .group_name(group)
+                .send()
+                .await
+                .expect("CreateGroup");
+        }
+        for (user, password, groups) in USERS {
+            idp.admin_create_user()
+                .user_pool_id(&id)
+                .username(user)
+                .user_attributes(
+                    AttributeType::builder()
+                        .name("email")
+                        .value(format!("{user}@example.com"))
+                        .build()
+                        .expect("attribute"),
+                )
+                .message_action(MessageActionType::Suppress)
+                .send()
+                .await
+                .expect("AdminCreateUser");
+            idp.admin_set_user_password()
+                .user_pool_id(&id)
+                .username(user)
+                .password(password)
+                .permanent(true)
+                .send()
+                .await
+                .expect("AdminSetUserPassword");
+            for group in groups {
+                idp.admin_add_user_to_group()
+                    .user_pool_id(&id)
+                    .username(user)
+                    .group_name(*group)
+                    .send()
+                    .await
+                    .expect("AdminAddUserToGroup");
+            }
+        }
+        let jwks_url = format!(
+            "{}/{id}/.well-known/jwks.json",
+            endpoint.trim_end_matches('/')
+        );
+        Self {
+            idp,
+            region,
+            id,
+            client_id,
+            other_client_id,
+            jwks_url,
+        }
+    }
+
+    async fn app_client(idp: &Client, pool: &str, name: &str) -> String {
+        idp.create_user_pool_client()
+            .user_pool_id(pool)
+            .client_name(name)
+            .generate_secret(false)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .send()
+            .await
+            .expect("CreateUserPoolClient")
+            .user_pool_client()
+            .and_then(|c| c.client_id())
+            .expect("app client id")
+            .to_owned()
+    }
+
+    /// Logs `user` in through `client` with ADMIN_USER_PASSWORD_AUTH.
+    async fn login_with(&self, user: &str, client: &str) -> Tokens {
+        let password = USERS
+            .iter()
+            .find(|(u, _, _)| *u == user)
+            .map(|(_, p, _)| *p)
+            .expect("a seeded user");
+        let out = self
+            .idp
+            .admin_initiate_auth()
+            .user_pool_id(&self.id)
+            .client_id(client)
+            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+            .auth_parameters("USERNAME", user)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .expect("AdminInitiateAuth");
+        let auth = out
+            .authentication_result()
+            .unwrap_or_else(|| panic!("no tokens, challenge {:?}", out.challenge_name()));
+        Tokens {
+            access: auth.access_token().expect("access token").to_owned(),
+            id: auth.id_token().expect("ID token").to_owned(),
+        }
+    }
+
+    /// Logs `user` in through the trusted app client.
+    async fn login(&self, user: &str) -> Tokens {
+        self.login_with(user, &self.client_id).await
+    }
+
+    fn issuer(&self) -> String {
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            self.region, self.id
+        )
+    }
+
+    /// The standalone gateway trusting this pool's first app client only.
+    fn gateway(&self) -> Process {
+        spawn_gateway(&[
+            ("GATEWAY_COGNITO_USER_POOL_ID", self.id.as_str()),
+            ("GATEWAY_COGNITO_CLIENT_IDS", self.client_id.as_str()),
+            ("GATEWAY_COGNITO_JWKS_URL", self.jwks_url.as_str()),
+        ])
+    }
+
+    /// A verifier trusting this pool's first app client, its keys loaded.
+    async fn verifier(&self) -> Verifier {
+        let verifier = Verifier::new(
+            vec![IssuerConfig::cognito(
+                &self.region,
+                &self.id,
+                vec![self.client_id.clone()],
+                Some(self.jwks_url.clone()),
+            )],
+            Arc::new(HttpJwksFetcher::new().expect("HTTP client")),
+            RefreshPolicy::default(),
+            100,
+        );
+        verifier.load_all().await;
+        let keys = verifier
+            .key_store(&self.issuer())
+            .expect("the pool is a configured issuer")
+            .keys();
+        assert!(!keys.is_empty(), "no keys loaded from {}", self.jwks_url);
+        verifier
+    }
+}
+
+fn set(items: &[String]) -> BTreeSet<&str> {
+    items.iter().map(String::as_str).collect()
+}
+
+#[tokio::test]
+async fn gateway_lists_tools_for_a_cognito_access_token() {
+    let pool = Pool::seed().await;
+    let gateway = pool.gateway();
+    let alice = pool.login("alice").await;
+
+    let (status, _, body) = tools_list(&gateway.base, Some(&alice.access)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(tool_names(&body), ["calculate", "current_time", "echo"]);
+}
+
+#[tokio::test]
+async fn gateway_accepts_a_user_without_groups() {
+    let pool = Pool::seed().await;
+    let gateway = pool.gateway();
+    let carol = pool.login("carol").await;
+    assert!(
+        jwt_claims(&carol.access).get("cognito:groups").is_none(),
+        "carol is in no group, so moto should leave the claim out"
+    );
+
+    let (status, _, body) = tools_list(&gateway.base, Some(&carol.access)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(tool_names(&body), ["calculate", "current_time", "echo"]);
+}
+
+#[tokio::test]
+async fn gateway_refuses_a_cognito_id_token_as_invalid_token() {
+    let pool = Pool::seed().await;
+    let gateway = pool.gateway();
+    let alice = pool.login("alice").await;
+    // Same issuer, same keys, a valid signature: only token_use tells them apart.
+    assert_eq!(jwt_claims(&alice.id)["token_use"], "id");
+
+    let (status, headers, body) = tools_list(&gateway.base, Some(&alice.id)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let challenge = challenge(&headers);
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert!(challenge.contains("resource_metadata=\""), "{challenge}");
+    assert!(body.get("result").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn gateway_refuses_an_access_token_of_another_app_client() {
+    let pool = Pool::seed().await;
+    let gateway = pool.gateway();
+    let other = pool.login_with("alice", &pool.other_client_id).await;
+    assert_eq!(
+        jwt_claims(&other.access)["client_id"],
+        pool.other_client_id.as_str()
+    );
+
+    let (status, headers, body) = tools_list(&gateway.base, Some(&other.access)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let challenge = challenge(&headers);
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+}
+
+#[tokio::test]
+async fn gateway_without_a_token_answers_401_without_an_error_code() {
+    let pool = Pool::seed().await;
+    let gateway = pool.gateway();
+
+    let (status, headers, body) = tools_list(&gateway.base, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let challenge = challenge(&headers);
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(challenge.contains("resource_metadata=\""), "{challenge}");
+    // RFC 6750 §3.1: no error code when the request carried no credentials.
+    assert!(!challenge.contains("error="), "{challenge}");
+}
+
+#[tokio::test]
+async fn verifier_turns_a_cognito_access_token_into_the_principal() {
+    let pool = Pool::seed().await;
+    let verifier = pool.verifier().await;
+    let alice = pool.login("alice").await;
+    let claims = jwt_claims(&alice.access);
+
+    let verified = verifier
+        .verify(&alice.access)
+        .await
+        .expect("alice verifies");
+    assert!(!verified.cached);
+    let p = &verified.principal;
+    assert_eq!(p.issuer, pool.issuer());
+    assert_eq!(claims["iss"], pool.issuer().as_str(), "moto's iss is AWS's");
+    assert_eq!(p.username, "alice");
+    assert_eq!(Some(p.subject.as_str()), claims["sub"].as_str());
+    // moto's group order varies; what counts is which groups.
+    assert_eq!(set(&p.groups), BTreeSet::from(["admins", "engineering"]));
+    assert_eq!(p.groups.len(), 2, "{:?}", p.groups);
+    assert_eq!(p.client_id.as_deref(), Some(pool.client_id.as_str()));
+    assert_eq!(p.token_id.as_deref(), claims["jti"].as_str());
+    assert!(p.token_id.is_some(), "moto's access tokens carry a jti");
+    assert_eq!(Some(p.expires_at), claims["exp"].as_u64());
+
+    // The same token again comes from the verified-token cache, unchanged.
+    let again = verifier.verify(&alice.access).await.expect("cached");
+    assert!(again.cached);
+    assert_eq!(again.principal, verified.principal);
+}
+
+#[tokio::test]
+async fn verifier_gives_a_user_without_groups_no_groups() {
+    let pool = Pool::seed().await;
+    let verifier = pool.verifier().await;
+    let carol = pool.login("carol").await;
+
+    let p = verifier
+        .verify(&carol.access)
+        .await
+        .expect("carol verifies")
+        .principal;
+    assert_eq!(p.username, "carol");
+    assert!(p.groups.is_empty(), "{:?}", p.groups);
+}
+
+#[tokio::test]
+async fn verifier_names_why_cognito_tokens_are_refused() {
+    let pool = Pool::seed().await;
+    let verifier = pool.verifier().await;
+    let alice = pool.login("alice").await;
+    let other = pool.login_with("alice", &pool.other_client_id).await;
+
+    assert_eq!(
+        verifier.verify(&alice.id).await.err(),
+        Some(AuthError::TokenUse)
+    );
+    assert_eq!(
+        verifier.verify(&other.access).await.err(),
+        Some(AuthError::Client)
+    );
+    // A token of another pool (same moto keys, another iss) is not this issuer's.
+    let stranger = Pool::seed().await;
+    let foreign = stranger.login("alice").await;
+    assert_eq!(
+        verifier.verify(&foreign.access).await.err(),
+        Some(AuthError::UnknownIssuer)
+    );
+}
