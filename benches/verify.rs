@@ -72,7 +72,8 @@ fn verifier(keys: &[Key], rt: &tokio::runtime::Runtime, cache: usize) -> Verifie
     let jwks: Vec<Value> = keys
         .iter()
         .map(|k| {
-            let mut v = serde_json::to_value(Jwk::from_encoding_key(&k.key, k.alg).unwrap()).unwrap();
+            let mut v =
+                serde_json::to_value(Jwk::from_encoding_key(&k.key, k.alg).unwrap()).unwrap();
             v["kid"] = json!(k.kid);
             v
         })
@@ -85,13 +86,21 @@ fn verifier(keys: &[Key], rt: &tokio::runtime::Runtime, cache: usize) -> Verifie
         Some(JWKS_URL.into()),
         "groups",
     );
-    let v = Verifier::new(vec![issuer], Arc::new(StaticJwks(doc)), RefreshPolicy::default(), cache);
+    let v = Verifier::new(
+        vec![issuer],
+        Arc::new(StaticJwks(doc)),
+        RefreshPolicy::default(),
+        cache,
+    );
     rt.block_on(v.load_all());
     v
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let keys = [
         key("rs256", Algorithm::RS256, "rsa2048.pem"),
         key("ps256", Algorithm::PS256, "rsa2048.pem"),
@@ -102,7 +111,8 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify_full");
     for k in &keys {
         let token = sign(k);
-        rt.block_on(full.verify(&token)).expect("bench token verifies");
+        rt.block_on(full.verify(&token))
+            .expect("bench token verifies");
         group.bench_function(k.kid, |b| {
             b.iter(|| rt.block_on(full.verify(black_box(&token))).unwrap())
         });
@@ -129,7 +139,9 @@ fn bench(c: &mut Criterion) {
     let (input, sig) = token.rsplit_once('.').unwrap();
     let sig = {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).unwrap()
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sig)
+            .unwrap()
     };
     let jwk_value = serde_json::to_value(&jwk).unwrap();
     let mut jwk_value = jwk_value;

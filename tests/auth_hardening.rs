@@ -563,7 +563,12 @@ async fn a_cached_token_whose_key_left_the_jwks_is_refused() {
         let keys = jwks["keys"].as_array_mut().unwrap();
         keys.retain(|k| k["kid"] != "ec-1");
     }
-    h.verifier.key_store(&h.issuer()).unwrap().refresh().await.unwrap();
+    h.verifier
+        .key_store(&h.issuer())
+        .unwrap()
+        .refresh()
+        .await
+        .unwrap();
     assert_eq!(
         h.verifier.verify(&t).await.unwrap_err(),
         AuthError::UnknownKid(h.issuer())
