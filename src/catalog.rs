@@ -1,8 +1,8 @@
 //! The tool catalog model: what a tool is, where it is served, and the validated, ordered,
 //! pre-serialized set of tools the gateway answers from.
 //!
-//! Pure: sources (a file now, DynamoDB later) produce `ToolDefinition`s through the
-//! `CatalogSource` trait; this module validates them and builds the immutable `Catalog`.
+//! Pure: sources (the catalog file, DynamoDB) produce `ToolDefinition`s; this module
+//! validates them and builds the immutable `Catalog` a policy snapshot holds.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -194,21 +194,6 @@ impl Catalog {
 
     pub fn is_empty(&self) -> bool {
         self.tools.is_empty()
-    }
-}
-
-/// The catalog currently in force. A static source returns the same one forever; a
-/// refreshing source (DynamoDB) swaps it behind this call.
-pub trait CatalogProvider: Send + Sync {
-    fn current(&self) -> Arc<Catalog>;
-}
-
-/// A catalog that never changes.
-pub struct StaticCatalog(pub Arc<Catalog>);
-
-impl CatalogProvider for StaticCatalog {
-    fn current(&self) -> Arc<Catalog> {
-        Arc::clone(&self.0)
     }
 }
 

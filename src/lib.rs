@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config;
 pub mod edge;
 pub mod mcp;
+pub mod policy;
 pub mod runtime;
 pub mod state;
 pub mod targets;

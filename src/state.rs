@@ -3,13 +3,18 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use crate::adapters::catalog_file::{self, FileSource};
+use crate::adapters::dynamodb_config::DynamoConfig;
+use crate::adapters::http_target::HttpInvoker;
 use crate::adapters::jwks_http::HttpJwksFetcher;
-use crate::adapters::{catalog_file, http_target::HttpInvoker};
 use crate::auth::keystore::RefreshPolicy;
 use crate::auth::{JwksFetcher, Verifier};
-use crate::catalog::StaticCatalog;
 use crate::config::{Config, ConfigError};
 use crate::mcp::{McpService, ServerInfo};
+use crate::policy::snapshot::SnapshotPolicy;
+use crate::policy::{ConfigSource, SnapshotStore};
 
 /// HTTP-level settings of the edge.
 #[derive(Debug, Clone)]
@@ -35,6 +40,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The state every request handler sees.
 pub struct AppState {
     pub mcp: McpService,
+    pub snapshots: Arc<SnapshotStore>,
     pub auth: AuthState,
     pub edge: EdgeSettings,
 }
@@ -50,25 +56,59 @@ pub enum StartupError {
     HttpClient(#[from] reqwest::Error),
 }
 
+/// The DynamoDB client: built once, with bounded retries and timeouts so a throttled or
+/// unreachable table costs a bounded wait before the last good snapshot is used.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    use aws_config::BehaviorVersion;
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+}
+
 impl AppState {
-    /// Builds the state from configuration; `env` fills `${VAR}` in the catalog. Every
-    /// issuer's keys are loaded (in parallel) before this returns.
+    /// Builds the state from configuration; `env` fills `${VAR}` in the catalog file. Every
+    /// issuer's keys and the policy snapshot are loaded (in parallel) before this returns.
     pub async fn build(
         config: &Config,
         env: &impl Fn(&str) -> Option<String>,
     ) -> Result<Arc<Self>, StartupError> {
         let fetcher: Arc<dyn JwksFetcher> = Arc::new(HttpJwksFetcher::new()?);
-        Self::build_with(config, env, fetcher).await
+        let source: Arc<dyn ConfigSource> = match &config.policy_table {
+            Some(table) => Arc::new(DynamoConfig::new(dynamodb_client().await, table.clone())),
+            None => {
+                let path = config.catalog_file.as_deref();
+                Arc::new(FileSource::new(path, catalog_file::load(path, env)?))
+            }
+        };
+        Self::build_with(config, fetcher, source).await
     }
 
-    /// As `build`, with the fetcher of key documents given (tests count or break fetches).
+    /// As `build`, with the key-document fetcher and the configuration source given.
     pub async fn build_with(
         config: &Config,
-        env: &impl Fn(&str) -> Option<String>,
         fetcher: Arc<dyn JwksFetcher>,
+        source: Arc<dyn ConfigSource>,
     ) -> Result<Arc<Self>, StartupError> {
-        let catalog = catalog_file::load(config.catalog_file.as_deref(), env)?;
-        tracing::info!(tools = catalog.len(), "tool catalog loaded");
+        let source_name = source.name();
+        let snapshots = Arc::new(SnapshotStore::new(
+            source,
+            SnapshotPolicy {
+                refresh_every: config.policy_refresh,
+                max_staleness: config.policy_max_staleness,
+                refresh_timeout: Duration::from_secs(3),
+            },
+        ));
         let invoker = HttpInvoker::new(config.target_timeout, config.max_target_response_bytes)?;
         let verifier = Verifier::new(
             config.issuers.clone(),
@@ -79,7 +119,16 @@ impl AppState {
             },
             config.token_cache_size,
         );
-        verifier.load_all().await;
+        // Keys and policies load in parallel; a failed policy load is logged and refused
+        // per request (fail closed) until a refresh succeeds.
+        let (_, policies) = tokio::join!(verifier.load_all(), snapshots.refresh());
+        match policies {
+            Ok(_) => tracing::info!(source = %source_name, "tool policies loaded"),
+            Err(e) => {
+                tracing::error!(source = %source_name, error = %e, "tool policies could not be loaded at start-up: every call is refused until they are")
+            }
+        }
+        snapshots.spawn_refresher();
         let info = ServerInfo {
             name: "mcp-oauth-gateway".into(),
             title: "MCP OAuth Gateway".into(),
@@ -87,13 +136,10 @@ impl AppState {
             instructions: config.instructions.clone(),
             tools_ttl_ms: config.tools_ttl_ms,
         };
-        let mcp = McpService::new(
-            Arc::new(StaticCatalog(Arc::new(catalog))),
-            Arc::new(invoker),
-            info,
-        );
+        let mcp = McpService::new(Arc::clone(&snapshots), Arc::new(invoker), info);
         Ok(Arc::new(Self {
             mcp,
+            snapshots,
             auth: AuthState {
                 verifier,
                 resource_url: config.resource_url.clone(),

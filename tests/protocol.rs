@@ -209,7 +209,8 @@ async fn tools_call_with_bad_params_is_invalid_params() {
 async fn target_failures_become_generic_tool_errors_with_a_correlation_id() {
     let dead_port = closed_port();
     let yaml = format!(
-        "tools:\n\
+        "policies: [{{group: '*', allow: ['*']}}]\n\
+         tools:\n\
          - name: unreachable\n  inputSchema: {{type: object}}\n  \
            target: {{kind: http, url: 'http://127.0.0.1:{dead_port}/gone'}}\n\
          - name: broken\n  inputSchema: {{type: object}}\n  \

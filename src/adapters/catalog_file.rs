@@ -1,20 +1,18 @@
-//! The catalog file source: a YAML document of tool definitions, from a path or the demo
-//! catalog embedded in the binary. `${VAR}` in a target URL is filled from the environment.
+//! The configuration file source: one YAML document of group policies and tool definitions,
+//! from a path or the demo configuration embedded in the binary. `${VAR}` in a target URL is
+//! filled from the environment. Read once at start-up: a file does not change under us.
 
 use std::path::Path;
 
-use serde::Deserialize;
+use async_trait::async_trait;
 
-use crate::catalog::{Catalog, CatalogError, Target, ToolDefinition};
+use crate::catalog::Target;
+use crate::policy::document::DocumentError;
+use crate::policy::snapshot::SourceError;
+use crate::policy::{ConfigDocument, ConfigSource};
 
-/// The catalog compiled into the binary: the demo tools, for local runs.
+/// The configuration compiled into the binary: the demo tools and their policies.
 pub const EMBEDDED: &str = include_str!("../../config/catalog.yaml");
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CatalogDocument {
-    tools: Vec<ToolDefinition>,
-}
 
 /// Why a catalog file could not be used; every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +25,7 @@ pub enum CatalogFileError {
     #[error("catalog {source_name}: {error}")]
     Syntax {
         source_name: String,
-        error: serde_norway::Error,
+        error: DocumentError,
     },
     #[error("catalog {source_name}: tool {tool:?}: environment variable {var} is not set")]
     MissingVar {
@@ -40,15 +38,15 @@ pub enum CatalogFileError {
     #[error("catalog {source_name}: {error}")]
     Invalid {
         source_name: String,
-        error: CatalogError,
+        error: DocumentError,
     },
 }
 
-/// Loads the catalog from `path`, or the embedded one when `None`.
+/// Loads and validates the document at `path`, or the embedded one when `None`.
 pub fn load(
     path: Option<&Path>,
     env: &impl Fn(&str) -> Option<String>,
-) -> Result<Catalog, CatalogFileError> {
+) -> Result<ConfigDocument, CatalogFileError> {
     match path {
         None => parse("(embedded)", EMBEDDED, env),
         Some(p) => {
@@ -62,19 +60,17 @@ pub fn load(
     }
 }
 
-/// Parses and validates catalog text.
+/// Parses and validates document text; the returned document compiles.
 pub fn parse(
     source_name: &str,
     text: &str,
     env: &impl Fn(&str) -> Option<String>,
-) -> Result<Catalog, CatalogFileError> {
-    let doc: CatalogDocument =
-        serde_norway::from_str(text).map_err(|error| CatalogFileError::Syntax {
-            source_name: source_name.to_owned(),
-            error,
-        })?;
-    let mut tools = doc.tools;
-    for tool in &mut tools {
+) -> Result<ConfigDocument, CatalogFileError> {
+    let mut doc = ConfigDocument::from_yaml(text).map_err(|error| CatalogFileError::Syntax {
+        source_name: source_name.to_owned(),
+        error,
+    })?;
+    for tool in &mut doc.tools {
         let Target::Http { url, .. } = &mut tool.target;
         *url = expand(url, env).map_err(|e| match e {
             Expand::Missing(var) => CatalogFileError::MissingVar {
@@ -88,10 +84,44 @@ pub fn parse(
             },
         })?;
     }
-    Catalog::build(tools).map_err(|error| CatalogFileError::Invalid {
-        source_name: source_name.to_owned(),
-        error,
-    })
+    doc.clone()
+        .compile()
+        .map_err(|error| CatalogFileError::Invalid {
+            source_name: source_name.to_owned(),
+            error,
+        })?;
+    Ok(doc)
+}
+
+/// A document read once, served as the configuration forever.
+pub struct FileSource {
+    name: String,
+    doc: ConfigDocument,
+}
+
+impl FileSource {
+    pub fn new(path: Option<&Path>, doc: ConfigDocument) -> Self {
+        let name = path.map_or_else(
+            || "file:(embedded)".to_owned(),
+            |p| format!("file:{}", p.display()),
+        );
+        Self { name, doc }
+    }
+}
+
+#[async_trait]
+impl ConfigSource for FileSource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn refreshes(&self) -> bool {
+        false
+    }
+
+    async fn load(&self) -> Result<ConfigDocument, SourceError> {
+        Ok(self.doc.clone())
+    }
 }
 
 enum Expand {
@@ -127,7 +157,8 @@ mod tests {
 
     #[test]
     fn embedded_catalog_loads_with_demo_url() {
-        let c = load(None, &demo_env).unwrap();
+        let (c, policies) = load(None, &demo_env).unwrap().compile().unwrap();
+        assert!(!policies.is_empty());
         let names: Vec<_> = c.iter().map(|t| t.def.name.clone()).collect();
         assert_eq!(names, ["calculate", "current_time", "echo"]);
         let Target::Http { url, .. } = &c.get("echo").unwrap().def.target;

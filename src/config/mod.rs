@@ -42,6 +42,14 @@ pub struct Config {
     pub jwks_max_age: Duration,
     /// `GATEWAY_TOKEN_CACHE_SIZE`: verified tokens remembered (0 turns the cache off).
     pub token_cache_size: usize,
+    /// `GATEWAY_POLICY_TABLE`: the DynamoDB table of policies and tools; the catalog file
+    /// (or the embedded demo configuration) when unset.
+    pub policy_table: Option<String>,
+    /// `GATEWAY_POLICY_REFRESH_SECS`: how often policies are re-read.
+    pub policy_refresh: Duration,
+    /// `GATEWAY_POLICY_MAX_STALENESS_SECS`: past this age without a successful read, calls
+    /// are refused.
+    pub policy_max_staleness: Duration,
 }
 
 /// A setting that cannot be used.
@@ -199,6 +207,35 @@ impl Config {
         let jwks_max_age = number(&env, "GATEWAY_JWKS_MAX_AGE_SECS", 3600u64, 60..=86_400)?;
         let token_cache_size =
             number(&env, "GATEWAY_TOKEN_CACHE_SIZE", 10_000usize, 0..=1_000_000)?;
+        let policy_table = env("GATEWAY_POLICY_TABLE")
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        if let Some(t) = &policy_table {
+            let ok = (3..=255).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            if !ok {
+                return Err(bad(
+                    "GATEWAY_POLICY_TABLE",
+                    format!("{t:?} is not a DynamoDB table name"),
+                ));
+            }
+        }
+        let policy_refresh = number(&env, "GATEWAY_POLICY_REFRESH_SECS", 30u64, 1..=3600)?;
+        let policy_max_staleness = number(
+            &env,
+            "GATEWAY_POLICY_MAX_STALENESS_SECS",
+            300u64,
+            1..=86_400,
+        )?;
+        if policy_max_staleness < policy_refresh {
+            return Err(bad(
+                "GATEWAY_POLICY_MAX_STALENESS_SECS",
+                format!(
+                    "{policy_max_staleness} is shorter than GATEWAY_POLICY_REFRESH_SECS ({policy_refresh})"
+                ),
+            ));
+        }
         Ok(Self {
             bind,
             allowed_origins,
@@ -214,6 +251,9 @@ impl Config {
             scopes_supported,
             jwks_max_age: Duration::from_secs(jwks_max_age),
             token_cache_size,
+            policy_table,
+            policy_refresh: Duration::from_secs(policy_refresh),
+            policy_max_staleness: Duration::from_secs(policy_max_staleness),
         })
     }
 }

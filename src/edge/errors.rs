@@ -97,9 +97,12 @@ impl IntoResponse for EdgeError {
 /// Handshake-era clients read 404 as "session expired" and would re-initialize forever, so
 /// an unknown method is 404 only in the per-request era; elsewhere JSON-RPC errors about
 /// a well-formed request travel with 200, as the SDKs expect.
-pub fn failure_response(failure: Failure) -> Response {
+///
+/// `resource_metadata` gives the metadata URL a 403 step-up challenge names.
+pub fn failure_response(failure: Failure, resource_metadata: impl FnOnce() -> String) -> Response {
     let Failure { id, error } = failure;
     let message = error.to_string();
+    let mut challenge = None;
     let (status, code, data) = match &error {
         McpError::Parse => (StatusCode::BAD_REQUEST, code::PARSE_ERROR, None),
         McpError::InvalidRequest(_) | McpError::BatchUnsupported => {
@@ -121,6 +124,18 @@ pub fn failure_response(failure: Failure) -> Response {
             code::UNSUPPORTED_PROTOCOL_VERSION,
             Some(serde_json::json!({ "requested": requested, "supported": SUPPORTED_VERSIONS })),
         ),
+        McpError::InsufficientScope { scopes } => {
+            // MCP authorization step-up: the challenge names every scope the call needs.
+            challenge = Some(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{}\"",
+                scopes.join(" "),
+                resource_metadata()
+            ));
+            (StatusCode::FORBIDDEN, code::FORBIDDEN, None)
+        }
+        McpError::PolicyUnavailable => {
+            (StatusCode::SERVICE_UNAVAILABLE, code::INTERNAL_ERROR, None)
+        }
         McpError::Internal {
             correlation_id,
             detail,
@@ -133,7 +148,7 @@ pub fn failure_response(failure: Failure) -> Response {
             )
         }
     };
-    rpc_error(
+    let mut resp = rpc_error(
         status,
         id.as_ref(),
         ErrorObject {
@@ -141,5 +156,9 @@ pub fn failure_response(failure: Failure) -> Response {
             message,
             data,
         },
-    )
+    );
+    if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
 }

@@ -177,6 +177,8 @@ async fn handle(state: &AppState, parts: &axum::http::request::Parts, body: Body
     match state.mcp.handle(&bytes, &transport, &ctx).await {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),
         Ok(Outcome::Reply(body)) => json_response(StatusCode::OK, body),
-        Err(failure) => failure_response(failure),
+        Err(failure) => failure_response(failure, || {
+            super::metadata::metadata_url(state, &parts.headers)
+        }),
     }
 }

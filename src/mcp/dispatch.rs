@@ -11,7 +11,7 @@ use super::error::McpError;
 use super::jsonrpc::{self, Id, Incoming};
 use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
 use crate::auth::Principal;
-use crate::catalog::CatalogProvider;
+use crate::policy::{Caller, Decision, SnapshotStore};
 use crate::targets::{CallToolResult, ToolCall, ToolInvoker};
 
 /// How the server presents itself.
@@ -52,7 +52,7 @@ pub struct Failure {
 
 /// The MCP server core, built once at start-up.
 pub struct McpService {
-    catalog: Arc<dyn CatalogProvider>,
+    snapshots: Arc<SnapshotStore>,
     invoker: Arc<dyn ToolInvoker>,
     info: ServerInfo,
 }
@@ -156,12 +156,12 @@ fn capabilities() -> serde_json::Value {
 
 impl McpService {
     pub fn new(
-        catalog: Arc<dyn CatalogProvider>,
+        snapshots: Arc<SnapshotStore>,
         invoker: Arc<dyn ToolInvoker>,
         info: ServerInfo,
     ) -> Self {
         Self {
-            catalog,
+            snapshots,
             invoker,
             info,
         }
@@ -255,9 +255,17 @@ impl McpService {
                     // Every list is complete, so no cursor was ever issued.
                     return Err(McpError::InvalidParams("unknown cursor".into()));
                 }
-                let catalog = self.catalog.current();
+                let snapshot = self.snapshot(ctx).await?;
+                let p = &ctx.principal;
+                let caller = Caller::new(&snapshot.policies, &p.groups, &p.scopes);
+                // The very decision that gates tools/call, in catalog (name) order.
                 let result = ListToolsResult {
-                    tools: catalog.iter().map(|t| &*t.listing).collect(),
+                    tools: snapshot
+                        .catalog
+                        .iter()
+                        .filter(|t| caller.decide(&t.def.name).visible())
+                        .map(|t| &*t.listing)
+                        .collect(),
                     result_type: modern.then_some("complete"),
                     ttl_ms: modern.then_some(self.info.tools_ttl_ms),
                     // Per caller once policies filter the list.
@@ -274,6 +282,13 @@ impl McpService {
 }
 
 impl McpService {
+    async fn snapshot(&self, ctx: &CallContext) -> Result<Arc<crate::policy::Snapshot>, McpError> {
+        self.snapshots.current().await.map_err(|e| {
+            tracing::error!(request_id = %ctx.request_id, error = %e, "refusing: no usable tool policies");
+            McpError::PolicyUnavailable
+        })
+    }
+
     /// The era a request speaks, once its version and method headers check out.
     fn era(
         headers: &TransportHeaders<'_>,
@@ -304,10 +319,25 @@ impl McpService {
             }
             None => empty_object(),
         };
-        let catalog = self.catalog.current();
-        let tool = catalog
-            .get(&p.name)
-            .ok_or_else(|| McpError::UnknownTool(p.name.chars().take(128).collect()))?;
+        let snapshot = self.snapshot(ctx).await?;
+        let unknown = || McpError::UnknownTool(p.name.chars().take(128).collect());
+        // A denied tool and a missing one get the same answer: existence is not revealed.
+        let tool = snapshot.catalog.get(&p.name).ok_or_else(unknown)?;
+        let principal = &ctx.principal;
+        let caller = Caller::new(&snapshot.policies, &principal.groups, &principal.scopes);
+        match caller.decide(&p.name) {
+            Decision::Allow { rule } => {
+                tracing::debug!(request_id = %ctx.request_id, tool = %p.name, %rule, "allowed");
+            }
+            Decision::NeedsScopes { required, rule } => {
+                tracing::info!(request_id = %ctx.request_id, tool = %p.name, %rule, ?required, "scope step-up required");
+                return Err(McpError::InsufficientScope { scopes: required });
+            }
+            Decision::Deny { rule } => {
+                tracing::info!(request_id = %ctx.request_id, tool = %p.name, user = %principal.username, %rule, "denied");
+                return Err(unknown());
+            }
+        }
         let call = ToolCall {
             tool,
             arguments,

@@ -26,6 +26,12 @@ pub enum McpError {
     HeaderMismatch(String),
     #[error("Unsupported protocol version: {requested}")]
     UnsupportedProtocolVersion { requested: String },
+    /// The tool needs scopes the token lacks: every scope the call needs, for step-up.
+    #[error("Forbidden: this tool needs scope {}", scopes.join(" "))]
+    InsufficientScope { scopes: Vec<String> },
+    /// No usable policy snapshot (never loaded, or stale past the limit): refuse, never allow.
+    #[error("Service unavailable: tool policies cannot be read right now; try again later")]
+    PolicyUnavailable,
     #[error("Internal error (correlation id {correlation_id})")]
     Internal {
         correlation_id: String,

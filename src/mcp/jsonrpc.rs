@@ -20,6 +20,8 @@ pub mod code {
     pub const INTERNAL_ERROR: i64 = -32603;
     /// Not JSON-RPC's, but what MCP SDKs use for an unauthenticated request.
     pub const UNAUTHORIZED: i64 = -32001;
+    /// A valid token that lacks a scope the call needs (with HTTP 403).
+    pub const FORBIDDEN: i64 = -32003;
     /// MCP 2026-07-28: HTTP headers disagree with the body, or a required one is missing.
     pub const HEADER_MISMATCH: i64 = -32020;
     /// MCP 2026-07-28: the requested protocol version is not supported.

@@ -1,0 +1,190 @@
+//! DynamoDB as the configuration source. One table, two item collections under a fixed
+//! partition key each, so the gateway reads everything in two paginated queries (run in
+//! parallel) and never scans:
+//!
+//! | pk       | sk              | attributes                                           |
+//! |----------|-----------------|------------------------------------------------------|
+//! | `POLICY` | `GROUP#<group>` | group, description, allow, deny, scopes, version, updatedAt |
+//! | `TOOL`   | `TOOL#<name>`   | name, title, description, inputSchema, outputSchema, annotations, target |
+//!
+//! Attributes are native DynamoDB types (lists, maps, numbers), readable in the console.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::catalog::ToolDefinition;
+use crate::policy::snapshot::SourceError;
+use crate::policy::{ConfigDocument, ConfigSource, GroupPolicy};
+
+pub const POLICY_PK: &str = "POLICY";
+pub const TOOL_PK: &str = "TOOL";
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The sort key of a group's policy.
+pub fn policy_sk(group: &str) -> String {
+    format!("GROUP#{group}")
+}
+
+/// The sort key of a tool.
+pub fn tool_sk(name: &str) -> String {
+    format!("TOOL#{name}")
+}
+
+/// Why an item could not be stored or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    #[error("item {sk:?}: {error}")]
+    Format {
+        sk: String,
+        error: serde_dynamo::Error,
+    },
+}
+
+fn with_keys(mut item: Item, pk: &str, sk: String) -> Item {
+    item.insert("pk".into(), AttributeValue::S(pk.into()));
+    item.insert("sk".into(), AttributeValue::S(sk));
+    item
+}
+
+fn without_keys(mut item: Item) -> (String, Item) {
+    item.remove("pk");
+    let sk = match item.remove("sk") {
+        Some(AttributeValue::S(s)) => s,
+        _ => String::new(),
+    };
+    (sk, item)
+}
+
+pub fn policy_to_item(p: &GroupPolicy) -> Item {
+    let item: Item = serde_dynamo::to_item(p).expect("policies serialize");
+    with_keys(item, POLICY_PK, policy_sk(&p.group))
+}
+
+pub fn tool_to_item(t: &ToolDefinition) -> Item {
+    let item: Item = serde_dynamo::to_item(t).expect("tools serialize");
+    with_keys(item, TOOL_PK, tool_sk(&t.name))
+}
+
+pub fn policy_from_item(item: Item) -> Result<GroupPolicy, ItemError> {
+    let (sk, item) = without_keys(item);
+    serde_dynamo::from_item(item).map_err(|error| ItemError::Format { sk, error })
+}
+
+pub fn tool_from_item(item: Item) -> Result<ToolDefinition, ItemError> {
+    let (sk, item) = without_keys(item);
+    serde_dynamo::from_item(item).map_err(|error| ItemError::Format { sk, error })
+}
+
+/// The configuration table.
+#[derive(Clone)]
+pub struct DynamoConfig {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoConfig {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Every item of one collection, across pages.
+    pub async fn query_all(&self, pk: &str) -> Result<Vec<Item>, SourceError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| {
+            SourceError(format!(
+                "DynamoDB query of {}/{pk} failed: {}",
+                self.table,
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            ))
+        })
+    }
+
+    /// The whole configuration: two paginated queries, in parallel.
+    pub async fn load_document(&self) -> Result<ConfigDocument, SourceError> {
+        let (policies, tools) =
+            futures_util::future::try_join(self.query_all(POLICY_PK), self.query_all(TOOL_PK))
+                .await?;
+        let bad = |e: ItemError| SourceError(format!("table {}: {e}", self.table));
+        Ok(ConfigDocument {
+            policies: policies
+                .into_iter()
+                .map(policy_from_item)
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            tools: tools
+                .into_iter()
+                .map(tool_from_item)
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+        })
+    }
+}
+
+#[async_trait]
+impl ConfigSource for DynamoConfig {
+    fn name(&self) -> String {
+        format!("dynamodb:{}", self.table)
+    }
+
+    fn refreshes(&self) -> bool {
+        true
+    }
+
+    async fn load(&self) -> Result<ConfigDocument, SourceError> {
+        self.load_document().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::ScopeRequirement;
+
+    #[test]
+    fn items_round_trip_with_native_types() {
+        let p = GroupPolicy {
+            group: "eng".into(),
+            description: Some("Engineers".into()),
+            allow: vec!["crm_*".into()],
+            deny: vec![],
+            scopes: vec![ScopeRequirement {
+                tools: "crm_*".into(),
+                scopes: vec!["crm:read".into()],
+            }],
+            version: Some(4),
+            updated_at: Some("2026-11-27T00:00:00Z".into()),
+        };
+        let item = policy_to_item(&p);
+        assert_eq!(item["pk"], AttributeValue::S("POLICY".into()));
+        assert_eq!(item["sk"], AttributeValue::S("GROUP#eng".into()));
+        assert!(matches!(item["allow"], AttributeValue::L(_)));
+        assert_eq!(item["version"], AttributeValue::N("4".into()));
+        assert_eq!(policy_from_item(item).unwrap(), p);
+
+        let yaml = "tools:\n- name: t\n  inputSchema: {type: object, properties: {n: {type: integer, minimum: -5}}}\n  target: {kind: http, url: 'https://x/t', timeoutMs: 500}\n";
+        let t = ConfigDocument::from_yaml(yaml).unwrap().tools.remove(0);
+        let item = tool_to_item(&t);
+        assert!(matches!(item["inputSchema"], AttributeValue::M(_)));
+        assert_eq!(tool_from_item(item).unwrap(), t);
+    }
+}

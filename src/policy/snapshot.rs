@@ -1,0 +1,167 @@
+//! One consistent snapshot of catalog and policies, swapped whole on refresh. Refreshed every
+//! interval (in the background, and by the first request that finds it old); a failed
+//! refresh keeps the last good snapshot until it is older than the allowed staleness, after
+//! which calls are refused — never allowed because of an error.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::document::ConfigDocument;
+use super::model::PolicySet;
+use crate::catalog::Catalog;
+
+/// Where the configuration comes from.
+#[async_trait]
+pub trait ConfigSource: Send + Sync {
+    /// For logs: `dynamodb:TABLE`, `file:PATH`.
+    fn name(&self) -> String;
+    /// Whether the source can change while the gateway runs (a file does not).
+    fn refreshes(&self) -> bool;
+    async fn load(&self) -> Result<ConfigDocument, SourceError>;
+}
+
+/// A source that could not be read. The text is for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// What every request decides on.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub catalog: Catalog,
+    pub policies: PolicySet,
+    /// Increments with every successful refresh.
+    pub generation: u64,
+}
+
+/// Why no snapshot can be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SnapshotError {
+    #[error("tool policies were never loaded")]
+    Unavailable,
+    #[error("tool policies are {age_secs} s old, over the allowed staleness")]
+    Stale { age_secs: u64 },
+}
+
+/// Refresh timing.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotPolicy {
+    pub refresh_every: Duration,
+    pub max_staleness: Duration,
+    /// The longest a request waits for a refresh it triggered.
+    pub refresh_timeout: Duration,
+}
+
+struct Current {
+    snapshot: Arc<Snapshot>,
+    /// Last successful load.
+    at: Instant,
+}
+
+pub struct SnapshotStore {
+    source: Arc<dyn ConfigSource>,
+    policy: SnapshotPolicy,
+    current: RwLock<Option<Current>>,
+    gate: tokio::sync::Mutex<()>,
+}
+
+impl SnapshotStore {
+    pub fn new(source: Arc<dyn ConfigSource>, policy: SnapshotPolicy) -> Self {
+        Self {
+            source,
+            policy,
+            current: RwLock::new(None),
+            gate: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn read(&self) -> Option<(Arc<Snapshot>, Instant)> {
+        let cur = self.current.read().expect("snapshot lock");
+        cur.as_ref().map(|c| (Arc::clone(&c.snapshot), c.at))
+    }
+
+    /// Loads now; on failure the previous snapshot stays.
+    pub async fn refresh(&self) -> Result<u64, SourceError> {
+        let _flight = self.gate.lock().await;
+        self.refresh_locked().await
+    }
+
+    async fn refresh_locked(&self) -> Result<u64, SourceError> {
+        let source = self.source.name();
+        let loaded = self.source.load().await.and_then(|doc| {
+            doc.compile()
+                .map_err(|e| SourceError(format!("invalid configuration: {e}")))
+        });
+        match loaded {
+            Ok((catalog, policies)) => {
+                let mut cur = self.current.write().expect("snapshot lock");
+                let generation = cur.as_ref().map_or(1, |c| c.snapshot.generation + 1);
+                tracing::debug!(%source, generation, tools = catalog.len(), policies = policies.len(), "tool policies loaded");
+                *cur = Some(Current {
+                    snapshot: Arc::new(Snapshot {
+                        catalog,
+                        policies,
+                        generation,
+                    }),
+                    at: Instant::now(),
+                });
+                Ok(generation)
+            }
+            Err(e) => {
+                let age = self.read().map(|(_, at)| at.elapsed().as_secs());
+                tracing::error!(%source, error = %e, last_good_age_secs = ?age, "tool policy refresh failed; keeping the last good snapshot");
+                Err(e)
+            }
+        }
+    }
+
+    /// The snapshot to decide on. A request that finds it older than the refresh interval
+    /// refreshes it (one at a time, bounded by the refresh timeout); others go on with the
+    /// current one.
+    pub async fn current(&self) -> Result<Arc<Snapshot>, SnapshotError> {
+        let old = self
+            .read()
+            .is_none_or(|(_, at)| at.elapsed() >= self.policy.refresh_every);
+        if old && (self.source.refreshes() || self.read().is_none()) {
+            if let Ok(_flight) = self.gate.try_lock() {
+                let still_old = self
+                    .read()
+                    .is_none_or(|(_, at)| at.elapsed() >= self.policy.refresh_every);
+                if still_old {
+                    let _ =
+                        tokio::time::timeout(self.policy.refresh_timeout, self.refresh_locked())
+                            .await;
+                }
+            }
+        }
+        let (snapshot, at) = self.read().ok_or(SnapshotError::Unavailable)?;
+        if self.source.refreshes() && at.elapsed() > self.policy.max_staleness {
+            return Err(SnapshotError::Stale {
+                age_secs: at.elapsed().as_secs(),
+            });
+        }
+        Ok(snapshot)
+    }
+
+    /// Refreshes every interval until the process ends (standalone mode; under Lambda the
+    /// request-driven refresh in `current` does the work).
+    pub fn spawn_refresher(self: &Arc<Self>) {
+        if !self.source.refreshes() {
+            return;
+        }
+        let me = Arc::downgrade(self);
+        let every = self.policy.refresh_every;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(store) = me.upgrade() else { return };
+                let _ = store.refresh().await;
+            }
+        });
+    }
+}
