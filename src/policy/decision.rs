@@ -240,7 +240,7 @@ mod tests {
         let none: Vec<String> = vec![];
         let c = Caller::new(&set, &g, &none);
         assert!(
-            matches!(c.decide("crm_read"), Decision::NeedsScopes { required, .. } if required == &["crm:read"])
+            matches!(c.decide("crm_read"), Decision::NeedsScopes { required, .. } if required == ["crm:read"])
         );
     }
 }
