@@ -25,6 +25,10 @@ sam validate --lint --template template.yaml
 # timed in tests.
 say "Building (one target dir, reused by cargo lambda watch)"
 cargo build --all-targets --locked
+# What `cargo lambda watch` runs (`cargo run --bin …`, without dev-dependencies): a no-op
+# while dev-dependencies change no shared crate's features, a rebuild here rather than
+# inside watch's start-up otherwise.
+cargo build --bins --locked
 
 # Identity providers for the auth tests: moto's Cognito seeded with the dev pool and users
 # (AWS_ENDPOINT_URL, COGNITO_CONFIG) and a real OIDC provider whose JWT access tokens are for
