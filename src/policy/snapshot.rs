@@ -165,3 +165,114 @@ impl SnapshotStore {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An in-memory source whose document and health the test controls.
+    struct Fake {
+        doc: Mutex<Result<ConfigDocument, String>>,
+        loads: AtomicUsize,
+        refreshes: bool,
+    }
+
+    #[async_trait]
+    impl ConfigSource for Fake {
+        fn name(&self) -> String {
+            "fake".into()
+        }
+        fn refreshes(&self) -> bool {
+            self.refreshes
+        }
+        async fn load(&self) -> Result<ConfigDocument, SourceError> {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            self.doc.lock().unwrap().clone().map_err(SourceError)
+        }
+    }
+
+    fn doc(allow: &str) -> ConfigDocument {
+        ConfigDocument::from_yaml(&format!("policies: [{{group: '*', allow: ['{allow}']}}]")).unwrap()
+    }
+
+    fn store(fake: &Arc<Fake>, refresh_ms: u64, stale_ms: u64) -> SnapshotStore {
+        SnapshotStore::new(
+            Arc::clone(fake) as Arc<dyn ConfigSource>,
+            SnapshotPolicy {
+                refresh_every: Duration::from_millis(refresh_ms),
+                max_staleness: Duration::from_millis(stale_ms),
+                refresh_timeout: Duration::from_secs(1),
+            },
+        )
+    }
+
+    fn fake(d: Result<ConfigDocument, String>, refreshes: bool) -> Arc<Fake> {
+        Arc::new(Fake {
+            doc: Mutex::new(d),
+            loads: AtomicUsize::new(0),
+            refreshes,
+        })
+    }
+
+    fn allows(s: &Snapshot, tool: &str) -> bool {
+        let none: Vec<String> = vec![];
+        crate::policy::Caller::new(&s.policies, &none, &none)
+            .decide(tool)
+            .visible()
+    }
+
+    #[tokio::test]
+    async fn never_loaded_is_unavailable_and_a_bad_document_is_refused() {
+        let f = fake(Err("table not found".into()), true);
+        let s = store(&f, 10_000, 60_000);
+        assert!(s.refresh().await.is_err());
+        assert_eq!(s.current().await.unwrap_err(), SnapshotError::Unavailable);
+        *f.doc.lock().unwrap() = Ok(ConfigDocument::from_yaml("policies: [{group: '*', allow: ['no spaces']}]").unwrap());
+        assert!(s.refresh().await.unwrap_err().0.contains("invalid configuration"));
+        assert_eq!(s.current().await.unwrap_err(), SnapshotError::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn an_old_snapshot_is_refreshed_by_the_next_request() {
+        let f = fake(Ok(doc("a")), true);
+        let s = store(&f, 0, 60_000);
+        s.refresh().await.unwrap();
+        *f.doc.lock().unwrap() = Ok(doc("b"));
+        let snap = s.current().await.unwrap();
+        assert!(allows(&snap, "b") && !allows(&snap, "a"));
+        assert_eq!(snap.generation, 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_serves_the_last_good_snapshot_until_it_is_too_old() {
+        let f = fake(Ok(doc("a")), true);
+        let s = store(&f, 0, 200);
+        s.refresh().await.unwrap();
+        *f.doc.lock().unwrap() = Err("throttled".into());
+        let snap = s.current().await.unwrap();
+        assert!(allows(&snap, "a"), "last good snapshot served");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(matches!(s.current().await, Err(SnapshotError::Stale { .. })), "refused, never allowed");
+        *f.doc.lock().unwrap() = Ok(doc("a"));
+        assert!(s.current().await.is_ok(), "recovers with the next good read");
+    }
+
+    #[tokio::test]
+    async fn a_fresh_snapshot_is_not_reread_and_a_file_never_goes_stale() {
+        let f = fake(Ok(doc("a")), true);
+        let s = store(&f, 60_000, 120_000);
+        s.refresh().await.unwrap();
+        for _ in 0..5 {
+            s.current().await.unwrap();
+        }
+        assert_eq!(f.loads.load(Ordering::SeqCst), 1);
+        let file = fake(Ok(doc("a")), false);
+        let s = store(&file, 0, 1);
+        s.refresh().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(s.current().await.is_ok());
+        assert_eq!(file.loads.load(Ordering::SeqCst), 1);
+    }
+}
