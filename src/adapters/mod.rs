@@ -1,6 +1,7 @@
 //! Adapters: one file per external system, each behind a trait of the core.
 
 pub mod catalog_file;
+pub mod dynamodb_admin;
 pub mod dynamodb_config;
 pub mod http_target;
 pub mod jwks_http;

@@ -268,7 +268,7 @@ impl McpService {
                         .collect(),
                     result_type: modern.then_some("complete"),
                     ttl_ms: modern.then_some(self.info.tools_ttl_ms),
-                    // Per caller once policies filter the list.
+                    // The list depends on the caller: no shared caches.
                     cache_scope: modern.then_some("private"),
                 };
                 Ok(jsonrpc::result_body(id, &result))
