@@ -1,0 +1,145 @@
+//! Group policies through the router, with the policy file source: who sees which tools,
+//! deny beating allow, denied and unknown tools answered alike, and the 403 scope step-up.
+
+mod common;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use common::tokens::{self, sign};
+
+const CONFIG: &str = r#"
+policies:
+  - group: "*"
+    allow: [current_time]
+  - group: engineering
+    allow: [echo, calculate]
+  - group: finance
+    allow: [calculate]
+    deny: [echo]
+  - group: admins
+    allow: ["*"]
+    scopes: [{tools: "crm_*", scopes: ["mcp:admin", "crm:read"]}]
+tools:
+  - {name: echo, inputSchema: {type: object}, target: {kind: http, url: "${DEMO_TOOLS_URL}/echo"}}
+  - {name: calculate, inputSchema: {type: object}, target: {kind: http, url: "${DEMO_TOOLS_URL}/echo"}}
+  - {name: current_time, inputSchema: {type: object}, target: {kind: http, url: "${DEMO_TOOLS_URL}/echo"}}
+  - {name: crm_export, inputSchema: {type: object}, target: {kind: http, url: "${DEMO_TOOLS_URL}/echo"}}
+"#;
+
+fn token(gw: &common::Gateway, groups: &[&str], scope: &str) -> String {
+    let mut c = tokens::claims(&gw.stub.base_url);
+    c["groups"] = json!(groups);
+    c["scope"] = json!(scope);
+    format!("Bearer {}", sign("rsa-1", &c))
+}
+
+async fn list(gw: &common::Gateway, auth: &str) -> Vec<String> {
+    let msg = common::rpc(1, "tools/list", json!({}));
+    let (status, _, body) = common::post_json(&gw.raw, &[("authorization", auth)], &msg).await;
+    assert_eq!(status, StatusCode::OK);
+    body.unwrap()["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn call(gw: &common::Gateway, auth: &str, tool: &str) -> common::Reply {
+    let msg = common::rpc(
+        7,
+        "tools/call",
+        json!({"name": tool, "arguments": {"text": "hi"}}),
+    );
+    common::post_json(&gw.raw, &[("authorization", auth)], &msg).await
+}
+
+#[tokio::test]
+async fn each_caller_sees_exactly_the_tools_its_groups_allow() {
+    let gw = common::gateway_with_catalog(CONFIG).await;
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&[], &["current_time"]),
+        (&["engineering"], &["calculate", "current_time", "echo"]),
+        (&["finance"], &["calculate", "current_time"]),
+        (&["engineering", "finance"], &["calculate", "current_time"]),
+        (
+            &["admins"],
+            &["calculate", "crm_export", "current_time", "echo"],
+        ),
+    ];
+    for (groups, expected) in cases {
+        let auth = token(&gw, groups, "mcp:tools");
+        assert_eq!(list(&gw, &auth).await, expected, "groups {groups:?}");
+    }
+}
+
+#[tokio::test]
+async fn denied_and_unknown_tools_get_the_same_answer_and_reach_no_target() {
+    let gw = common::gateway_with_catalog(CONFIG).await;
+    // Finance denies echo even though engineering allows it: deny wins.
+    let auth = token(&gw, &["engineering", "finance"], "mcp:tools");
+    let (s1, _, denied) = call(&gw, &auth, "echo").await;
+    let (s2, _, unknown) = call(&gw, &auth, "no_such_tool").await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
+    let (denied, unknown) = (denied.unwrap(), unknown.unwrap());
+    assert_eq!(denied["error"]["code"], -32602);
+    let shape = |v: &Value, name: &str| v.to_string().replace(name, "NAME");
+    assert_eq!(shape(&denied, "echo"), shape(&unknown, "no_such_tool"));
+    let nobody = token(&gw, &[], "");
+    let (_, _, default_denied) = call(&gw, &nobody, "calculate").await;
+    assert_eq!(
+        shape(&default_denied.unwrap(), "calculate"),
+        shape(&unknown, "no_such_tool")
+    );
+    assert!(
+        gw.stub.echo_bodies.lock().unwrap().is_empty(),
+        "a refused call reached a target"
+    );
+    // And an allowed one does.
+    let (_, _, ok) = call(&gw, &auth, "calculate").await;
+    assert!(ok.unwrap()["result"]["content"].is_array());
+    assert_eq!(gw.stub.echo_bodies.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_scope_is_a_403_step_up_naming_every_scope_needed() {
+    let gw = common::gateway_with_catalog(CONFIG).await;
+    let auth = token(&gw, &["admins"], "mcp:tools crm:read");
+    // Still listed, so the client can call it and step up.
+    assert!(list(&gw, &auth).await.contains(&"crm_export".to_owned()));
+    let (status, headers, body) = call(&gw, &auth, "crm_export").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer error=\"insufficient_scope\", scope=\"crm:read mcp:admin\", resource_metadata=\"https://gateway.test/.well-known/oauth-protected-resource/mcp\""
+    );
+    let body = body.unwrap();
+    assert_eq!(body["id"], 7);
+    assert_eq!(body["error"]["code"], -32003);
+    common::assert_valid("2025-11-25", "JSONRPCErrorResponse", &body);
+    assert!(gw.stub.echo_bodies.lock().unwrap().is_empty());
+
+    // In the per-request era too.
+    let msg = common::modern_rpc(
+        8,
+        "tools/call",
+        json!({"name": "crm_export", "arguments": {}}),
+    );
+    let mut headers = common::modern_headers("tools/call", Some("crm_export"));
+    headers.push(("authorization", &auth));
+    let (status, h, _) = common::post_json(&gw.raw, &headers, &msg).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+
+    // With every scope, the same call goes through.
+    let stepped_up = token(&gw, &["admins"], "mcp:tools crm:read mcp:admin");
+    let (status, _, body) = call(&gw, &stepped_up, "crm_export").await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    assert_eq!(gw.stub.echo_bodies.lock().unwrap().len(), 1);
+}
