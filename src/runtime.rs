@@ -5,7 +5,23 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Libraries that log whole requests (Lambda events with their `Authorization` header,
+/// HTTP traffic) at debug or trace: capped at info whatever `RUST_LOG` says, so no log level
+/// ever writes a token.
+const CAPPED: [&str; 6] = [
+    "lambda_runtime",
+    "lambda_http",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "h2",
+];
 
 /// Logs go to stderr: JSON under Lambda (CloudWatch parses it) or when
 /// `GATEWAY_LOG_FORMAT=json`, text otherwise. Level from `RUST_LOG` (default `info`).
@@ -15,18 +31,23 @@ pub fn init_tracing() {
         Err(_) => std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok(),
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder
-            .json()
+    let cap = CAPPED
+        .iter()
+        .fold(Targets::new().with_default(Level::TRACE), |t, target| {
+            t.with_target(*target, Level::INFO)
+        });
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = if json {
+        fmt.json()
             .flatten_event(true)
             .with_current_span(false)
-            .init();
+            .boxed()
     } else {
-        builder.with_ansi(false).init();
-    }
+        fmt.with_ansi(false).boxed()
+    };
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter).with_filter(cap))
+        .init();
 }
 
 /// True when a Lambda runtime API is there to poll.

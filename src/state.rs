@@ -40,7 +40,6 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The state every request handler sees.
 pub struct AppState {
     pub mcp: McpService,
-    pub snapshots: Arc<SnapshotStore>,
     pub auth: AuthState,
     pub edge: EdgeSettings,
 }
@@ -136,10 +135,9 @@ impl AppState {
             instructions: config.instructions.clone(),
             tools_ttl_ms: config.tools_ttl_ms,
         };
-        let mcp = McpService::new(Arc::clone(&snapshots), Arc::new(invoker), info);
+        let mcp = McpService::new(snapshots, Arc::new(invoker), info);
         Ok(Arc::new(Self {
             mcp,
-            snapshots,
             auth: AuthState {
                 verifier,
                 resource_url: config.resource_url.clone(),

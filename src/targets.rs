@@ -67,9 +67,10 @@ pub struct CallToolResult {
 
 impl CallToolResult {
     /// The result for a target's output. A JSON string becomes its text; other JSON is shown
-    /// as text and, when the tool declares an `outputSchema` and the value is an object, is
-    /// also given as `structuredContent`.
-    pub fn success(tool: &Tool, output: ToolOutput) -> Self {
+    /// as text and, when the tool declares an `outputSchema`, is also given as
+    /// `structuredContent` — which must then be an object: clients reject a result without
+    /// it, so any other answer is a target error.
+    pub fn success(tool: &Tool, output: ToolOutput) -> Result<Self, TargetError> {
         let (text, structured_content) = match output {
             ToolOutput::Text(t) => (t, None),
             ToolOutput::Json(raw) => match serde_json::from_str::<String>(raw.get()) {
@@ -82,7 +83,12 @@ impl CallToolResult {
                 }
             },
         };
-        Self::new(text, structured_content, false)
+        if tool.def.output_schema.is_some() && structured_content.is_none() {
+            return Err(TargetError::BadResponse(
+                "the tool declares an outputSchema but the answer is not a JSON object".into(),
+            ));
+        }
+        Ok(Self::new(text, structured_content, false))
     }
 
     /// The result for a failed target: generic text with the id that finds the log line.
@@ -105,8 +111,73 @@ impl CallToolResult {
         self.result_type = result_type;
         self
     }
+}
 
-    pub fn is_error(&self) -> bool {
-        self.is_error
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use crate::catalog::{Catalog, Target, ToolDefinition};
+
+    fn tool(output_schema: bool) -> Arc<Tool> {
+        let def = ToolDefinition {
+            name: "t".into(),
+            title: None,
+            description: None,
+            input_schema: serde_json::json!({"type": "object"}),
+            output_schema: output_schema.then(|| serde_json::json!({"type": "object"})),
+            annotations: None,
+            target: Target::Http {
+                url: "https://x/t".into(),
+                timeout_ms: None,
+            },
+        };
+        Arc::clone(Catalog::build(vec![def]).unwrap().get("t").unwrap())
+    }
+
+    fn json(s: &str) -> ToolOutput {
+        ToolOutput::Json(RawValue::from_string(s.into()).unwrap())
+    }
+
+    fn rendered(r: &CallToolResult) -> serde_json::Value {
+        serde_json::to_value(r).unwrap()
+    }
+
+    #[test]
+    fn answers_become_content() {
+        let plain = tool(false);
+        let r = CallToolResult::success(&plain, json(r#""hello""#)).unwrap();
+        assert_eq!(
+            rendered(&r),
+            serde_json::json!({"content": [{"type": "text", "text": "hello"}]})
+        );
+        let r = CallToolResult::success(&plain, json(r#"{"a":1}"#)).unwrap();
+        assert_eq!(rendered(&r)["content"][0]["text"], r#"{"a":1}"#);
+        assert!(rendered(&r).get("structuredContent").is_none());
+        let typed = tool(true);
+        let r = CallToolResult::success(&typed, json(r#"{"a":1}"#)).unwrap();
+        assert_eq!(
+            rendered(&r)["structuredContent"],
+            serde_json::json!({"a": 1})
+        );
+    }
+
+    #[test]
+    fn a_declared_output_schema_needs_an_object_answer() {
+        let typed = tool(true);
+        for out in [
+            json("[1]"),
+            json(r#""text""#),
+            ToolOutput::Text("plain".into()),
+        ] {
+            assert!(matches!(
+                CallToolResult::success(&typed, out),
+                Err(TargetError::BadResponse(_))
+            ));
+        }
+        let f = rendered(&CallToolResult::failure("req-1"));
+        assert_eq!(f["isError"], true);
+        assert!(f["content"][0]["text"].as_str().unwrap().contains("req-1"));
     }
 }

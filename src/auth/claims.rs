@@ -60,7 +60,27 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// Groups: an array of names, or one name (never split: "Domain Admins" is one group).
+fn group_names(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Value::String(s) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The claim named `path` joined with dots if there is one (Auth0 namespaces claims as
+/// URLs: `https://example.com/groups`), else the nested path.
 fn at_path<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    if path.len() > 1 {
+        if let Some(v) = claims.get(&path.join(".")) {
+            return Some(v);
+        }
+    }
     let (first, rest) = path.split_first()?;
     rest.iter()
         .try_fold(claims.get(first)?, |v, key| v.get(key.as_str()))
@@ -88,6 +108,7 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
     let client_id = str_claim(&claims, "client_id")?
         .or(str_claim(&claims, "azp")?)
         .or(str_claim(&claims, "appid")?)
+        .or(str_claim(&claims, "cid")?)
         .map(str::to_owned);
     match &cfg.kind {
         IssuerKind::Cognito { client_ids } => {
@@ -102,6 +123,14 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
             audiences,
             client_ids,
         } => {
+            // ID tokens are for the client, not for APIs: refused even when an audience
+            // setting names the client id (RFC 9068 access tokens carry neither claim).
+            let id_token = claims.contains_key("nonce")
+                || claims.contains_key("at_hash")
+                || str_claim(&claims, "token_use")? == Some("id");
+            if id_token {
+                return Err(AuthError::TokenUse);
+            }
             let aud = claims.get("aud").map(strings_exact).unwrap_or_default();
             if !aud.iter().any(|a| audiences.contains(a)) {
                 return Err(AuthError::Audience);
@@ -123,7 +152,7 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
         .unwrap_or(&subject)
         .to_owned();
     let groups = at_path(&claims, &cfg.groups_claim)
-        .map(strings)
+        .map(group_names)
         .unwrap_or_default();
     let mut scopes = claims.get("scope").map(strings).unwrap_or_default();
     if let Some(scp) = claims.get("scp") {
@@ -152,5 +181,84 @@ fn strings_exact(v: &Value) -> Vec<String> {
             .map(str::to_owned)
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::IssuerConfig;
+    use serde_json::json;
+
+    fn oidc(groups_claim: &str) -> IssuerConfig {
+        IssuerConfig::oidc(
+            "https://idp".into(),
+            vec!["api".into()],
+            vec![],
+            None,
+            groups_claim,
+        )
+    }
+
+    fn validate_json(cfg: &IssuerConfig, extra: serde_json::Value) -> Result<Principal, AuthError> {
+        let mut c = json!({"iss": "https://idp", "sub": "s", "aud": "api", "exp": 2_000});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        validate(cfg, c.to_string().as_bytes(), 1_000)
+    }
+
+    #[test]
+    fn group_claims_literal_nested_and_unsplit() {
+        let auth0 = validate_json(
+            &oidc("https://example.com/groups"),
+            json!({"https://example.com/groups": ["a"]}),
+        );
+        assert_eq!(auth0.unwrap().groups, ["a"]);
+        let nested = validate_json(
+            &oidc("realm_access.roles"),
+            json!({"realm_access": {"roles": ["r"]}}),
+        );
+        assert_eq!(nested.unwrap().groups, ["r"]);
+        let one = validate_json(&oidc("groups"), json!({"groups": "Domain Admins"}));
+        assert_eq!(one.unwrap().groups, ["Domain Admins"]);
+        let scopes = validate_json(&oidc("groups"), json!({"scope": "a b", "scp": "c d"}));
+        assert_eq!(scopes.unwrap().scopes, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn oidc_id_tokens_are_refused_even_for_a_client_id_audience() {
+        for marker in [
+            json!({"nonce": "n"}),
+            json!({"at_hash": "h"}),
+            json!({"token_use": "id"}),
+        ] {
+            assert_eq!(
+                validate_json(&oidc("groups"), marker),
+                Err(AuthError::TokenUse)
+            );
+        }
+    }
+
+    #[test]
+    fn okta_cid_names_the_client() {
+        let cfg = IssuerConfig::oidc(
+            "https://idp".into(),
+            vec!["api".into()],
+            vec!["okta-app".into()],
+            None,
+            "groups",
+        );
+        assert_eq!(
+            validate_json(&cfg, json!({"cid": "okta-app"}))
+                .unwrap()
+                .client_id
+                .as_deref(),
+            Some("okta-app")
+        );
+        assert_eq!(
+            validate_json(&cfg, json!({"cid": "other"})),
+            Err(AuthError::Client)
+        );
     }
 }

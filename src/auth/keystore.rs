@@ -58,6 +58,9 @@ pub struct KeyStore {
     last_unknown_kid_fetch: RwLock<Option<Instant>>,
     /// A background max-age refresh is under way.
     refreshing: AtomicBool,
+    /// Last fetch attempt of any kind: a failing endpoint is retried at most once per
+    /// refetch interval, not on every request.
+    last_attempt: RwLock<Option<Instant>>,
     /// Single flight: one fetch at a time per issuer.
     gate: tokio::sync::Mutex<()>,
 }
@@ -86,12 +89,9 @@ impl KeyStore {
             }),
             last_unknown_kid_fetch: RwLock::new(None),
             refreshing: AtomicBool::new(false),
+            last_attempt: RwLock::new(None),
             gate: tokio::sync::Mutex::new(()),
         }
-    }
-
-    pub fn issuer(&self) -> &str {
-        &self.issuer
     }
 
     /// The current key set.
@@ -130,6 +130,7 @@ impl KeyStore {
     }
 
     async fn refresh_locked(&self) -> Result<usize, FetchError> {
+        *self.last_attempt.write().expect("key store lock") = Some(Instant::now());
         let result = async {
             let url = self.jwks_url().await?;
             let bytes = self.fetcher.fetch(&url).await?;
@@ -162,10 +163,18 @@ impl KeyStore {
     }
 
     fn stale(&self) -> bool {
-        let loaded = self.loaded.read().expect("key store lock");
-        loaded
-            .at
-            .is_some_and(|at| at.elapsed() >= self.policy.max_age)
+        let old = {
+            let loaded = self.loaded.read().expect("key store lock");
+            loaded
+                .at
+                .is_some_and(|at| at.elapsed() >= self.policy.max_age)
+        };
+        let backed_off = self
+            .last_attempt
+            .read()
+            .expect("key store lock")
+            .is_none_or(|t| t.elapsed() >= self.policy.min_refetch_interval);
+        old && backed_off
     }
 
     fn may_refetch(&self) -> bool {
@@ -182,8 +191,15 @@ impl KeyStore {
             if self.stale() && !self.refreshing.swap(true, Ordering::AcqRel) {
                 let me = Arc::clone(self);
                 tokio::spawn(async move {
-                    let _ = me.refresh().await;
-                    me.refreshing.store(false, Ordering::Release);
+                    // Cleared even if the task is cancelled mid-fetch.
+                    struct Done(Arc<KeyStore>);
+                    impl Drop for Done {
+                        fn drop(&mut self) {
+                            self.0.refreshing.store(false, Ordering::Release);
+                        }
+                    }
+                    let done = Done(me);
+                    let _ = done.0.refresh().await;
                 });
             }
             return Ok(Arc::clone(k));
@@ -375,17 +391,41 @@ mod tests {
             &f,
             RefreshPolicy {
                 max_age: Duration::ZERO,
-                ..RefreshPolicy::default()
+                min_refetch_interval: Duration::from_millis(50),
             },
         );
         s.refresh().await.unwrap();
         serve(&f, Ok(jwks(&["a", "b"])));
+        tokio::time::sleep(Duration::from_millis(60)).await;
         for _ in 0..10 {
             assert_eq!(s.key("a").await.unwrap().kid, "a");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(hits(&f), 2, "one background refresh for ten requests");
         assert!(s.keys().get("b").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_failing_background_refresh_backs_off() {
+        let f = fake(Ok(jwks(&["a"])), 0);
+        let s = store(
+            &f,
+            RefreshPolicy {
+                max_age: Duration::ZERO,
+                ..RefreshPolicy::default()
+            },
+        );
+        s.refresh().await.unwrap();
+        serve(&f, Err("503".into()));
+        for _ in 0..10 {
+            assert_eq!(s.key("a").await.unwrap().kid, "a");
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            hits(&f),
+            1,
+            "no refetch within the interval after the last attempt"
+        );
     }
 
     #[tokio::test]

@@ -76,11 +76,6 @@ impl Verifier {
         }
     }
 
-    /// The configured issuers, in no particular order.
-    pub fn issuers(&self) -> impl Iterator<Item = &IssuerConfig> {
-        self.issuers.values().map(|i| &i.config)
-    }
-
     /// The key store of one issuer (tests and metrics read it).
     pub fn key_store(&self, issuer: &str) -> Option<&Arc<KeyStore>> {
         self.issuers.get(issuer).map(|i| &i.keys)

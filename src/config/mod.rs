@@ -73,13 +73,19 @@ pub fn url_is_safe(url: &str) -> bool {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
     }
-    if let Some(rest) = url.strip_prefix("https://") {
-        return !rest.is_empty() && !rest.starts_with('/');
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => return false,
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // No userinfo: `http://127.0.0.1@evil.example/` is evil.example to an HTTP client.
+    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+        return false;
+    }
+    if https {
+        return true;
+    }
     let host = if authority.starts_with('[') {
         authority
             .split(']')

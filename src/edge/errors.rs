@@ -136,17 +136,6 @@ pub fn failure_response(failure: Failure, resource_metadata: impl FnOnce() -> St
         McpError::PolicyUnavailable => {
             (StatusCode::SERVICE_UNAVAILABLE, code::INTERNAL_ERROR, None)
         }
-        McpError::Internal {
-            correlation_id,
-            detail,
-        } => {
-            tracing::error!(%correlation_id, %detail, "internal error");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                code::INTERNAL_ERROR,
-                None,
-            )
-        }
     };
     let mut resp = rpc_error(
         status,

@@ -90,9 +90,12 @@ pub(super) async fn protected_resource(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    // Derived from the request's Host, it must not be cached for anyone else.
+    let cache = if state.auth.resource_url.is_some() {
+        "public, max-age=3600"
+    } else {
+        "no-store"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
 }

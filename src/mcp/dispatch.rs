@@ -343,8 +343,9 @@ impl McpService {
             arguments,
             correlation_id: &ctx.request_id,
         };
-        let result = match self.invoker.invoke(call).await {
-            Ok(output) => CallToolResult::success(tool, output),
+        let outcome = self.invoker.invoke(call).await;
+        let result = match outcome.and_then(|output| CallToolResult::success(tool, output)) {
+            Ok(result) => result,
             Err(e) => {
                 tracing::warn!(tool = %p.name, request_id = %ctx.request_id, error = %e, "tool target failed");
                 CallToolResult::failure(&ctx.request_id)

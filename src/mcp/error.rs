@@ -32,9 +32,4 @@ pub enum McpError {
     /// No usable policy snapshot (never loaded, or stale past the limit): refuse, never allow.
     #[error("Service unavailable: tool policies cannot be read right now; try again later")]
     PolicyUnavailable,
-    #[error("Internal error (correlation id {correlation_id})")]
-    Internal {
-        correlation_id: String,
-        detail: String,
-    },
 }

@@ -80,14 +80,6 @@ impl Decision {
     pub fn visible(&self) -> bool {
         !matches!(self, Decision::Deny { .. })
     }
-
-    pub fn rule(&self) -> &Rule {
-        match self {
-            Decision::Allow { rule }
-            | Decision::NeedsScopes { rule, .. }
-            | Decision::Deny { rule } => rule,
-        }
-    }
 }
 
 /// The policies that apply to one caller, resolved once per request.

@@ -64,6 +64,9 @@ pub struct SnapshotStore {
     source: Arc<dyn ConfigSource>,
     policy: SnapshotPolicy,
     current: RwLock<Option<Current>>,
+    /// Last load attempt, successful or not: refreshes are spaced from it, so an outage
+    /// costs one bounded attempt per interval, not one per request.
+    last_attempt: RwLock<Option<Instant>>,
     gate: tokio::sync::Mutex<()>,
 }
 
@@ -73,8 +76,22 @@ impl SnapshotStore {
             source,
             policy,
             current: RwLock::new(None),
+            last_attempt: RwLock::new(None),
             gate: tokio::sync::Mutex::new(()),
         }
+    }
+
+    fn due(&self) -> bool {
+        self.last_attempt
+            .read()
+            .expect("snapshot lock")
+            .is_none_or(|t| t.elapsed() >= self.policy.refresh_every)
+    }
+
+    fn usable(&self) -> bool {
+        self.read().is_some_and(|(_, at)| {
+            !self.source.refreshes() || at.elapsed() <= self.policy.max_staleness
+        })
     }
 
     fn read(&self) -> Option<(Arc<Snapshot>, Instant)> {
@@ -89,6 +106,7 @@ impl SnapshotStore {
     }
 
     async fn refresh_locked(&self) -> Result<u64, SourceError> {
+        *self.last_attempt.write().expect("snapshot lock") = Some(Instant::now());
         let source = self.source.name();
         let loaded = self.source.load().await.and_then(|doc| {
             doc.compile()
@@ -117,23 +135,24 @@ impl SnapshotStore {
         }
     }
 
-    /// The snapshot to decide on. A request that finds it older than the refresh interval
-    /// refreshes it (one at a time, bounded by the refresh timeout); others go on with the
-    /// current one.
+    /// The snapshot to decide on. A request that finds a refresh due performs it (one at a
+    /// time, bounded by the refresh timeout); others go on with the current snapshot, or,
+    /// when it is unusable, wait (bounded) for the refresh in flight.
     pub async fn current(&self) -> Result<Arc<Snapshot>, SnapshotError> {
-        let old = self
-            .read()
-            .is_none_or(|(_, at)| at.elapsed() >= self.policy.refresh_every);
-        if old && (self.source.refreshes() || self.read().is_none()) {
-            if let Ok(_flight) = self.gate.try_lock() {
-                let still_old = self
-                    .read()
-                    .is_none_or(|(_, at)| at.elapsed() >= self.policy.refresh_every);
-                if still_old {
-                    let _ =
-                        tokio::time::timeout(self.policy.refresh_timeout, self.refresh_locked())
-                            .await;
+        let due = self.due() && (self.source.refreshes() || self.read().is_none());
+        if due {
+            match self.gate.try_lock() {
+                Ok(_flight) => {
+                    if self.due() {
+                        let refresh = self.refresh_locked();
+                        let _ = tokio::time::timeout(self.policy.refresh_timeout, refresh).await;
+                    }
                 }
+                Err(_) if !self.usable() => {
+                    let wait = self.gate.lock();
+                    let _ = tokio::time::timeout(self.policy.refresh_timeout, wait).await;
+                }
+                Err(_) => {}
             }
         }
         let (snapshot, at) = self.read().ok_or(SnapshotError::Unavailable)?;
@@ -145,10 +164,11 @@ impl SnapshotStore {
         Ok(snapshot)
     }
 
-    /// Refreshes every interval until the process ends (standalone mode; under Lambda the
-    /// request-driven refresh in `current` does the work).
+    /// Refreshes every interval until the process ends. Standalone only: under Lambda the
+    /// process is frozen between invocations, and the request-driven refresh in `current`
+    /// does the work.
     pub fn spawn_refresher(self: &Arc<Self>) {
-        if !self.source.refreshes() {
+        if !self.source.refreshes() || crate::runtime::under_lambda() {
             return;
         }
         let me = Arc::downgrade(self);
@@ -160,7 +180,9 @@ impl SnapshotStore {
             loop {
                 tick.tick().await;
                 let Some(store) = me.upgrade() else { return };
-                let _ = store.refresh().await;
+                if store.due() {
+                    let _ = store.refresh().await;
+                }
             }
         });
     }
@@ -194,7 +216,8 @@ mod tests {
     }
 
     fn doc(allow: &str) -> ConfigDocument {
-        ConfigDocument::from_yaml(&format!("policies: [{{group: '*', allow: ['{allow}']}}]")).unwrap()
+        ConfigDocument::from_yaml(&format!("policies: [{{group: '*', allow: ['{allow}']}}]"))
+            .unwrap()
     }
 
     fn store(fake: &Arc<Fake>, refresh_ms: u64, stale_ms: u64) -> SnapshotStore {
@@ -229,8 +252,17 @@ mod tests {
         let s = store(&f, 10_000, 60_000);
         assert!(s.refresh().await.is_err());
         assert_eq!(s.current().await.unwrap_err(), SnapshotError::Unavailable);
-        *f.doc.lock().unwrap() = Ok(ConfigDocument::from_yaml("policies: [{group: '*', allow: ['no spaces']}]").unwrap());
-        assert!(s.refresh().await.unwrap_err().0.contains("invalid configuration"));
+        *f.doc.lock().unwrap() = Ok(ConfigDocument::from_yaml(
+            "policies: [{group: '*', allow: ['no spaces']}]",
+        )
+        .unwrap());
+        assert!(
+            s.refresh()
+                .await
+                .unwrap_err()
+                .0
+                .contains("invalid configuration")
+        );
         assert_eq!(s.current().await.unwrap_err(), SnapshotError::Unavailable);
     }
 
@@ -254,9 +286,32 @@ mod tests {
         let snap = s.current().await.unwrap();
         assert!(allows(&snap, "a"), "last good snapshot served");
         tokio::time::sleep(Duration::from_millis(250)).await;
-        assert!(matches!(s.current().await, Err(SnapshotError::Stale { .. })), "refused, never allowed");
+        assert!(
+            matches!(s.current().await, Err(SnapshotError::Stale { .. })),
+            "refused, never allowed"
+        );
         *f.doc.lock().unwrap() = Ok(doc("a"));
-        assert!(s.current().await.is_ok(), "recovers with the next good read");
+        assert!(
+            s.current().await.is_ok(),
+            "recovers with the next good read"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_outage_costs_one_attempt_per_interval_not_one_per_request() {
+        let f = fake(Ok(doc("a")), true);
+        let s = store(&f, 100, 60_000);
+        s.refresh().await.unwrap();
+        *f.doc.lock().unwrap() = Err("throttled".into());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        for _ in 0..5 {
+            assert!(s.current().await.is_ok(), "last good snapshot");
+        }
+        assert_eq!(
+            f.loads.load(Ordering::SeqCst),
+            2,
+            "one failed attempt, then back-off"
+        );
     }
 
     #[tokio::test]
