@@ -1,6 +1,6 @@
 # The two commands of the README. Both install what they need and start (then stop)
 # every service they use on 127.0.0.1.
-.PHONY: dev test token
+.PHONY: dev test token ctl
 
 dev:  ## run the gateway locally: moto + OIDC provider + cargo lambda watch, Ctrl-C stops all
 	@bash scripts/dev.sh
@@ -13,3 +13,8 @@ TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),alice)
 KIND ?= access
 token: ## make token [USER=alice] [KIND=access|id]: a Cognito token from a running `make dev`
 	@.venv/bin/python scripts/cognito.py token --user "$(TOKEN_USER)" --kind "$(KIND)" --config .local/cognito.json
+
+# ARGS is passed to gatewayctl as it is (word-split by the shell).
+ctl: ## make ctl ARGS='policy list': gatewayctl against the DynamoDB table of a running `make dev`
+	@test -f .local/dev.env || { echo 'error: .local/dev.env not found: run `make dev` first' >&2; exit 1; }
+	@. ./.local/dev.env && target/debug/gatewayctl $(ARGS)

@@ -27,11 +27,14 @@ CLIENT_NAME = "mcp-gateway-dev-client"
 OTHER_CLIENT_NAME = "other-client"
 AUTH_FLOWS = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 READ_ATTRIBUTES = ["email", "email_verified"]
-GROUPS = ["engineering", "sales", "admins"]
+# The demo organisation of config/demo-org.yaml (seeded into DynamoDB by `make dev`): alice
+# sees every demo tool, bob calculate and current_time, carol only current_time. `sales` has
+# no policy of its own.
+GROUPS = ["engineering", "finance", "admins", "sales"]
 # username -> (password, email, groups)
 USERS = {
     "alice": ("Alice-Passw0rd!", "alice@example.com", ["engineering", "admins"]),
-    "bob": ("Bob-Passw0rd!", "bob@example.com", ["sales"]),
+    "bob": ("Bob-Passw0rd!", "bob@example.com", ["finance"]),
     "carol": ("Carol-Passw0rd!", "carol@example.com", []),
 }
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / ".local" / "cognito.json"

@@ -134,6 +134,33 @@ print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
   )
 }
 
+# seed_policies PORT: after start_moto, creates the gateway's configuration table in moto's
+# DynamoDB ($MCP_WATCH_POLICY_TABLE, default mcp-gateway-dev, exported for tests) and fills
+# it with `gatewayctl import config/demo-org.yaml` (groups engineering, finance, admins; the
+# demo tools at their URLs under `cargo lambda watch` on PORT). Needs target/debug/gatewayctl.
+# The gateway then reads policies and tools from that table. `cargo lambda watch` hands its
+# functions only what --env-var names, so the table, moto's endpoint, the region and the
+# dummy credentials go into WATCH_ENV. GATEWAY_POLICY_TABLE itself is not exported, so other
+# processes keep their own.
+seed_policies() {
+  [ -n "${AWS_ENDPOINT_URL:-}" ] || die "seed_policies needs start_moto first"
+  local ctl="$ROOT/target/debug/gatewayctl" table=${MCP_WATCH_POLICY_TABLE:-mcp-gateway-dev}
+  [ -x "$ctl" ] || die "$ctl is not built (cargo build --bin gatewayctl)"
+  say "Seeding DynamoDB table $table from config/demo-org.yaml (gatewayctl import)"
+  "$ctl" --table "$table" table create
+  DEMO_TOOLS_URL="http://127.0.0.1:$1/lambda-url/demo-tools" \
+    "$ctl" --table "$table" import "$ROOT/config/demo-org.yaml"
+  WATCH_ENV+=(
+    --env-var "GATEWAY_POLICY_TABLE=$table"
+    --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+    --env-var "AWS_REGION=$AWS_REGION"
+    --env-var "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
+    --env-var "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
+    --env-var "AWS_SESSION_TOKEN=$AWS_SESSION_TOKEN"
+  )
+  export MCP_WATCH_POLICY_TABLE=$table
+}
+
 # start_watch PORT: both functions under `cargo lambda watch` on 127.0.0.1 only.
 start_watch() {
   WATCH_PORT=$1

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make dev`: the gateway on its embedded default stack, on 127.0.0.1 only — moto's server
-# (Cognito and DynamoDB emulation, Cognito seeded with dev users), a local OpenID Connect
-# provider, and both functions under `cargo lambda watch`, which rebuilds on every source
-# change. Ctrl-C stops everything this started.
+# `make dev`: the gateway on a local stack, on 127.0.0.1 only — moto's server (Cognito and
+# DynamoDB emulation; Cognito seeded with dev users, DynamoDB with the demo organisation's
+# policies and tools through `gatewayctl import`), a local OpenID Connect provider, and both
+# functions under `cargo lambda watch`, which rebuilds on every source change. Ctrl-C stops
+# everything this started.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 trap stop_all EXIT
@@ -10,9 +11,18 @@ trap 'exit 130' INT TERM
 
 setup_python
 setup_node
+say "Building gatewayctl"
+(cd "$ROOT" && cargo build --bin gatewayctl)
 start_moto
 seed_cognito
 WATCH_PORT=${WATCH_PORT:-9000}
+seed_policies "$WATCH_PORT"
+# For `make ctl` and other terminals: moto's endpoint, dummy credentials, the table.
+cat > "$LOCAL/dev.env" <<ENV
+export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_REGION=$AWS_REGION
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+export GATEWAY_POLICY_TABLE=$MCP_WATCH_POLICY_TABLE
+ENV
 start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
 gateway_auth_env "$WATCH_PORT"
 start_watch "$WATCH_PORT"
@@ -25,7 +35,11 @@ cat <<TXT
   Health         $WATCH_BASE/mcp-oauth-gateway/health
   Demo tools     $WATCH_BASE/demo-tools/{echo,calculate,current_time}
   Emulated AWS   $AWS_ENDPOINT_URL  (moto: Cognito + DynamoDB)
-  Cognito        pool mcp-gateway-dev, users alice, bob, carol  (.local/cognito.json)
+  Cognito        pool mcp-gateway-dev, users alice (engineering, admins), bob (finance),
+                 carol (no group)  (.local/cognito.json)
+  Policies       DynamoDB table $MCP_WATCH_POLICY_TABLE, from config/demo-org.yaml:
+                 alice sees echo, calculate, current_time; bob calculate, current_time;
+                 carol current_time
   OIDC provider  $OIDC_ISSUER  (test clients client-alice, client-bob, ...)
   Logs           .local/watch.log, .local/moto.log, .local/oidc.log
 
@@ -41,6 +55,12 @@ cat <<TXT
       -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}'
     node tests/clients/ts_client.mjs $MCP_WATCH_URL --header "Authorization: Bearer \$TOKEN"
     claude mcp add --transport http gateway $MCP_WATCH_URL --header "Authorization: Bearer \$TOKEN"
+
+  Policies (gatewayctl; a change takes effect within 30 s, no restart):
+    make ctl ARGS='policy list'
+    make ctl ARGS='explain --groups finance --tool echo'
+    source .local/dev.env               # then target/debug/gatewayctl ... directly:
+    target/debug/gatewayctl export > /tmp/org.yaml   # edit, then: gatewayctl import /tmp/org.yaml
 
   Ctrl-C stops everything.
 TXT

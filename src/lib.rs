@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod auth;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod mcp;
