@@ -49,7 +49,7 @@ KID1=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["header"]["kid
 
 say "other clients"
 D=$(decode "$(token client-bob bob-secret mcp:tools)")
-check "$D" 'd["payload"]["groups"] == ["sales"] and d["payload"]["username"] == "bob" and d["payload"]["scope"] == "mcp:tools"'
+check "$D" 'd["payload"]["groups"] == ["finance"] and d["payload"]["username"] == "bob" and d["payload"]["scope"] == "mcp:tools"'
 D=$(decode "$(token client-nogroups nogroups-secret)")
 check "$D" '"groups" not in d["payload"] and "realm_access" not in d["payload"]'
 D=$(decode "$(token client-scp scp-secret mcp:tools)")
