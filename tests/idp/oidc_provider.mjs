@@ -48,7 +48,7 @@ const CLIENTS = {
   },
   'client-bob': {
     secret: 'bob-secret',
-    claims: { username: 'bob', email: 'bob@example.com', groups: ['sales'] },
+    claims: { username: 'bob', email: 'bob@example.com', groups: ['finance'] },
   },
   'client-nogroups': {
     secret: 'nogroups-secret',
