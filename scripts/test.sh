@@ -38,12 +38,18 @@ seed_cognito
 WATCH_PORT=$(free_port)
 start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
 
+# The gateway under watch reads its policies and tools from moto's DynamoDB, seeded with the
+# demo organisation (tests/gatewayctl.rs uses tables of its own).
+seed_policies "$WATCH_PORT"
+
 WATCH_FLAGS=(--ignore-changes)
 gateway_auth_env "$WATCH_PORT"
 start_watch "$WATCH_PORT"
 
 export MCP_E2E_PYTHON="$VENV/bin/python"
 export MCP_E2E_NODE="$(command -v node)"
+# tests/policy_dynamodb.rs starts private moto instances (to take DynamoDB down mid-run).
+export MCP_E2E_MOTO_SERVER="$VENV/bin/moto_server"
 
 say "cargo test"
 cargo test --all-targets --locked --no-fail-fast

@@ -78,6 +78,26 @@ pub fn tool_from_item(item: Item) -> Result<ToolDefinition, ItemError> {
     serde_dynamo::from_item(item).map_err(|error| ItemError::Format { sk, error })
 }
 
+/// One line on why an SDK call failed: the service's error code and message, or the
+/// transport failure and its cause — not the whole raw response.
+pub fn brief<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(service) = e.as_service_error() {
+        let code = service.code().unwrap_or("unknown error");
+        return match service.message() {
+            Some(m) => format!("{code}: {m}"),
+            None => code.to_owned(),
+        };
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
 /// The configuration table.
 #[derive(Clone)]
 pub struct DynamoConfig {
@@ -114,7 +134,7 @@ impl DynamoConfig {
             SourceError(format!(
                 "DynamoDB query of {}/{pk} failed: {}",
                 self.table,
-                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                brief(&e)
             ))
         })
     }
