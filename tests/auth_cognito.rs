@@ -14,18 +14,13 @@ mod idp;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
-use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
-};
 use reqwest::StatusCode;
 
 use mcp_oauth_gateway::adapters::jwks_http::HttpJwksFetcher;
 use mcp_oauth_gateway::auth::keystore::RefreshPolicy;
 use mcp_oauth_gateway::auth::{AuthError, IssuerConfig, Verifier};
 
-use idp::{Process, challenge, jwt_claims, required_env, spawn_gateway, tool_names, tools_list};
+use idp::{TestPool, challenge, jwt_claims, tool_names, tools_list};
 
 /// username -> (password, groups). The pool also has a `sales` group nobody is in.
 const USERS: [(&str, &str, &[&str]); 2] = [
@@ -34,185 +29,31 @@ const USERS: [(&str, &str, &[&str]); 2] = [
 ];
 const GROUPS: [&str; 3] = ["engineering", "admins", "sales"];
 
-/// A freshly seeded user pool in moto.
-struct Pool {
-    idp: Client,
-    region: String,
-    id: String,
-    /// The app client the gateway trusts.
-    client_id: String,
-    /// Another app client of the same pool, which the gateway does not trust.
-    other_client_id: String,
-    jwks_url: String,
+/// A freshly seeded user pool in moto, with a second app client the gateway does not trust.
+async fn seed() -> TestPool {
+    TestPool::seed("auth-cognito", &GROUPS, &USERS, true).await
 }
 
-/// What AdminInitiateAuth answered.
-struct Tokens {
-    access: String,
-    id: String,
-}
-
-impl Pool {
-    async fn seed() -> Self {
-        let endpoint = required_env("AWS_ENDPOINT_URL");
-        let region = required_env("AWS_REGION");
-        // Follows AWS_ENDPOINT_URL (moto) and the dummy credentials `make test` exports.
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        let idp = Client::new(&config);
-        let name = format!("auth-cognito-{}", uuid::Uuid::new_v4());
-        let pool = idp
-            .create_user_pool()
-            .pool_name(&name)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("CreateUserPool against {endpoint}: {e:?}"));
-        let id = pool
-            .user_pool()
-            .and_then(|p| p.id())
-            .expect("pool id")
-            .to_owned();
-        let client_id = Self::app_client(&idp, &id, "gateway-client").await;
-        let other_client_id = Self::app_client(&idp, &id, "other-client").await;
-        for group in GROUPS {
-            idp.create_group()
-                .user_pool_id(&id)
-                .group_name(group)
-                .send()
-                .await
-                .expect("CreateGroup");
-        }
-        for (user, password, groups) in USERS {
-            idp.admin_create_user()
-                .user_pool_id(&id)
-                .username(user)
-                .user_attributes(
-                    AttributeType::builder()
-                        .name("email")
-                        .value(format!("{user}@example.com"))
-                        .build()
-                        .expect("attribute"),
-                )
-                .message_action(MessageActionType::Suppress)
-                .send()
-                .await
-                .expect("AdminCreateUser");
-            idp.admin_set_user_password()
-                .user_pool_id(&id)
-                .username(user)
-                .password(password)
-                .permanent(true)
-                .send()
-                .await
-                .expect("AdminSetUserPassword");
-            for group in groups {
-                idp.admin_add_user_to_group()
-                    .user_pool_id(&id)
-                    .username(user)
-                    .group_name(*group)
-                    .send()
-                    .await
-                    .expect("AdminAddUserToGroup");
-            }
-        }
-        let jwks_url = format!(
-            "{}/{id}/.well-known/jwks.json",
-            endpoint.trim_end_matches('/')
-        );
-        Self {
-            idp,
-            region,
-            id,
-            client_id,
-            other_client_id,
-            jwks_url,
-        }
-    }
-
-    async fn app_client(idp: &Client, pool: &str, name: &str) -> String {
-        idp.create_user_pool_client()
-            .user_pool_id(pool)
-            .client_name(name)
-            .generate_secret(false)
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-            .send()
-            .await
-            .expect("CreateUserPoolClient")
-            .user_pool_client()
-            .and_then(|c| c.client_id())
-            .expect("app client id")
-            .to_owned()
-    }
-
-    /// Logs `user` in through `client` with ADMIN_USER_PASSWORD_AUTH.
-    async fn login_with(&self, user: &str, client: &str) -> Tokens {
-        let password = USERS
-            .iter()
-            .find(|(u, _, _)| *u == user)
-            .map(|(_, p, _)| *p)
-            .expect("a seeded user");
-        let out = self
-            .idp
-            .admin_initiate_auth()
-            .user_pool_id(&self.id)
-            .client_id(client)
-            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-            .auth_parameters("USERNAME", user)
-            .auth_parameters("PASSWORD", password)
-            .send()
-            .await
-            .expect("AdminInitiateAuth");
-        let auth = out
-            .authentication_result()
-            .unwrap_or_else(|| panic!("no tokens, challenge {:?}", out.challenge_name()));
-        Tokens {
-            access: auth.access_token().expect("access token").to_owned(),
-            id: auth.id_token().expect("ID token").to_owned(),
-        }
-    }
-
-    /// Logs `user` in through the trusted app client.
-    async fn login(&self, user: &str) -> Tokens {
-        self.login_with(user, &self.client_id).await
-    }
-
-    fn issuer(&self) -> String {
-        format!(
-            "https://cognito-idp.{}.amazonaws.com/{}",
-            self.region, self.id
-        )
-    }
-
-    /// The standalone gateway trusting this pool's first app client only.
-    fn gateway(&self) -> Process {
-        spawn_gateway(&[
-            ("GATEWAY_COGNITO_USER_POOL_ID", self.id.as_str()),
-            ("GATEWAY_COGNITO_CLIENT_IDS", self.client_id.as_str()),
-            ("GATEWAY_COGNITO_JWKS_URL", self.jwks_url.as_str()),
-        ])
-    }
-
-    /// A verifier trusting this pool's first app client, its keys loaded.
-    async fn verifier(&self) -> Verifier {
-        let verifier = Verifier::new(
-            vec![IssuerConfig::cognito(
-                &self.region,
-                &self.id,
-                vec![self.client_id.clone()],
-                Some(self.jwks_url.clone()),
-            )],
-            Arc::new(HttpJwksFetcher::new().expect("HTTP client")),
-            RefreshPolicy::default(),
-            100,
-        );
-        verifier.load_all().await;
-        let keys = verifier
-            .key_store(&self.issuer())
-            .expect("the pool is a configured issuer")
-            .keys();
-        assert!(!keys.is_empty(), "no keys loaded from {}", self.jwks_url);
-        verifier
-    }
+/// A verifier trusting `pool`'s first app client, its keys loaded.
+async fn loaded_verifier(pool: &TestPool) -> Verifier {
+    let verifier = Verifier::new(
+        vec![IssuerConfig::cognito(
+            &pool.region,
+            &pool.pool_id,
+            vec![pool.client_id.clone()],
+            Some(pool.jwks_url.clone()),
+        )],
+        Arc::new(HttpJwksFetcher::new().expect("HTTP client")),
+        RefreshPolicy::default(),
+        100,
+    );
+    verifier.load_all().await;
+    let keys = verifier
+        .key_store(&pool.issuer())
+        .expect("the pool is a configured issuer")
+        .keys();
+    assert!(!keys.is_empty(), "no keys loaded from {}", pool.jwks_url);
+    verifier
 }
 
 fn set(items: &[String]) -> BTreeSet<&str> {
@@ -221,8 +62,8 @@ fn set(items: &[String]) -> BTreeSet<&str> {
 
 #[tokio::test]
 async fn gateway_lists_tools_for_a_cognito_access_token() {
-    let pool = Pool::seed().await;
-    let gateway = pool.gateway();
+    let pool = seed().await;
+    let gateway = pool.gateway(&[]);
     let alice = pool.login("alice").await;
 
     let (status, _, body) = tools_list(&gateway.base, Some(&alice.access)).await;
@@ -232,23 +73,25 @@ async fn gateway_lists_tools_for_a_cognito_access_token() {
 
 #[tokio::test]
 async fn gateway_accepts_a_user_without_groups() {
-    let pool = Pool::seed().await;
-    let gateway = pool.gateway();
+    let pool = seed().await;
+    let gateway = pool.gateway(&[]);
     let carol = pool.login("carol").await;
     assert!(
         jwt_claims(&carol.access).get("cognito:groups").is_none(),
         "carol is in no group, so moto should leave the claim out"
     );
 
+    // Accepted: no groups means only the every-user policy applies (the embedded
+    // configuration gives everyone current_time).
     let (status, _, body) = tools_list(&gateway.base, Some(&carol.access)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(tool_names(&body), ["calculate", "current_time", "echo"]);
+    assert_eq!(tool_names(&body), ["current_time"]);
 }
 
 #[tokio::test]
 async fn gateway_refuses_a_cognito_id_token_as_invalid_token() {
-    let pool = Pool::seed().await;
-    let gateway = pool.gateway();
+    let pool = seed().await;
+    let gateway = pool.gateway(&[]);
     let alice = pool.login("alice").await;
     // Same issuer, same keys, a valid signature: only token_use tells them apart.
     assert_eq!(jwt_claims(&alice.id)["token_use"], "id");
@@ -267,13 +110,10 @@ async fn gateway_refuses_a_cognito_id_token_as_invalid_token() {
 
 #[tokio::test]
 async fn gateway_refuses_an_access_token_of_another_app_client() {
-    let pool = Pool::seed().await;
-    let gateway = pool.gateway();
-    let other = pool.login_with("alice", &pool.other_client_id).await;
-    assert_eq!(
-        jwt_claims(&other.access)["client_id"],
-        pool.other_client_id.as_str()
-    );
+    let pool = seed().await;
+    let gateway = pool.gateway(&[]);
+    let other = pool.login_with("alice", pool.other_client()).await;
+    assert_eq!(jwt_claims(&other.access)["client_id"], pool.other_client());
 
     let (status, headers, body) = tools_list(&gateway.base, Some(&other.access)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -286,8 +126,8 @@ async fn gateway_refuses_an_access_token_of_another_app_client() {
 
 #[tokio::test]
 async fn gateway_without_a_token_answers_401_without_an_error_code() {
-    let pool = Pool::seed().await;
-    let gateway = pool.gateway();
+    let pool = seed().await;
+    let gateway = pool.gateway(&[]);
 
     let (status, headers, body) = tools_list(&gateway.base, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -300,8 +140,8 @@ async fn gateway_without_a_token_answers_401_without_an_error_code() {
 
 #[tokio::test]
 async fn verifier_turns_a_cognito_access_token_into_the_principal() {
-    let pool = Pool::seed().await;
-    let verifier = pool.verifier().await;
+    let pool = seed().await;
+    let verifier = loaded_verifier(&pool).await;
     let alice = pool.login("alice").await;
     let claims = jwt_claims(&alice.access);
 
@@ -331,8 +171,8 @@ async fn verifier_turns_a_cognito_access_token_into_the_principal() {
 
 #[tokio::test]
 async fn verifier_gives_a_user_without_groups_no_groups() {
-    let pool = Pool::seed().await;
-    let verifier = pool.verifier().await;
+    let pool = seed().await;
+    let verifier = loaded_verifier(&pool).await;
     let carol = pool.login("carol").await;
 
     let p = verifier
@@ -346,10 +186,10 @@ async fn verifier_gives_a_user_without_groups_no_groups() {
 
 #[tokio::test]
 async fn verifier_names_why_cognito_tokens_are_refused() {
-    let pool = Pool::seed().await;
-    let verifier = pool.verifier().await;
+    let pool = seed().await;
+    let verifier = loaded_verifier(&pool).await;
     let alice = pool.login("alice").await;
-    let other = pool.login_with("alice", &pool.other_client_id).await;
+    let other = pool.login_with("alice", pool.other_client()).await;
 
     assert_eq!(
         verifier.verify(&alice.id).await.err(),
@@ -360,7 +200,7 @@ async fn verifier_names_why_cognito_tokens_are_refused() {
         Some(AuthError::Client)
     );
     // A token of another pool (same moto keys, another iss) is not this issuer's.
-    let stranger = Pool::seed().await;
+    let stranger = seed().await;
     let foreign = stranger.login("alice").await;
     assert_eq!(
         verifier.verify(&foreign.access).await.err(),

@@ -21,9 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
-use aws_sdk_cognitoidentityprovider::types::{
-    AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
-};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
@@ -41,7 +38,7 @@ use mcp_oauth_gateway::adapters::dynamodb_config::{
 use mcp_oauth_gateway::catalog::{Target, ToolDefinition};
 use mcp_oauth_gateway::policy::{EVERYONE, GroupPolicy, ScopeRequirement};
 
-use idp::{Process, free_port, http, jwt_claims, required_env, spawn_gateway, tool_names};
+use idp::{Process, TestPool, free_port, http, jwt_claims, required_env, tool_names};
 
 /// How long a change may take to show: generous against a 1 s refresh interval (a bound
 /// on a poll, not a timing assertion).
@@ -55,121 +52,21 @@ const PASSWORD: &str = "Policy-Passw0rd!";
 // Cognito: a fresh pool per test
 // ---------------------------------------------------------------------------------------
 
-/// A user pool in moto's Cognito with one app client, some groups and users in them.
-struct Cognito {
-    idp: aws_sdk_cognitoidentityprovider::Client,
-    pool_id: String,
-    client_id: String,
-    jwks_url: String,
+/// A fresh pool with `users` (name, groups), all with `PASSWORD`; every group named is
+/// created.
+async fn seed_pool(users: &[(&str, &[&str])]) -> TestPool {
+    let users: Vec<(&str, &str, &[&str])> = users
+        .iter()
+        .map(|(user, groups)| (*user, PASSWORD, *groups))
+        .collect();
+    TestPool::seed("policy-dynamodb", &[], &users, false).await
 }
 
-impl Cognito {
-    /// Creates the pool with `users` (name, groups); every group named is created.
-    async fn seed(users: &[(&str, &[&str])]) -> Self {
-        let endpoint = required_env("AWS_ENDPOINT_URL");
-        required_env("AWS_REGION");
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        let idp = aws_sdk_cognitoidentityprovider::Client::new(&config);
-        let pool_id = idp
-            .create_user_pool()
-            .pool_name(format!("policy-dynamodb-{}", uuid::Uuid::new_v4()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("CreateUserPool against {endpoint}: {e:?}"))
-            .user_pool()
-            .and_then(|p| p.id())
-            .expect("pool id")
-            .to_owned();
-        let client_id = idp
-            .create_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_name("gateway")
-            .generate_secret(false)
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
-            .send()
-            .await
-            .expect("CreateUserPoolClient")
-            .user_pool_client()
-            .and_then(|c| c.client_id())
-            .expect("app client id")
-            .to_owned();
-        let groups: BTreeSet<&str> = users.iter().flat_map(|(_, g)| g.iter().copied()).collect();
-        for group in groups {
-            idp.create_group()
-                .user_pool_id(&pool_id)
-                .group_name(group)
-                .send()
-                .await
-                .expect("CreateGroup");
-        }
-        for (user, groups) in users {
-            idp.admin_create_user()
-                .user_pool_id(&pool_id)
-                .username(*user)
-                .message_action(MessageActionType::Suppress)
-                .send()
-                .await
-                .expect("AdminCreateUser");
-            idp.admin_set_user_password()
-                .user_pool_id(&pool_id)
-                .username(*user)
-                .password(PASSWORD)
-                .permanent(true)
-                .send()
-                .await
-                .expect("AdminSetUserPassword");
-            for group in *groups {
-                idp.admin_add_user_to_group()
-                    .user_pool_id(&pool_id)
-                    .username(*user)
-                    .group_name(*group)
-                    .send()
-                    .await
-                    .expect("AdminAddUserToGroup");
-            }
-        }
-        let jwks_url = format!(
-            "{}/{pool_id}/.well-known/jwks.json",
-            endpoint.trim_end_matches('/')
-        );
-        Self {
-            idp,
-            pool_id,
-            client_id,
-            jwks_url,
-        }
-    }
-
-    /// `user`'s access token (AdminInitiateAuth, ADMIN_USER_PASSWORD_AUTH).
-    async fn token(&self, user: &str) -> String {
-        let out = self
-            .idp
-            .admin_initiate_auth()
-            .user_pool_id(&self.pool_id)
-            .client_id(&self.client_id)
-            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-            .auth_parameters("USERNAME", user)
-            .auth_parameters("PASSWORD", PASSWORD)
-            .send()
-            .await
-            .expect("AdminInitiateAuth");
-        out.authentication_result()
-            .and_then(|a| a.access_token())
-            .unwrap_or_else(|| panic!("no access token for {user}: {out:?}"))
-            .to_owned()
-    }
-
-    /// The gateway trusting this pool and reading policies from `table`, plus `extra`.
-    fn gateway(&self, table: &str, extra: &[(&str, &str)]) -> Process {
-        let mut envs = vec![
-            ("GATEWAY_COGNITO_USER_POOL_ID", self.pool_id.as_str()),
-            ("GATEWAY_COGNITO_CLIENT_IDS", self.client_id.as_str()),
-            ("GATEWAY_COGNITO_JWKS_URL", self.jwks_url.as_str()),
-            ("GATEWAY_POLICY_TABLE", table),
-        ];
-        envs.extend_from_slice(extra);
-        spawn_gateway(&envs)
-    }
+/// The gateway trusting `cognito` and reading policies from `table`, plus `extra`.
+fn policy_gateway(cognito: &TestPool, table: &str, extra: &[(&str, &str)]) -> Process {
+    let mut envs = vec![("GATEWAY_POLICY_TABLE", table)];
+    envs.extend_from_slice(extra);
+    cognito.gateway(&envs)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -582,7 +479,7 @@ fn challenge_params(challenge: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_decide_the_tool_list_and_denied_tools_look_unknown() {
-    let cognito = Cognito::seed(&[
+    let cognito = seed_pool(&[
         ("erin", &["engineering"]),
         ("finn", &["finance"]),
         ("bo", &["engineering", "finance"]),
@@ -613,11 +510,11 @@ async fn groups_decide_the_tool_list_and_denied_tools_look_unknown() {
             ),
         )
         .await;
-    let gateway = cognito.gateway(&table.name, &[]);
-    let erin = cognito.token("erin").await;
-    let finn = cognito.token("finn").await;
-    let bo = cognito.token("bo").await;
-    let nadia = cognito.token("nadia").await;
+    let gateway = policy_gateway(&cognito, &table.name, &[]);
+    let erin = cognito.login("erin").await.access;
+    let finn = cognito.login("finn").await.access;
+    let bo = cognito.login("bo").await.access;
+    let nadia = cognito.login("nadia").await.access;
     assert_eq!(jwt_claims(&erin)["cognito:groups"], json!(["engineering"]));
 
     // Exactly the allowed tools, in name order; groups unioned, a deny of either wins.
@@ -701,7 +598,7 @@ async fn groups_decide_the_tool_list_and_denied_tools_look_unknown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_change_takes_effect_without_a_restart() {
-    let cognito = Cognito::seed(&[("erin", &["engineering"])]).await;
+    let cognito = seed_pool(&[("erin", &["engineering"])]).await;
     let target = EchoTarget::start().await;
     let table = Table::create(dynamodb(None).await).await;
     table
@@ -710,8 +607,12 @@ async fn a_policy_change_takes_effect_without_a_restart() {
             &tools(&["eng_build", "eng_deploy", "ops_restart"], &target.base),
         )
         .await;
-    let gateway = cognito.gateway(&table.name, &[("GATEWAY_POLICY_REFRESH_SECS", "1")]);
-    let erin = cognito.token("erin").await;
+    let gateway = policy_gateway(
+        &cognito,
+        &table.name,
+        &[("GATEWAY_POLICY_REFRESH_SECS", "1")],
+    );
+    let erin = cognito.login("erin").await.access;
     let base = gateway.base.as_str();
 
     assert_eq!(listed(&list(base, &erin).await), ["eng_build"]);
@@ -762,7 +663,7 @@ async fn a_policy_change_takes_effect_without_a_restart() {
 async fn a_tool_needing_a_scope_the_token_lacks_gets_a_403_step_up_challenge() {
     // Cognito access tokens carry `aws.cognito.signin.user.admin`, never `mcp:admin`.
     const COGNITO_SCOPE: &str = "aws.cognito.signin.user.admin";
-    let cognito = Cognito::seed(&[("erin", &["engineering"])]).await;
+    let cognito = seed_pool(&[("erin", &["engineering"])]).await;
     let target = EchoTarget::start().await;
     let table = Table::create(dynamodb(None).await).await;
     let everyone = requiring(
@@ -781,8 +682,8 @@ async fn a_tool_needing_a_scope_the_token_lacks_gets_a_403_step_up_challenge() {
             &tools(&["admin_reset", "admin_users", "echo"], &target.base),
         )
         .await;
-    let gateway = cognito.gateway(&table.name, &[]);
-    let erin = cognito.token("erin").await;
+    let gateway = policy_gateway(&cognito, &table.name, &[]);
+    let erin = cognito.login("erin").await.access;
     let scopes: Vec<String> = jwt_claims(&erin)["scope"]
         .as_str()
         .expect("a scope claim")
@@ -863,7 +764,7 @@ async fn a_tool_needing_a_scope_the_token_lacks_gets_a_403_step_up_challenge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dynamodb_outage_serves_the_last_good_snapshot_then_refuses_then_recovers() {
-    let cognito = Cognito::seed(&[("erin", &["engineering"])]).await;
+    let cognito = seed_pool(&[("erin", &["engineering"])]).await;
     let target = EchoTarget::start().await;
     let mut moto = PrivateMoto::start().await;
     let policies = [policy("engineering", &["echo", "eng_build"], &[])];
@@ -883,7 +784,8 @@ async fn a_dynamodb_outage_serves_the_last_good_snapshot_then_refuses_then_recov
         "the table should exist only in the private moto"
     );
     // DynamoDB at the private moto only; Cognito's JWKS stays on the shared one.
-    let gateway = cognito.gateway(
+    let gateway = policy_gateway(
+        &cognito,
         &table.name,
         &[
             ("AWS_ENDPOINT_URL_DYNAMODB", moto.url.as_str()),
@@ -893,7 +795,7 @@ async fn a_dynamodb_outage_serves_the_last_good_snapshot_then_refuses_then_recov
             ("RUST_LOG", "off"),
         ],
     );
-    let erin = cognito.token("erin").await;
+    let erin = cognito.login("erin").await.access;
     let base = gateway.base.as_str();
 
     let first = list(base, &erin).await;
@@ -988,7 +890,7 @@ async fn a_dynamodb_outage_serves_the_last_good_snapshot_then_refuses_then_recov
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_without_readable_policies_fails_closed() {
-    let cognito = Cognito::seed(&[("erin", &["engineering"])]).await;
+    let cognito = seed_pool(&[("erin", &["engineering"])]).await;
     let target = EchoTarget::start().await;
     let good = Table::create(dynamodb(None).await).await;
     good.seed(
@@ -1005,10 +907,10 @@ async fn start_up_without_readable_policies_fails_closed() {
         .await;
     let missing = format!("policies-missing-{}", uuid::Uuid::new_v4());
     let down = format!("http://127.0.0.1:{}", free_port());
-    let erin = cognito.token("erin").await;
+    let erin = cognito.login("erin").await.access;
 
     // The control: the good table, readable.
-    let control = cognito.gateway(&good.name, &[]);
+    let control = policy_gateway(&cognito, &good.name, &[]);
     assert_eq!(listed(&list(&control.base, &erin).await), ["echo"]);
 
     for (case, table, endpoint) in [
@@ -1030,7 +932,7 @@ async fn start_up_without_readable_policies_fails_closed() {
         if let Some(url) = endpoint {
             extra.push(("AWS_ENDPOINT_URL_DYNAMODB", url));
         }
-        let gateway = cognito.gateway(table, &extra);
+        let gateway = policy_gateway(&cognito, table, &extra);
         let base = gateway.base.as_str();
         // It serves, and its keys loaded: the token is accepted, a forged one is not.
         let init = initialize(base, &erin).await;
