@@ -263,7 +263,7 @@ impl McpService {
                     tools: snapshot
                         .catalog
                         .iter()
-                        .filter(|t| caller.decide(&t.def.name).visible())
+                        .filter(|t| caller.visible(&t.def.name))
                         .map(|t| &*t.listing)
                         .collect(),
                     result_type: modern.then_some("complete"),

@@ -96,6 +96,20 @@ impl<'a> Caller<'a> {
         }
     }
 
+    /// Whether `tools/list` shows the tool: exactly `decide(tool).visible()` (a property
+    /// test holds the two together), without building the rule that explains it.
+    pub fn visible(&self, tool: &str) -> bool {
+        let denied = self
+            .policies
+            .iter()
+            .any(|p| p.deny.iter().any(|d| d.matches(tool)));
+        !denied
+            && self
+                .policies
+                .iter()
+                .any(|p| p.allow.iter().any(|a| a.matches(tool)))
+    }
+
     /// Decides for a tool that exists in the catalog (callers check existence first, and
     /// treat an unknown tool exactly like a denied one).
     pub fn decide(&self, tool: &str) -> Decision {
@@ -229,6 +243,7 @@ mod tests {
             matches!(&d, Decision::NeedsScopes { required, .. } if required == &["crm:read", "crm:write"])
         );
         assert!(d.visible());
+        assert!(c.visible("crm_write") && !c.visible("other"));
         let none: Vec<String> = vec![];
         let c = Caller::new(&set, &g, &none);
         assert!(
