@@ -279,9 +279,7 @@ impl McpService {
             }),
         }
     }
-}
 
-impl McpService {
     async fn snapshot(&self, ctx: &CallContext) -> Result<Arc<crate::policy::Snapshot>, McpError> {
         self.snapshots.current().await.map_err(|e| {
             tracing::error!(request_id = %ctx.request_id, error = %e, "refusing: no usable tool policies");
