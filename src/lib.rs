@@ -15,6 +15,7 @@ pub mod policy;
 pub mod runtime;
 pub mod state;
 pub mod targets;
+pub mod urls;
 
 pub use edge::app;
 pub use state::AppState;

@@ -113,7 +113,7 @@ impl KeyStore {
                 let jwks = doc
                     .jwks_uri
                     .ok_or_else(|| FetchError("discovery document has no jwks_uri".into()))?;
-                if !crate::config::url_is_safe(&jwks) {
+                if !crate::urls::url_is_safe(&jwks) {
                     return Err(FetchError(
                         "jwks_uri must be https (or http on loopback)".into(),
                     ));

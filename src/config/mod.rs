@@ -68,35 +68,7 @@ pub(crate) fn list(raw: &str) -> Vec<String> {
         .collect()
 }
 
-/// `https://…`, or `http://…` on a loopback host only (local emulators).
-pub fn url_is_safe(url: &str) -> bool {
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return false;
-    }
-    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
-        (Some(rest), _) => (true, rest),
-        (None, Some(rest)) => (false, rest),
-        _ => return false,
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    // No userinfo: `http://127.0.0.1@evil.example/` is evil.example to an HTTP client.
-    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
-        return false;
-    }
-    if https {
-        return true;
-    }
-    let host = if authority.starts_with('[') {
-        authority
-            .split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or("").to_owned()
-    };
-    matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]")
-}
+pub use crate::urls::url_is_safe;
 
 pub(crate) fn bad(name: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -328,5 +300,91 @@ mod tests {
             e.to_string()
                 .starts_with("GATEWAY_MAX_TARGET_RESPONSE_BYTES: ")
         );
+    }
+
+    #[test]
+    fn issuers_from_plain_variables_and_json() {
+        let jwks = "http://127.0.0.1:5000/us-east-1_Pool1/.well-known/jwks.json";
+        let c = cfg(&[("GATEWAY_COGNITO_JWKS_URL", jwks)]).unwrap();
+        assert_eq!(c.issuers.len(), 1);
+        assert_eq!(
+            c.issuers[0].issuer,
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1"
+        );
+        assert_eq!(c.authorization_servers, [c.issuers[0].issuer.clone()]);
+        let json = r#"[{"kind":"oidc","issuer":"https://idp.example.com/","audiences":["api://mcp"],"groupsClaim":"realm_access.roles"}]"#;
+        let c = cfg(&[("GATEWAY_ISSUERS", json)]).unwrap();
+        assert_eq!(c.issuers.len(), 2);
+        assert_eq!(c.issuers[1].groups_claim, ["realm_access", "roles"]);
+        // An OIDC issuer's audience defaults to the resource URL.
+        let c = cfg(&[
+            ("GATEWAY_OIDC_ISSUER", "https://idp.example.com"),
+            ("GATEWAY_RESOURCE_URL", "https://mcp.example.com/mcp"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(&c.issuers[1].kind, crate::auth::IssuerKind::Oidc { audiences, .. } if audiences == &["https://mcp.example.com/mcp"])
+        );
+    }
+
+    #[test]
+    fn bad_issuers_and_policy_settings_name_their_variable() {
+        let name = |pairs: &[(&str, &str)]| cfg(pairs).unwrap_err().name;
+        assert_eq!(
+            name(&[("GATEWAY_COGNITO_USER_POOL_ID", "nope")]),
+            "GATEWAY_COGNITO_USER_POOL_ID"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_COGNITO_CLIENT_IDS", " ")]),
+            "GATEWAY_COGNITO_USER_POOL_ID"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_COGNITO_REGION", "eu-west-1")]),
+            "GATEWAY_COGNITO_USER_POOL_ID"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_COGNITO_JWKS_URL", "http://example.com/jwks")]),
+            "GATEWAY_COGNITO_USER_POOL_ID"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_OIDC_ISSUER", "http://idp.example.com")]),
+            "GATEWAY_OIDC_ISSUER"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_OIDC_ISSUER", "https://idp.example.com")]),
+            "GATEWAY_OIDC_ISSUER"
+        );
+        assert_eq!(name(&[("GATEWAY_ISSUERS", "{")]), "GATEWAY_ISSUERS");
+        assert_eq!(
+            name(&[("GATEWAY_ISSUERS", r#"[{"kind":"saml"}]"#)]),
+            "GATEWAY_ISSUERS"
+        );
+        let twice = r#"[{"kind":"cognito","userPoolId":"us-east-1_Pool1","clientIds":["x"]}]"#;
+        assert_eq!(name(&[("GATEWAY_ISSUERS", twice)]), "GATEWAY_ISSUERS");
+        assert_eq!(
+            Config::from_lookup(|_| None).unwrap_err().name,
+            "GATEWAY_ISSUERS"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_RESOURCE_URL", "http://example.com/mcp")]),
+            "GATEWAY_RESOURCE_URL"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_AUTHORIZATION_SERVERS", "ftp://x")]),
+            "GATEWAY_AUTHORIZATION_SERVERS"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_JWKS_MAX_AGE_SECS", "1")]),
+            "GATEWAY_JWKS_MAX_AGE_SECS"
+        );
+        assert_eq!(
+            name(&[("GATEWAY_POLICY_TABLE", "no spaces please")]),
+            "GATEWAY_POLICY_TABLE"
+        );
+        let e = name(&[
+            ("GATEWAY_POLICY_REFRESH_SECS", "60"),
+            ("GATEWAY_POLICY_MAX_STALENESS_SECS", "30"),
+        ]);
+        assert_eq!(e, "GATEWAY_POLICY_MAX_STALENESS_SECS");
     }
 }
