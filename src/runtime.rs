@@ -23,6 +23,14 @@ const CAPPED: [&str; 6] = [
     "h2",
 ];
 
+fn token_safe_cap() -> Targets {
+    CAPPED
+        .iter()
+        .fold(Targets::new().with_default(Level::TRACE), |t, target| {
+            t.with_target(*target, Level::INFO)
+        })
+}
+
 /// Logs go to stderr: JSON under Lambda (CloudWatch parses it) or when
 /// `GATEWAY_LOG_FORMAT=json`, text otherwise. Level from `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -31,11 +39,7 @@ pub fn init_tracing() {
         Err(_) => std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok(),
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let cap = CAPPED
-        .iter()
-        .fold(Targets::new().with_default(Level::TRACE), |t, target| {
-            t.with_target(*target, Level::INFO)
-        });
+    let cap = token_safe_cap();
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = if json {
         fmt.json()
@@ -92,5 +96,26 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libraries_that_log_raw_requests_are_capped_at_info() {
+        let cap = token_safe_cap();
+        for target in [
+            "lambda_runtime::layers::api_response",
+            "lambda_http",
+            "hyper::proto",
+            "reqwest::connect",
+        ] {
+            assert!(!cap.would_enable(target, &Level::DEBUG), "{target}");
+            assert!(!cap.would_enable(target, &Level::TRACE), "{target}");
+            assert!(cap.would_enable(target, &Level::INFO), "{target}");
+        }
+        assert!(cap.would_enable("mcp_oauth_gateway::auth", &Level::TRACE));
     }
 }
