@@ -131,6 +131,7 @@ print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
     --env-var "GATEWAY_COGNITO_CLIENT_IDS=$client"
     --env-var "GATEWAY_COGNITO_JWKS_URL=$jwks"
     --env-var "GATEWAY_OIDC_ISSUER=$OIDC_ISSUER"
+    --env-var "GATEWAY_IDENTITY_KEY_FILE=$LOCAL/identity-key.pem"
   )
 }
 

@@ -39,6 +39,63 @@ pub enum Target {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
     },
+    /// Invoke a Lambda function (RequestResponse).
+    #[serde(rename_all = "camelCase")]
+    Lambda {
+        /// Function name or ARN (with an optional alias or version).
+        function: String,
+        contract: LambdaContract,
+        /// The `<target>` of AgentCore's `<target>___<tool>` tool name; the function name
+        /// when unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
+}
+
+/// What a Lambda target receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LambdaContract {
+    /// Bedrock AgentCore Gateway's: the event is the arguments; the tool name is in the
+    /// ClientContext custom field `bedrockAgentCoreToolName` as `<target>___<tool>`.
+    Agentcore,
+    /// `{tool, arguments, caller}`, `caller` being the signed identity statement.
+    Native,
+}
+
+impl LambdaContract {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LambdaContract::Agentcore => "agentcore",
+            LambdaContract::Native => "native",
+        }
+    }
+}
+
+impl Target {
+    /// Who a signed identity statement is addressed to (its `aud`): an HTTP target's
+    /// origin, a Lambda target's function.
+    pub fn audience(&self) -> String {
+        match self {
+            Target::Http { url, .. } => {
+                let after_scheme = url.find("://").map_or(0, |i| i + 3);
+                let end = url[after_scheme..]
+                    .find(['/', '?', '#'])
+                    .map_or(url.len(), |i| after_scheme + i);
+                url[..end].to_owned()
+            }
+            Target::Lambda { function, .. } => function.clone(),
+        }
+    }
+
+    /// The target's own timeout, if it sets one.
+    pub fn timeout_ms(&self) -> Option<u64> {
+        match self {
+            Target::Http { timeout_ms, .. } | Target::Lambda { timeout_ms, .. } => *timeout_ms,
+        }
+    }
 }
 
 /// What is wrong with a catalog; each names the tool and the field.
@@ -60,6 +117,8 @@ pub enum CatalogError {
     BadUrl { name: String, url: String },
     #[error("tool {name:?}: target timeoutMs must be between 1 and 900000")]
     BadTimeout { name: String },
+    #[error("tool {name:?}: target function {function:?} is not a Lambda function name or ARN")]
+    BadFunction { name: String, function: String },
 }
 
 /// A tool ready to serve: its definition and its `tools/list` entry, serialized once.
@@ -131,24 +190,38 @@ fn validate(index: usize, def: &ToolDefinition) -> Result<(), CatalogError> {
             name: def.name.clone(),
         });
     }
-    match &def.target {
-        Target::Http { url, timeout_ms } => {
-            let scheme_ok = url
-                .strip_prefix("https://")
-                .or_else(|| url.strip_prefix("http://"))
-                .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
-            if !scheme_ok || url.chars().any(char::is_whitespace) {
-                return Err(CatalogError::BadUrl {
-                    name: def.name.clone(),
-                    url: url.clone(),
-                });
-            }
-            if timeout_ms.is_some_and(|t| t == 0 || t > 900_000) {
-                return Err(CatalogError::BadTimeout {
-                    name: def.name.clone(),
-                });
-            }
+    if let Target::Http { url, .. } = &def.target {
+        let scheme_ok = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        if !scheme_ok || url.chars().any(char::is_whitespace) {
+            return Err(CatalogError::BadUrl {
+                name: def.name.clone(),
+                url: url.clone(),
+            });
         }
+    }
+    if let Target::Lambda { function, .. } = &def.target {
+        let ok = (1..=170).contains(&function.len())
+            && function
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_:.$".contains(&b));
+        if !ok {
+            return Err(CatalogError::BadFunction {
+                name: def.name.clone(),
+                function: function.clone(),
+            });
+        }
+    }
+    if def
+        .target
+        .timeout_ms()
+        .is_some_and(|t| t == 0 || t > 900_000)
+    {
+        return Err(CatalogError::BadTimeout {
+            name: def.name.clone(),
+        });
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod edge;
+pub mod identity;
 pub mod mcp;
 pub mod policy;
 pub mod runtime;

@@ -8,10 +8,12 @@ use std::time::Duration;
 use crate::adapters::catalog_file::{self, FileSource};
 use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::http_target::HttpInvoker;
+use crate::adapters::identity_key::LocalKeySigner;
 use crate::adapters::jwks_http::HttpJwksFetcher;
 use crate::auth::keystore::RefreshPolicy;
 use crate::auth::{JwksFetcher, Verifier};
 use crate::config::{Config, ConfigError};
+use crate::identity::IdentitySigner;
 use crate::mcp::{McpService, ServerInfo};
 use crate::policy::snapshot::SnapshotPolicy;
 use crate::policy::{ConfigSource, SnapshotStore};
@@ -40,6 +42,8 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The state every request handler sees.
 pub struct AppState {
     pub mcp: McpService,
+    /// Signs who-called statements; its public keys are served at /.well-known/jwks.json.
+    pub identity: Arc<dyn IdentitySigner>,
     pub auth: AuthState,
     pub edge: EdgeSettings,
 }
@@ -53,6 +57,8 @@ pub enum StartupError {
     Catalog(#[from] catalog_file::CatalogFileError),
     #[error("HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("{0}")]
+    IdentityKey(#[from] crate::adapters::identity_key::KeyFileError),
 }
 
 /// The DynamoDB client: built once, with bounded retries and timeouts so a throttled or
@@ -135,9 +141,24 @@ impl AppState {
             instructions: config.instructions.clone(),
             tools_ttl_ms: config.tools_ttl_ms,
         };
-        let mcp = McpService::new(snapshots, Arc::new(invoker), info);
+        // The statement names the gateway by its canonical URL when it has one.
+        let issuer = config
+            .resource_url
+            .clone()
+            .unwrap_or_else(|| "mcp-oauth-gateway".into());
+        let identity: Arc<dyn IdentitySigner> = match &config.identity_key_file {
+            Some(path) => Arc::new(LocalKeySigner::from_file(path, issuer)?),
+            None => {
+                tracing::warn!(
+                    "GATEWAY_IDENTITY_KEY_FILE is unset: identity statements use a key that lives only as long as this process"
+                );
+                Arc::new(LocalKeySigner::ephemeral(issuer))
+            }
+        };
+        let mcp = McpService::new(snapshots, Arc::clone(&identity), Arc::new(invoker), info);
         Ok(Arc::new(Self {
             mcp,
+            identity,
             auth: AuthState {
                 verifier,
                 resource_url: config.resource_url.clone(),

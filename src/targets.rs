@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::auth::Principal;
 use crate::catalog::Tool;
 
 /// One call, as the invoker sees it. The caller's token is deliberately absent: targets
@@ -16,6 +17,10 @@ pub struct ToolCall<'a> {
     pub tool: &'a Tool,
     pub arguments: &'a RawValue,
     pub correlation_id: &'a str,
+    /// Who called, for targets that receive it in their payload.
+    pub caller: &'a Principal,
+    /// The gateway-signed statement of who called (`crate::identity`).
+    pub identity: &'a str,
 }
 
 /// A target's answer.

@@ -143,3 +143,49 @@ async fn a_missing_scope_is_a_403_step_up_naming_every_scope_needed() {
     assert_eq!(status, StatusCode::OK, "{body:?}");
     assert_eq!(gw.stub.echo_bodies.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn targets_get_a_signed_statement_of_who_called_and_never_the_token() {
+    let gw = common::gateway_with_catalog(CONFIG).await;
+    let auth = token(&gw, &["engineering"], "mcp:tools");
+    let (status, _, _) = call(&gw, &auth, "echo").await;
+    assert_eq!(status, StatusCode::OK);
+    let headers = gw.stub.echo_headers.lock().unwrap()[0].clone();
+    let bearer = auth.trim_start_matches("Bearer ");
+    for (name, value) in &headers {
+        assert!(
+            !value.to_str().unwrap_or("").contains(bearer),
+            "{name} carries the caller's token"
+        );
+    }
+    assert!(headers.get("authorization").is_none());
+    let statement = headers["x-gateway-identity"].to_str().unwrap().to_owned();
+
+    // Verifiable with the public keys the gateway publishes, without auth.
+    let req = common::request(axum::http::Method::GET, "/.well-known/jwks.json", &[], "");
+    let (status, _, jwks) = common::send(&gw.raw, req).await;
+    assert_eq!(status, StatusCode::OK);
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.unwrap()).unwrap();
+    let header = jsonwebtoken::decode_header(&statement).unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid published");
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    let audience = gw.stub.base_url.clone();
+    v.set_audience(&[audience.as_str()]);
+    v.set_issuer(&[common::tokens::AUDIENCE]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &statement,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &v,
+    )
+    .expect("the statement verifies")
+    .claims;
+    assert_eq!(claims["sub"], "user-alice");
+    assert_eq!(claims["username"], "alice");
+    assert_eq!(claims["groups"], json!(["engineering"]));
+    assert_eq!(claims["caller_iss"], gw.stub.base_url.as_str());
+    assert_eq!(claims["tool"], "echo");
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+    assert!(lifetime <= 300, "{lifetime}");
+}

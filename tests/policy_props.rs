@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use mcp_oauth_gateway::adapters::identity_key::LocalKeySigner;
 use mcp_oauth_gateway::auth::Principal;
 use mcp_oauth_gateway::catalog::{Target, ToolDefinition};
 use mcp_oauth_gateway::mcp::{
@@ -192,7 +193,13 @@ impl Gateway {
             instructions: None,
             tools_ttl_ms: 1000,
         };
-        let service = McpService::new(store, Arc::clone(&invoker) as Arc<dyn ToolInvoker>, info);
+        let identity = Arc::new(LocalKeySigner::ephemeral("https://gateway.test/mcp".into()));
+        let service = McpService::new(
+            store,
+            identity,
+            Arc::clone(&invoker) as Arc<dyn ToolInvoker>,
+            info,
+        );
         Self { service, invoker }
     }
 

@@ -71,7 +71,9 @@ pub fn parse(
         error,
     })?;
     for tool in &mut doc.tools {
-        let Target::Http { url, .. } = &mut tool.target;
+        let Target::Http { url, .. } = &mut tool.target else {
+            continue;
+        };
         *url = expand(url, env).map_err(|e| match e {
             Expand::Missing(var) => CatalogFileError::MissingVar {
                 source_name: source_name.to_owned(),
@@ -161,7 +163,9 @@ mod tests {
         assert!(!policies.is_empty());
         let names: Vec<_> = c.iter().map(|t| t.def.name.clone()).collect();
         assert_eq!(names, ["calculate", "current_time", "echo"]);
-        let Target::Http { url, .. } = &c.get("echo").unwrap().def.target;
+        let Target::Http { url, .. } = &c.get("echo").unwrap().def.target else {
+            panic!("echo is an http tool");
+        };
         assert_eq!(url, "http://127.0.0.1:9000/lambda-url/demo-tools/echo");
     }
 

@@ -44,7 +44,9 @@ fn classify(e: reqwest::Error) -> TargetError {
 #[async_trait]
 impl ToolInvoker for HttpInvoker {
     async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
-        let Target::Http { url, timeout_ms } = &call.tool.def.target;
+        let Target::Http { url, timeout_ms } = &call.tool.def.target else {
+            return Err(TargetError::Unreachable("not an http target".into()));
+        };
         let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);
         let send = self
             .client
@@ -52,6 +54,7 @@ impl ToolInvoker for HttpInvoker {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::ACCEPT, "application/json, text/plain")
             .header("x-request-id", call.correlation_id)
+            .header(crate::identity::HEADER, call.identity)
             .body(call.arguments.get().to_owned())
             .send();
         // One deadline for the whole exchange, headers and body alike.

@@ -4,4 +4,5 @@ pub mod catalog_file;
 pub mod dynamodb_admin;
 pub mod dynamodb_config;
 pub mod http_target;
+pub mod identity_key;
 pub mod jwks_http;

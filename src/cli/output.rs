@@ -134,12 +134,13 @@ impl Out {
         let rows = all
             .iter()
             .map(|t| {
-                let Target::Http { url, .. } = &t.target;
-                vec![
-                    t.name.clone(),
-                    t.title.clone().unwrap_or_default(),
-                    format!("http {url}"),
-                ]
+                let target = match &t.target {
+                    Target::Http { url, .. } => format!("http {url}"),
+                    Target::Lambda {
+                        function, contract, ..
+                    } => format!("lambda {function} ({})", contract.as_str()),
+                };
+                vec![t.name.clone(), t.title.clone().unwrap_or_default(), target]
             })
             .collect();
         self.table(&["NAME", "TITLE", "TARGET"], rows)

@@ -42,6 +42,9 @@ pub struct Config {
     pub jwks_max_age: Duration,
     /// `GATEWAY_TOKEN_CACHE_SIZE`: verified tokens remembered (0 turns the cache off).
     pub token_cache_size: usize,
+    /// `GATEWAY_IDENTITY_KEY_FILE`: the PKCS#8 PEM key that signs identity statements for
+    /// targets, created when missing; an ephemeral key when unset (one process only).
+    pub identity_key_file: Option<PathBuf>,
     /// `GATEWAY_POLICY_TABLE`: the DynamoDB table of policies and tools; the catalog file
     /// (or the embedded demo configuration) when unset.
     pub policy_table: Option<String>,
@@ -214,7 +217,11 @@ impl Config {
                 ),
             ));
         }
+        let identity_key_file = env("GATEWAY_IDENTITY_KEY_FILE")
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from);
         Ok(Self {
+            identity_key_file,
             bind,
             allowed_origins,
             catalog_file,

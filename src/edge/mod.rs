@@ -26,6 +26,7 @@ pub fn app(state: Arc<AppState>) -> Router {
                 .fallback(mcp_route::other_method),
         )
         .route("/health", get(health))
+        .route("/.well-known/jwks.json", get(identity_jwks))
         .route(
             "/.well-known/oauth-protected-resource",
             get(metadata::protected_resource),
@@ -47,6 +48,21 @@ async fn health() -> Response {
         )
         .into_bytes(),
     )
+}
+
+/// The public keys of the gateway's identity statements, for targets to verify them.
+async fn identity_jwks(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> Response {
+    let mut resp = errors::json_response(
+        axum::http::StatusCode::OK,
+        state.identity.jwks_json().as_bytes().to_vec(),
+    );
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
 }
 
 async fn not_found() -> Response {

@@ -11,6 +11,7 @@ use super::error::McpError;
 use super::jsonrpc::{self, Id, Incoming};
 use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
 use crate::auth::Principal;
+use crate::identity::{IdentityClaims, IdentitySigner};
 use crate::policy::{Caller, Decision, SnapshotStore};
 use crate::targets::{CallToolResult, ToolCall, ToolInvoker};
 
@@ -53,6 +54,7 @@ pub struct Failure {
 /// The MCP server core, built once at start-up.
 pub struct McpService {
     snapshots: Arc<SnapshotStore>,
+    identity: Arc<dyn IdentitySigner>,
     invoker: Arc<dyn ToolInvoker>,
     info: ServerInfo,
 }
@@ -157,11 +159,13 @@ fn capabilities() -> serde_json::Value {
 impl McpService {
     pub fn new(
         snapshots: Arc<SnapshotStore>,
+        identity: Arc<dyn IdentitySigner>,
         invoker: Arc<dyn ToolInvoker>,
         info: ServerInfo,
     ) -> Self {
         Self {
             snapshots,
+            identity,
             invoker,
             info,
         }
@@ -336,12 +340,27 @@ impl McpService {
                 return Err(unknown());
             }
         }
-        let call = ToolCall {
-            tool,
-            arguments,
-            correlation_id: &ctx.request_id,
+        let claims = IdentityClaims::new(
+            self.identity.issuer(),
+            tool.def.target.audience(),
+            principal,
+            &p.name,
+            &ctx.request_id,
+            crate::auth::verifier::now_secs(),
+        );
+        let outcome = match self.identity.sign(&claims) {
+            Ok(identity) => {
+                let call = ToolCall {
+                    tool,
+                    arguments,
+                    correlation_id: &ctx.request_id,
+                    caller: principal,
+                    identity: &identity,
+                };
+                self.invoker.invoke(call).await
+            }
+            Err(e) => Err(crate::targets::TargetError::Unreachable(e.to_string())),
         };
-        let outcome = self.invoker.invoke(call).await;
         let result = match outcome.and_then(|output| CallToolResult::success(tool, output)) {
             Ok(result) => result,
             Err(e) => {

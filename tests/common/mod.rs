@@ -44,6 +44,8 @@ pub struct Stub {
     pub jwks_hits: Arc<AtomicUsize>,
     /// Raw bodies received by `/echo`, in arrival order.
     pub echo_bodies: Arc<Mutex<Vec<Bytes>>>,
+    /// The headers of those requests.
+    pub echo_headers: Arc<Mutex<Vec<HeaderMap>>>,
 }
 
 /// What the 500 target answers with; none of it may appear in a tool result.
@@ -52,7 +54,9 @@ pub const STUB_500_BODY: &str =
 
 pub async fn start_stub() -> Stub {
     let echo_bodies: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+    let echo_headers: Arc<Mutex<Vec<HeaderMap>>> = Arc::default();
     let recorded = Arc::clone(&echo_bodies);
+    let recorded_headers = Arc::clone(&echo_headers);
     let jwks = Arc::new(Mutex::new(tokens::initial_jwks()));
     let jwks_hits = Arc::new(AtomicUsize::new(0));
     let (served, hits) = (Arc::clone(&jwks), Arc::clone(&jwks_hits));
@@ -66,7 +70,8 @@ pub async fn start_stub() -> Stub {
         )
         .route(
             "/echo",
-            routing::post(move |body: Bytes| async move {
+            routing::post(move |headers: HeaderMap, body: Bytes| async move {
+                recorded_headers.lock().unwrap().push(headers);
                 recorded.lock().unwrap().push(body.clone());
                 let text = serde_json::from_slice::<Value>(&body)
                     .ok()
@@ -93,6 +98,7 @@ pub async fn start_stub() -> Stub {
         jwks,
         jwks_hits,
         echo_bodies,
+        echo_headers,
     }
 }
 

@@ -1,0 +1,72 @@
+//! Who called, as targets learn it: a short-lived statement signed by the gateway, never the
+//! caller's token. Pure: the key lives behind `IdentitySigner` (a local key file today).
+
+use serde::Serialize;
+
+use crate::auth::Principal;
+
+/// How long a statement is valid. Short: it covers one call (the issue allows 5 minutes).
+pub const LIFETIME_SECS: u64 = 60;
+
+/// The HTTP header an HTTP (or MCP) target finds the statement in.
+pub const HEADER: &str = "x-gateway-identity";
+
+/// The statement's claims.
+#[derive(Debug, Serialize)]
+pub struct IdentityClaims<'a> {
+    /// The gateway.
+    pub iss: &'a str,
+    /// The target it is for.
+    pub aud: String,
+    pub sub: &'a str,
+    pub username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+    pub groups: &'a [String],
+    /// The issuer that authenticated the caller.
+    pub caller_iss: &'a str,
+    pub tool: &'a str,
+    pub iat: u64,
+    pub exp: u64,
+    /// The gateway's request id: ties the target's logs to the gateway's.
+    pub jti: &'a str,
+}
+
+impl<'a> IdentityClaims<'a> {
+    pub fn new(
+        gateway: &'a str,
+        audience: String,
+        caller: &'a Principal,
+        tool: &'a str,
+        request_id: &'a str,
+        now: u64,
+    ) -> Self {
+        Self {
+            iss: gateway,
+            aud: audience,
+            sub: &caller.subject,
+            username: &caller.username,
+            email: caller.email.as_deref(),
+            groups: &caller.groups,
+            caller_iss: &caller.issuer,
+            tool,
+            iat: now,
+            exp: now + LIFETIME_SECS,
+            jti: request_id,
+        }
+    }
+}
+
+/// Signing failed (the key is unusable). Detail for the log only.
+#[derive(Debug, thiserror::Error)]
+#[error("identity statement not signed: {0}")]
+pub struct SignError(pub String);
+
+/// Signs statements and publishes the public keys targets verify them with.
+pub trait IdentitySigner: Send + Sync {
+    /// The statement's `iss`.
+    fn issuer(&self) -> &str;
+    fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError>;
+    /// The public JWKS, served at `/.well-known/jwks.json`.
+    fn jwks_json(&self) -> &str;
+}
