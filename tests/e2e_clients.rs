@@ -123,12 +123,22 @@ fn free_port() -> u16 {
 
 /// Demo tools and a gateway trusting the seeded Cognito pool and the local OIDC provider.
 async fn standalone() -> (Server, Server, String) {
-    let tools = spawn(
-        env!("CARGO_BIN_EXE_demo-tools"),
-        &[("DEMO_TOOLS_BIND", "127.0.0.1:0")],
-    );
     let port = free_port();
     let resource = format!("http://127.0.0.1:{port}/mcp");
+    // The demo tools verify the gateway's statement of who called with its published keys.
+    let tools_port = free_port();
+    let tools_bind = format!("127.0.0.1:{tools_port}");
+    let tools_origin = format!("http://{tools_bind}");
+    let gateway_jwks = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
+    let tools = spawn(
+        env!("CARGO_BIN_EXE_demo-tools"),
+        &[
+            ("DEMO_TOOLS_BIND", tools_bind.as_str()),
+            ("DEMO_GATEWAY_ISSUER", resource.as_str()),
+            ("DEMO_GATEWAY_JWKS_URL", gateway_jwks.as_str()),
+            ("DEMO_TOOLS_AUDIENCE", tools_origin.as_str()),
+        ],
+    );
     register_resource(&resource).await;
     let cognito = cognito_config();
     let bind = format!("127.0.0.1:{port}");
@@ -178,7 +188,7 @@ fn run_client(program: &str, args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("client output {stdout:?} is not JSON: {e}"))
 }
 
-fn check(report: &Value, protocol: &str, echo: &str) {
+fn check(report: &Value, protocol: &str, echo: &str, caller: Option<&str>) {
     assert_eq!(report["protocolVersion"], protocol, "{report}");
     assert_eq!(
         report["tools"],
@@ -189,11 +199,20 @@ fn check(report: &Value, protocol: &str, echo: &str) {
         report["echo"].as_str().is_some_and(|t| t.contains(echo)),
         "{report}"
     );
+    if let Some(user) = caller {
+        let expected = format!("\"caller\":\"{user}\"");
+        assert!(
+            report["echo"]
+                .as_str()
+                .is_some_and(|t| t.contains(&expected)),
+            "the tool should say who called: {report}"
+        );
+    }
 }
 
 /// Every client and era against one MCP URL: the TypeScript SDK with a Cognito token, the
 /// Python SDK in both eras with an OIDC token; and no client gets in without a token.
-async fn all_clients(url: &str) {
+async fn all_clients(url: &str, caller: Option<&str>) {
     let node = required_env("MCP_E2E_NODE");
     let python = required_env("MCP_E2E_PYTHON");
     let cognito = format!("Authorization: Bearer {}", cognito_token("alice"));
@@ -203,13 +222,13 @@ async fn all_clients(url: &str) {
         &node,
         &["tests/clients/ts_client.mjs", url, "--header", &cognito],
     );
-    check(&ts, "2025-11-25", "hello from ts");
+    check(&ts, "2025-11-25", "hello from ts", caller);
     // The Python SDK's default probes `server/discover` and speaks 2026-07-28.
     let py = run_client(
         &python,
         &["tests/clients/py_client.py", url, "--header", &oidc],
     );
-    check(&py, "2026-07-28", "hello from python");
+    check(&py, "2026-07-28", "hello from python", caller);
     let py_legacy = run_client(
         &python,
         &[
@@ -221,7 +240,7 @@ async fn all_clients(url: &str) {
             &oidc,
         ],
     );
-    check(&py_legacy, "2025-11-25", "hello from python");
+    check(&py_legacy, "2025-11-25", "hello from python", caller);
 
     let anonymous = client(&node, &["tests/clients/ts_client.mjs", url]);
     assert!(
@@ -246,12 +265,12 @@ async fn all_clients(url: &str) {
 #[tokio::test]
 async fn real_clients_through_the_standalone_server() {
     let (_tools, _gateway, resource) = standalone().await;
-    all_clients(&resource).await;
+    all_clients(&resource, Some("alice")).await;
 }
 
 #[tokio::test]
 async fn real_clients_through_cargo_lambda_watch() {
-    all_clients(&required_env("MCP_WATCH_URL")).await;
+    all_clients(&required_env("MCP_WATCH_URL"), None).await;
 }
 
 #[test]

@@ -1,20 +1,32 @@
 //! The demo tools function: three small HTTP tools (`echo`, `calculate`, `current_time`)
 //! that the embedded catalog points at, so a newcomer can call a real tool through the
 //! gateway. Runs under Lambda or standalone (`DEMO_TOOLS_BIND`, default 127.0.0.1:8081).
+//!
+//! With `DEMO_GATEWAY_ISSUER`, `DEMO_GATEWAY_JWKS_URL` and `DEMO_TOOLS_AUDIENCE` set, every
+//! call must carry the gateway's signed statement of who called (`x-gateway-identity`),
+//! verified with the gateway's published keys; `echo` then says who called.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use mcp_oauth_gateway::runtime;
+use mcp_oauth_gateway::adapters::jwks_http::HttpJwksFetcher;
+use mcp_oauth_gateway::auth::keystore::RefreshPolicy;
+use mcp_oauth_gateway::auth::{IssuerConfig, Principal, Verifier};
+use mcp_oauth_gateway::{identity, runtime};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,10 +57,79 @@ fn bad(message: impl Into<String>) -> Response {
         .into_response()
 }
 
-async fn echo(args: Result<Json<EchoArgs>, JsonRejection>) -> Response {
+async fn echo(
+    caller: Option<Extension<Arc<Principal>>>,
+    args: Result<Json<EchoArgs>, JsonRejection>,
+) -> Response {
     match args {
-        Ok(Json(a)) => Json(json!({ "text": a.text })).into_response(),
+        Ok(Json(a)) => match caller {
+            Some(Extension(c)) => Json(json!({ "text": a.text, "caller": c.username })),
+            None => Json(json!({ "text": a.text })),
+        }
+        .into_response(),
         Err(e) => bad(e.body_text()),
+    }
+}
+
+/// Verifies the gateway's statement of who called, with the same verifier the gateway uses
+/// for its own callers (the statement is an ES256 JWT from an issuer with a JWKS).
+fn caller_check() -> Result<Option<Arc<Verifier>>, String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let (issuer, jwks, audience) = match (
+        var("DEMO_GATEWAY_ISSUER"),
+        var("DEMO_GATEWAY_JWKS_URL"),
+        var("DEMO_TOOLS_AUDIENCE"),
+    ) {
+        (None, None, None) => return Ok(None),
+        (Some(i), Some(j), Some(a)) => (i, j, a),
+        _ => {
+            return Err(
+                "set all of DEMO_GATEWAY_ISSUER, DEMO_GATEWAY_JWKS_URL, DEMO_TOOLS_AUDIENCE, or none"
+                    .into(),
+            );
+        }
+    };
+    let fetcher = HttpJwksFetcher::new().map_err(|e| e.to_string())?;
+    let gateway = IssuerConfig::oidc(issuer, vec![audience], vec![], Some(jwks), "groups");
+    // Keys are fetched on the first call (the gateway may not be up before this starts).
+    Ok(Some(Arc::new(Verifier::new(
+        vec![gateway],
+        Arc::new(fetcher),
+        RefreshPolicy::default(),
+        1000,
+    ))))
+}
+
+async fn require_caller(
+    State(verifier): State<Arc<Verifier>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let statement = req
+        .headers()
+        .get(identity::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(statement) = statement else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "no caller statement"})),
+        )
+            .into_response();
+    };
+    match verifier.verify(&statement).await {
+        Ok(v) => {
+            req.extensions_mut().insert(v.principal);
+            next.run(req).await
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "caller statement refused");
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "caller statement refused"})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -120,8 +201,12 @@ fn tools() -> Router {
 }
 
 /// The routes, also under `/demo-tools` (the HTTP API route prefix in template.yaml).
-fn app() -> Router {
-    tools().nest("/demo-tools", tools())
+fn app(callers: Option<Arc<Verifier>>) -> Router {
+    let router = tools().nest("/demo-tools", tools());
+    match callers {
+        Some(v) => router.layer(middleware::from_fn_with_state(v, require_caller)),
+        None => router,
+    }
 }
 
 #[tokio::main]
@@ -137,7 +222,14 @@ async fn main() -> ExitCode {
             }
         },
     };
-    match runtime::serve(app(), bind, "demo-tools").await {
+    let callers = match caller_check() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("demo-tools: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime::serve(app(callers), bind, "demo-tools").await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo-tools: {e}");
