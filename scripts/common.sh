@@ -162,17 +162,22 @@ seed_policies() {
   export MCP_WATCH_POLICY_TABLE=$table
 }
 
-# start_watch PORT: both functions under `cargo lambda watch` on 127.0.0.1 only.
+# start_watch PORT: every function under `cargo lambda watch` on 127.0.0.1 only. Watch
+# also serves the Lambda Invoke API on the same address, so the gateway reaches Lambda
+# targets (the demo-lambda function) through AWS_ENDPOINT_URL_LAMBDA; tests get that base
+# URL as MCP_WATCH_INVOKE_URL.
 start_watch() {
   WATCH_PORT=$1
   WATCH_BASE="http://127.0.0.1:$WATCH_PORT/lambda-url"
   start "cargo lambda watch" "$LOCAL/watch.log" \
     cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors "${WATCH_FLAGS[@]}" \
       --env-var "DEMO_TOOLS_URL=$WATCH_BASE/demo-tools" \
+      --env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" \
       --env-var "RUST_LOG=${RUST_LOG:-info}" "${WATCH_ENV[@]}"
   # The first request starts the function; that may include a build.
   wait_http "$WATCH_BASE/mcp-oauth-gateway/health" 600 "$LOCAL/watch.log"
   export MCP_WATCH_URL="$WATCH_BASE/mcp-oauth-gateway/mcp"
+  export MCP_WATCH_INVOKE_URL="http://127.0.0.1:$WATCH_PORT"
 }
 WATCH_FLAGS=()
 # Extra `--env-var NAME=VALUE` pairs for the functions (cargo lambda refuses empty values).

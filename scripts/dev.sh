@@ -34,6 +34,9 @@ cat <<TXT
   MCP endpoint   $MCP_WATCH_URL
   Health         $WATCH_BASE/mcp-oauth-gateway/health
   Demo tools     $WATCH_BASE/demo-tools/{echo,calculate,current_time}
+  Demo Lambda    function demo-lambda (echo, whoami, fail, sleep) through the Invoke API at
+                 $MCP_WATCH_INVOKE_URL (the gateway's AWS_ENDPOINT_URL_LAMBDA); catalog
+                 target {kind: lambda, function: demo-lambda, contract: native}
   Emulated AWS   $AWS_ENDPOINT_URL  (moto: Cognito + DynamoDB)
   Cognito        pool mcp-gateway-dev, users alice (engineering, admins), bob (finance),
                  carol (no group)  (.local/cognito.json)

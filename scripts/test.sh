@@ -46,6 +46,8 @@ WATCH_FLAGS=(--ignore-changes)
 gateway_auth_env "$WATCH_PORT"
 start_watch "$WATCH_PORT"
 
+# start_watch exported MCP_WATCH_URL and MCP_WATCH_INVOKE_URL (watch's Lambda Invoke API,
+# where tests/lambda_targets.rs points a standalone gateway's AWS_ENDPOINT_URL_LAMBDA).
 export MCP_E2E_PYTHON="$VENV/bin/python"
 export MCP_E2E_NODE="$(command -v node)"
 # tests/policy_dynamodb.rs starts private moto instances (to take DynamoDB down mid-run).

@@ -10,6 +10,8 @@ use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::http_target::HttpInvoker;
 use crate::adapters::identity_key::LocalKeySigner;
 use crate::adapters::jwks_http::HttpJwksFetcher;
+use crate::adapters::lambda_target::{LambdaInvoker, lambda_client};
+use crate::adapters::targets::TargetRouter;
 use crate::auth::keystore::RefreshPolicy;
 use crate::auth::{JwksFetcher, Verifier};
 use crate::config::{Config, ConfigError};
@@ -114,7 +116,16 @@ impl AppState {
                 refresh_timeout: Duration::from_secs(3),
             },
         ));
-        let invoker = HttpInvoker::new(config.target_timeout, config.max_target_response_bytes)?;
+        // The Lambda client is always built (cheap: no network until a call): a refreshed
+        // snapshot may add Lambda targets to a catalog that had none at start-up.
+        let invoker = TargetRouter::new(
+            HttpInvoker::new(config.target_timeout, config.max_target_response_bytes)?,
+            LambdaInvoker::new(
+                lambda_client().await,
+                config.target_timeout,
+                config.max_target_response_bytes,
+            ),
+        );
         let verifier = Verifier::new(
             config.issuers.clone(),
             fetcher,

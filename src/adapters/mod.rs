@@ -6,3 +6,5 @@ pub mod dynamodb_config;
 pub mod http_target;
 pub mod identity_key;
 pub mod jwks_http;
+pub mod lambda_target;
+pub mod targets;
