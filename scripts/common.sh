@@ -132,6 +132,10 @@ print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
     --env-var "GATEWAY_COGNITO_JWKS_URL=$jwks"
     --env-var "GATEWAY_OIDC_ISSUER=$OIDC_ISSUER"
     --env-var "GATEWAY_IDENTITY_KEY_FILE=$LOCAL/identity-key.pem"
+    # The demo tools verify the gateway's statement of who called with its published keys.
+    --env-var "DEMO_GATEWAY_ISSUER=$base/mcp"
+    --env-var "DEMO_GATEWAY_JWKS_URL=$base/.well-known/jwks.json"
+    --env-var "DEMO_TOOLS_AUDIENCE=http://127.0.0.1:$1"
   )
 }
 
@@ -165,12 +169,13 @@ seed_policies() {
 # start_watch PORT: every function under `cargo lambda watch` on 127.0.0.1 only. Watch
 # also serves the Lambda Invoke API on the same address, so the gateway reaches Lambda
 # targets (the demo-lambda function) through AWS_ENDPOINT_URL_LAMBDA; tests get that base
-# URL as MCP_WATCH_INVOKE_URL.
+# URL as MCP_WATCH_INVOKE_URL. Two instances per function: a demo tool called by the gateway
+# fetches the gateway's keys while that gateway instance is still busy with the call.
 start_watch() {
   WATCH_PORT=$1
   WATCH_BASE="http://127.0.0.1:$WATCH_PORT/lambda-url"
   start "cargo lambda watch" "$LOCAL/watch.log" \
-    cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors "${WATCH_FLAGS[@]}" \
+    cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors --concurrency 2 "${WATCH_FLAGS[@]}" \
       --env-var "DEMO_TOOLS_URL=$WATCH_BASE/demo-tools" \
       --env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" \
       --env-var "RUST_LOG=${RUST_LOG:-info}" "${WATCH_ENV[@]}"

@@ -270,7 +270,7 @@ async fn real_clients_through_the_standalone_server() {
 
 #[tokio::test]
 async fn real_clients_through_cargo_lambda_watch() {
-    all_clients(&required_env("MCP_WATCH_URL"), None).await;
+    all_clients(&required_env("MCP_WATCH_URL"), Some("alice")).await;
 }
 
 #[test]

@@ -53,13 +53,17 @@ impl LocalKeySigner {
     pub fn from_file(path: &Path, issuer: String) -> Result<Self, KeyFileError> {
         let name = path.display().to_string();
         if !path.exists() {
-            write_private(path, pem(&generate_pkcs8()).as_bytes()).map_err(|error| {
-                KeyFileError::Io {
-                    path: name.clone(),
-                    error,
+            match write_private(path, pem(&generate_pkcs8()).as_bytes()) {
+                Ok(()) => tracing::info!(path = %name, "generated a new identity-statement key"),
+                // Another instance created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(error) => {
+                    return Err(KeyFileError::Io {
+                        path: name.clone(),
+                        error,
+                    });
                 }
-            })?;
-            tracing::info!(path = %name, "generated a new identity-statement key");
+            }
         }
         let text = std::fs::read(path).map_err(|error| KeyFileError::Io {
             path: name.clone(),
