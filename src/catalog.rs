@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::outbound::OutboundAuth;
+
 /// One tool as configured: its MCP face and its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -38,6 +40,9 @@ pub enum Target {
         url: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
+        /// The gateway's own credentials for the target (`crate::outbound`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth: Option<OutboundAuth>,
     },
     /// Invoke a Lambda function (RequestResponse).
     #[serde(rename_all = "camelCase")]
@@ -119,6 +124,8 @@ pub enum CatalogError {
     BadTimeout { name: String },
     #[error("tool {name:?}: target function {function:?} is not a Lambda function name or ARN")]
     BadFunction { name: String, function: String },
+    #[error("tool {name:?}: target auth: {reason}")]
+    BadAuth { name: String, reason: String },
 }
 
 /// A tool ready to serve: its definition and its `tools/list` entry, serialized once.
@@ -190,7 +197,21 @@ fn validate(index: usize, def: &ToolDefinition) -> Result<(), CatalogError> {
             name: def.name.clone(),
         });
     }
-    if let Target::Http { url, .. } = &def.target {
+    if let Target::Http { url, auth, .. } = &def.target {
+        if let Some(auth) = auth {
+            // Credentials never travel in clear text beyond this host.
+            let reason = if crate::urls::url_is_safe(url) {
+                crate::outbound::validate(auth).err()
+            } else {
+                Some("credentials are sent to https:// (or loopback http://) URLs only".into())
+            };
+            if let Some(reason) = reason {
+                return Err(CatalogError::BadAuth {
+                    name: def.name.clone(),
+                    reason,
+                });
+            }
+        }
         let scheme_ok = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"))
@@ -286,6 +307,7 @@ mod tests {
             target: Target::Http {
                 url: url.into(),
                 timeout_ms: None,
+                auth: None,
             },
         }
     }
@@ -342,10 +364,29 @@ mod tests {
         t.target = Target::Http {
             url: "http://x".into(),
             timeout_ms: Some(0),
+            auth: None,
         };
         assert!(matches!(
             Catalog::build(vec![t]),
             Err(CatalogError::BadTimeout { .. })
+        ));
+        let mut t = tool("a", "http://x");
+        t.target = serde_json::from_value(json!({"kind": "http", "url": "https://x",
+            "auth": {"kind": "header", "name": "host", "value": {"env": "K"}}}))
+        .unwrap();
+        let err = Catalog::build(vec![t]).unwrap_err();
+        assert!(matches!(err, CatalogError::BadAuth { .. }));
+        assert!(
+            err.to_string()
+                .starts_with("tool \"a\": target auth: header \"host\"")
+        );
+        let mut t = tool("a", "http://x");
+        t.target = serde_json::from_value(json!({"kind": "http", "url": "http://crm.example/x",
+            "auth": {"kind": "header", "name": "x-api-key", "value": {"env": "K"}}}))
+        .unwrap();
+        assert!(matches!(
+            Catalog::build(vec![t]),
+            Err(CatalogError::BadAuth { .. })
         ));
     }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod edge;
 pub mod identity;
 pub mod mcp;
+pub mod outbound;
 pub mod policy;
 pub mod runtime;
 pub mod state;

@@ -11,6 +11,7 @@ use crate::adapters::http_target::HttpInvoker;
 use crate::adapters::identity_key::LocalKeySigner;
 use crate::adapters::jwks_http::HttpJwksFetcher;
 use crate::adapters::lambda_target::{LambdaInvoker, lambda_client};
+use crate::adapters::outbound_auth::secrets_client;
 use crate::adapters::targets::TargetRouter;
 use crate::auth::keystore::RefreshPolicy;
 use crate::auth::{JwksFetcher, Verifier};
@@ -116,10 +117,14 @@ impl AppState {
                 refresh_timeout: Duration::from_secs(3),
             },
         ));
-        // The Lambda client is always built (cheap: no network until a call): a refreshed
+        // The Lambda and Secrets Manager clients are always built (cheap: no network until a call): a refreshed
         // snapshot may add Lambda targets to a catalog that had none at start-up.
         let invoker = TargetRouter::new(
-            HttpInvoker::new(config.target_timeout, config.max_target_response_bytes)?,
+            HttpInvoker::new(
+                config.target_timeout,
+                config.max_target_response_bytes,
+                secrets_client().await,
+            )?,
             LambdaInvoker::new(
                 lambda_client().await,
                 config.target_timeout,

@@ -136,6 +136,7 @@ mod tests {
             target: Target::Http {
                 url: "https://x/t".into(),
                 timeout_ms: None,
+                auth: None,
             },
         };
         Arc::clone(Catalog::build(vec![def]).unwrap().get("t").unwrap())

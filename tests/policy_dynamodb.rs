@@ -196,6 +196,7 @@ fn tool(name: &str, base: &str) -> ToolDefinition {
         target: Target::Http {
             url: format!("{base}/{name}"),
             timeout_ms: Some(5_000),
+            auth: None,
         },
     }
 }

@@ -262,6 +262,7 @@ fn tool(name: &str) -> ToolDefinition {
         target: Target::Http {
             url: "http://127.0.0.1:1/unused".into(),
             timeout_ms: None,
+            auth: None,
         },
     }
 }

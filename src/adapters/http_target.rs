@@ -1,11 +1,15 @@
 //! HTTP tool targets: POST the arguments as JSON to the catalog's URL, read a bounded
-//! answer. One `reqwest::Client` (connection pool, TLS config) is built at start-up.
+//! answer. One `reqwest::Client` (connection pool, TLS config) is built at start-up. A
+//! target with `auth` also gets the gateway's own credential header
+//! (`adapters::outbound_auth`); the caller's token is never sent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::value::RawValue;
 
+use crate::adapters::outbound_auth::OutboundAuthenticator;
 use crate::catalog::Target;
 use crate::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
 
@@ -14,20 +18,28 @@ pub struct HttpInvoker {
     client: reqwest::Client,
     default_timeout: Duration,
     max_response_bytes: usize,
+    auth: Arc<OutboundAuthenticator>,
 }
 
 impl HttpInvoker {
-    pub fn new(default_timeout: Duration, max_response_bytes: usize) -> reqwest::Result<Self> {
+    /// `auth` resolves outbound credentials; it is given the same HTTP client.
+    pub fn new(
+        default_timeout: Duration,
+        max_response_bytes: usize,
+        secrets: aws_sdk_secretsmanager::Client,
+    ) -> reqwest::Result<Self> {
         let client = reqwest::Client::builder()
             // A target may not bounce the gateway to another address.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let auth = Arc::new(OutboundAuthenticator::new(client.clone(), secrets));
         Ok(Self {
             client,
             default_timeout,
             max_response_bytes,
+            auth,
         })
     }
 }
@@ -44,13 +56,24 @@ fn classify(e: reqwest::Error) -> TargetError {
 #[async_trait]
 impl ToolInvoker for HttpInvoker {
     async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
-        let Target::Http { url, timeout_ms } = &call.tool.def.target else {
+        let Target::Http {
+            url,
+            timeout_ms,
+            auth,
+        } = &call.tool.def.target
+        else {
             return Err(TargetError::Unreachable("not an http target".into()));
         };
         let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);
-        let send = self
-            .client
-            .post(url)
+        let credential = match auth {
+            Some(auth) => Some(self.auth.header(auth).await?),
+            None => None,
+        };
+        let mut request = self.client.post(url);
+        if let Some((name, value)) = credential {
+            request = request.header(name, value);
+        }
+        let send = request
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::ACCEPT, "application/json, text/plain")
             .header("x-request-id", call.correlation_id)

@@ -7,4 +7,5 @@ pub mod http_target;
 pub mod identity_key;
 pub mod jwks_http;
 pub mod lambda_target;
+pub mod outbound_auth;
 pub mod targets;

@@ -103,6 +103,7 @@ mod tests {
                 Target::Http {
                     url: "https://tools.example/h".into(),
                     timeout_ms: None,
+                    auth: None,
                 },
             ),
             tool(

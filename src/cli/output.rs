@@ -135,7 +135,10 @@ impl Out {
             .iter()
             .map(|t| {
                 let target = match &t.target {
-                    Target::Http { url, .. } => format!("http {url}"),
+                    Target::Http { url, auth, .. } => match auth {
+                        Some(auth) => format!("http {url} ({})", auth.describe()),
+                        None => format!("http {url}"),
+                    },
                     Target::Lambda {
                         function, contract, ..
                     } => format!("lambda {function} ({})", contract.as_str()),
