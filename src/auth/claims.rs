@@ -60,8 +60,9 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
-/// Groups: an array of names, or one name (never split: "Domain Admins" is one group).
-fn group_names(v: &Value) -> Vec<String> {
+/// An array of names, or one name (never split: "Domain Admins" is one group, and an `aud`
+/// string is one audience).
+fn names(v: &Value) -> Vec<String> {
     match v {
         Value::Array(a) => a
             .iter()
@@ -131,7 +132,7 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
             if id_token {
                 return Err(AuthError::TokenUse);
             }
-            let aud = claims.get("aud").map(strings_exact).unwrap_or_default();
+            let aud = claims.get("aud").map(names).unwrap_or_default();
             if !aud.iter().any(|a| audiences.contains(a)) {
                 return Err(AuthError::Audience);
             }
@@ -152,7 +153,7 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
         .unwrap_or(&subject)
         .to_owned();
     let groups = at_path(&claims, &cfg.groups_claim)
-        .map(group_names)
+        .map(names)
         .unwrap_or_default();
     let mut scopes = claims.get("scope").map(strings).unwrap_or_default();
     if let Some(scp) = claims.get("scp") {
@@ -169,19 +170,6 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
         expires_at: exp,
         token_id: str_claim(&claims, "jti")?.map(str::to_owned),
     })
-}
-
-/// `aud` is a string or an array of strings; anything else matches nothing.
-fn strings_exact(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]
