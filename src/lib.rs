@@ -1,6 +1,6 @@
 //! mcp-oauth-gateway: OAuth-protected, policy-controlled MCP tools behind one endpoint.
 //!
-//! Layout: a pure core (`mcp`, `catalog`, `targets`) that imports no AWS SDK and no HTTP
+//! Layout: a pure core (`mcp`, `catalog`, `federation`, `policy`, `targets`) that imports no AWS SDK and no HTTP
 //! client; `adapters`, one file per external system; `edge`, the HTTP surface that maps
 //! every error to a status and a JSON-RPC error; `runtime`, Lambda or standalone serving.
 
@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod edge;
+pub mod federation;
 pub mod identity;
 pub mod mcp;
 pub mod outbound;

@@ -48,6 +48,16 @@ pub struct SecretRef {
     pub field: Option<String>,
 }
 
+impl OutboundAuth {
+    /// The token endpoint, for `${VAR}` expansion by configuration sources.
+    pub fn token_url_mut(&mut self) -> Option<&mut String> {
+        match self {
+            OutboundAuth::Oauth2ClientCredentials { token_url, .. } => Some(token_url),
+            OutboundAuth::Header { .. } => None,
+        }
+    }
+}
+
 impl SecretRef {
     /// Where the value comes from, for display (never the value).
     pub fn describe(&self) -> String {

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use crate::adapters::catalog_file::{self, FileSource};
 use crate::adapters::dynamodb_config::DynamoConfig;
-use crate::adapters::http_target::HttpInvoker;
+use crate::adapters::http_target::{HttpInvoker, target_client};
 use crate::adapters::identity_key::LocalKeySigner;
 use crate::adapters::jwks_http::HttpJwksFetcher;
 use crate::adapters::lambda_target::{LambdaInvoker, lambda_client};
-use crate::adapters::outbound_auth::secrets_client;
+use crate::adapters::mcp_upstream::McpUpstream;
+use crate::adapters::outbound_auth::{OutboundAuthenticator, secrets_client};
 use crate::adapters::targets::TargetRouter;
 use crate::auth::keystore::RefreshPolicy;
 use crate::auth::{JwksFetcher, Verifier};
 use crate::config::{Config, ConfigError};
+use crate::federation::FederatedSource;
 use crate::identity::IdentitySigner;
 use crate::mcp::{McpService, ServerInfo};
 use crate::policy::snapshot::SnapshotPolicy;
@@ -109,6 +111,19 @@ impl AppState {
         source: Arc<dyn ConfigSource>,
     ) -> Result<Arc<Self>, StartupError> {
         let source_name = source.name();
+        let targets = target_client()?;
+        let outbound = Arc::new(OutboundAuthenticator::new(
+            targets.clone(),
+            secrets_client().await,
+        ));
+        let upstreams = Arc::new(McpUpstream::new(
+            targets.clone(),
+            Arc::clone(&outbound),
+            config.target_timeout,
+            config.max_target_response_bytes,
+        ));
+        // Every source's documents gain the tools of the upstream MCP servers they name.
+        let source = Arc::new(FederatedSource::new(source, Arc::clone(&upstreams) as _));
         let snapshots = Arc::new(SnapshotStore::new(
             source,
             SnapshotPolicy {
@@ -120,16 +135,18 @@ impl AppState {
         // The Lambda and Secrets Manager clients are always built (cheap: no network until a call): a refreshed
         // snapshot may add Lambda targets to a catalog that had none at start-up.
         let invoker = TargetRouter::new(
-            HttpInvoker::new(
+            Arc::new(HttpInvoker::new(
+                targets,
+                outbound,
                 config.target_timeout,
                 config.max_target_response_bytes,
-                secrets_client().await,
-            )?,
-            LambdaInvoker::new(
+            )),
+            Arc::new(LambdaInvoker::new(
                 lambda_client().await,
                 config.target_timeout,
                 config.max_target_response_bytes,
-            ),
+            )),
+            upstreams,
         );
         let verifier = Verifier::new(
             config.issuers.clone(),

@@ -1,11 +1,11 @@
 //! The narrow interface between MCP dispatch and whatever runs a tool, and how a target's
 //! answer (or failure) becomes an MCP `CallToolResult`.
 //!
-//! Pure: adapters (`adapters::http_target`, later Lambda and upstream MCP) implement
-//! `ToolInvoker`; nothing here knows about HTTP clients.
+//! Pure: adapters (`adapters::http_target`, `adapters::lambda_target`,
+//! `adapters::mcp_upstream`) implement `ToolInvoker`; nothing here knows about HTTP clients.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::auth::Principal;
@@ -28,6 +28,9 @@ pub struct ToolCall<'a> {
 pub enum ToolOutput {
     Json(Box<RawValue>),
     Text(String),
+    /// An upstream MCP server's `CallToolResult`, passed on as the client would have
+    /// seen it (its content blocks, structured content and `isError`).
+    Mcp(Box<RawValue>),
 }
 
 /// Why a target did not answer usefully. The detail goes to the log, never to the client.
@@ -43,6 +46,12 @@ pub enum TargetError {
     TooLarge(usize),
     #[error("target response unusable: {0}")]
     BadResponse(String),
+    /// The target answered with an error of its own (an upstream's JSON-RPC error).
+    #[error("target refused the call: {0}")]
+    Refused(String),
+    /// The gateway could not make the call at all (credentials, identity statement).
+    #[error("target not invoked: {0}")]
+    NotInvoked(String),
 }
 
 #[async_trait]
@@ -57,11 +66,31 @@ struct TextContent {
     text: String,
 }
 
+/// A result's content blocks: the gateway's one text block, or an upstream's own blocks.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Content {
+    Text([TextContent; 1]),
+    Blocks(Box<RawValue>),
+}
+
+/// What is kept of an upstream's `CallToolResult`; anything else (`_meta` included) is
+/// dropped rather than relayed unexamined.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpstreamResult {
+    content: Box<RawValue>,
+    #[serde(default)]
+    structured_content: Option<Box<RawValue>>,
+    #[serde(default)]
+    is_error: bool,
+}
+
 /// A `CallToolResult` (plus `resultType` in the per-request era).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallToolResult {
-    content: [TextContent; 1],
+    content: Content,
     #[serde(skip_serializing_if = "Option::is_none")]
     structured_content: Option<Box<RawValue>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -77,6 +106,7 @@ impl CallToolResult {
     /// it, so any other answer is a target error.
     pub fn success(tool: &Tool, output: ToolOutput) -> Result<Self, TargetError> {
         let (text, structured_content) = match output {
+            ToolOutput::Mcp(raw) => return Self::relayed(tool, &raw),
             ToolOutput::Text(t) => (t, None),
             ToolOutput::Json(raw) => match serde_json::from_str::<String>(raw.get()) {
                 Ok(s) => (s, None),
@@ -96,6 +126,29 @@ impl CallToolResult {
         Ok(Self::new(text, structured_content, false))
     }
 
+    /// An upstream's result: its content must be an array of blocks; a success of a tool
+    /// with an `outputSchema` must carry an object `structuredContent`. An upstream's own
+    /// `isError` result is relayed: it is the tool's answer, meant for the model.
+    fn relayed(tool: &Tool, raw: &RawValue) -> Result<Self, TargetError> {
+        let bad = |why: &str| TargetError::BadResponse(format!("upstream result: {why}"));
+        let r: UpstreamResult = serde_json::from_str(raw.get()).map_err(|_| bad("not a result"))?;
+        if !r.content.get().starts_with('[') {
+            return Err(bad("content is not an array"));
+        }
+        let structured = r.structured_content.filter(|s| s.get().starts_with('{'));
+        if tool.def.output_schema.is_some() && !r.is_error && structured.is_none() {
+            return Err(bad(
+                "the tool declares an outputSchema but gave no structuredContent",
+            ));
+        }
+        Ok(Self {
+            content: Content::Blocks(r.content),
+            structured_content: structured,
+            is_error: r.is_error,
+            result_type: None,
+        })
+    }
+
     /// The result for a failed target: generic text with the id that finds the log line.
     pub fn failure(correlation_id: &str) -> Self {
         let text = format!("The tool could not be completed. Correlation id: {correlation_id}");
@@ -104,7 +157,7 @@ impl CallToolResult {
 
     fn new(text: String, structured_content: Option<Box<RawValue>>, is_error: bool) -> Self {
         Self {
-            content: [TextContent { kind: "text", text }],
+            content: Content::Text([TextContent { kind: "text", text }]),
             structured_content,
             is_error,
             result_type: None,

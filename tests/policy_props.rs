@@ -360,6 +360,7 @@ async fn check_everything(
     let doc = ConfigDocument {
         policies: policies.clone(),
         tools: names.iter().map(|n| tool(n)).collect(),
+        ..ConfigDocument::default()
     };
     let gateway = Gateway::new(doc).await;
     let unknown: BTreeSet<String> = unknown.into_iter().filter(|n| !names.contains(n)).collect();
@@ -504,6 +505,7 @@ proptest! {
             let doc = ConfigDocument {
                 policies: policies.clone(),
                 tools: names.iter().map(|n| tool(n)).collect(),
+        ..ConfigDocument::default()
             };
             let gateway = Gateway::new(doc).await;
             prop_assert_eq!(gateway.list(&ctx).await, expected);
@@ -534,6 +536,7 @@ proptest! {
             let doc = ConfigDocument {
                 policies: policies.clone(),
                 tools: names.iter().map(|n| tool(n)).collect(),
+        ..ConfigDocument::default()
             };
             let gateway = Gateway::new(doc).await;
             let ctx = context(&groups, &scopes);
@@ -574,6 +577,7 @@ fn oracle_glob_and_refusal_shape() {
         let gateway = Gateway::new(ConfigDocument {
             policies,
             tools: vec![tool("secret"), tool("open")],
+            ..ConfigDocument::default()
         })
         .await;
         let groups: BTreeSet<String> = ["g1".to_string()].into();

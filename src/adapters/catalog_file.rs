@@ -7,6 +7,7 @@ use std::path::Path;
 use async_trait::async_trait;
 
 use crate::catalog::Target;
+use crate::outbound::OutboundAuth;
 use crate::policy::document::DocumentError;
 use crate::policy::snapshot::SourceError;
 use crate::policy::{ConfigDocument, ConfigSource};
@@ -27,14 +28,15 @@ pub enum CatalogFileError {
         source_name: String,
         error: DocumentError,
     },
-    #[error("catalog {source_name}: tool {tool:?}: environment variable {var} is not set")]
+    #[error("catalog {source_name}: {owner}: environment variable {var} is not set")]
     MissingVar {
         source_name: String,
-        tool: String,
+        /// `tool "NAME"` or `upstream "NAME"`.
+        owner: String,
         var: String,
     },
-    #[error("catalog {source_name}: tool {tool:?}: unterminated ${{...}} in target url")]
-    BadPlaceholder { source_name: String, tool: String },
+    #[error("catalog {source_name}: {owner}: unterminated ${{...}} in a URL")]
+    BadPlaceholder { source_name: String, owner: String },
     #[error("catalog {source_name}: {error}")]
     Invalid {
         source_name: String,
@@ -70,21 +72,39 @@ pub fn parse(
         source_name: source_name.to_owned(),
         error,
     })?;
+    let expand_all = |owner: String, urls: Vec<&mut String>| {
+        for url in urls {
+            *url = expand(url, env).map_err(|e| match e {
+                Expand::Missing(var) => CatalogFileError::MissingVar {
+                    source_name: source_name.to_owned(),
+                    owner: owner.clone(),
+                    var,
+                },
+                Expand::Unterminated => CatalogFileError::BadPlaceholder {
+                    source_name: source_name.to_owned(),
+                    owner: owner.clone(),
+                },
+            })?;
+        }
+        Ok::<(), CatalogFileError>(())
+    };
     for tool in &mut doc.tools {
-        let Target::Http { url, .. } = &mut tool.target else {
-            continue;
+        let owner = format!("tool {:?}", tool.name);
+        let urls = match &mut tool.target {
+            Target::Http { url, auth, .. } | Target::Mcp { url, auth, .. } => {
+                let mut urls = vec![url];
+                urls.extend(auth.as_mut().and_then(OutboundAuth::token_url_mut));
+                urls
+            }
+            Target::Lambda { .. } => vec![],
         };
-        *url = expand(url, env).map_err(|e| match e {
-            Expand::Missing(var) => CatalogFileError::MissingVar {
-                source_name: source_name.to_owned(),
-                tool: tool.name.clone(),
-                var,
-            },
-            Expand::Unterminated => CatalogFileError::BadPlaceholder {
-                source_name: source_name.to_owned(),
-                tool: tool.name.clone(),
-            },
-        })?;
+        expand_all(owner, urls)?;
+    }
+    for up in &mut doc.upstreams {
+        let owner = format!("upstream {:?}", up.name);
+        let mut urls = vec![&mut up.url];
+        urls.extend(up.auth.as_mut().and_then(OutboundAuth::token_url_mut));
+        expand_all(owner, urls)?;
     }
     doc.clone()
         .compile()
@@ -131,7 +151,7 @@ enum Expand {
     Unterminated,
 }
 
-// Only URLs are expanded, after YAML parsing, so a variable's value can never change the
+// Only URLs (target and upstream URLs, token endpoints) are expanded, after YAML parsing, so a variable's value can never change the
 // document's structure.
 fn expand(s: &str, env: &impl Fn(&str) -> Option<String>) -> Result<String, Expand> {
     let mut out = String::with_capacity(s.len());
@@ -194,5 +214,38 @@ mod tests {
         ));
         let e = load(Some(Path::new("/nonexistent/catalog.yaml")), &demo_env).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/catalog.yaml"));
+    }
+
+    #[test]
+    fn upstream_urls_and_token_endpoints_are_expanded_too() {
+        let yaml = r#"
+upstreams:
+- name: everything
+  url: "${DEMO_TOOLS_URL}/mcp"
+  auth: {kind: oauth2ClientCredentials, tokenUrl: "${DEMO_TOOLS_URL}/token", clientId: c,
+         clientSecret: {env: S}}
+tools:
+- name: pinned
+  inputSchema: {type: object}
+  target: {kind: mcp, url: "${DEMO_TOOLS_URL}/mcp", tool: echo}
+"#;
+        let doc = parse("x", yaml, &demo_env).unwrap();
+        let base = "http://127.0.0.1:9000/lambda-url/demo-tools";
+        assert_eq!(doc.upstreams[0].url, format!("{base}/mcp"));
+        let mut auth = doc.upstreams[0].auth.clone().unwrap();
+        assert_eq!(auth.token_url_mut().unwrap(), &format!("{base}/token"));
+        let Target::Mcp { url, .. } = &doc.tools[0].target else {
+            panic!("an mcp tool")
+        };
+        assert_eq!(url, &format!("{base}/mcp"));
+        let e = parse(
+            "x",
+            &yaml.replace("DEMO_TOOLS_URL}/token", "NOPE}"),
+            &demo_env,
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "catalog x: upstream \"everything\": environment variable NOPE is not set"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Writing the DynamoDB configuration table (what `gatewayctl` drives): creating it, putting,
-//! reading, listing and deleting group policies and tools, and importing or exporting the
+//! reading, listing and deleting group policies, tools and upstream MCP servers
+//! (`dynamodb_admin::upstreams`), and importing or exporting the
 //! whole configuration document. Layout and item format are `dynamodb_config`'s.
 //!
 //! Every write is validated first and conditional: a policy is written only if its stored
@@ -23,6 +24,7 @@ use crate::policy::{GroupPolicy, PolicySet};
 
 mod import;
 mod table;
+mod upstreams;
 pub use import::ImportReport;
 pub use table::TableState;
 
@@ -42,6 +44,8 @@ pub enum AdminError {
     NoPolicy(String),
     #[error("no tool named {0:?}")]
     NoTool(String),
+    #[error("no upstream named {0:?}")]
+    NoUpstream(String),
     #[error("{0}; nothing was written: read it again and retry")]
     Conflict(String),
     #[error("invalid policy: {0}")]

@@ -1,11 +1,12 @@
 //! DynamoDB as the configuration source. One table, two item collections under a fixed
-//! partition key each, so the gateway reads everything in two paginated queries (run in
+//! partition key each, so the gateway reads everything in three paginated queries (run in
 //! parallel) and never scans:
 //!
 //! | pk       | sk              | attributes                                           |
 //! |----------|-----------------|------------------------------------------------------|
 //! | `POLICY` | `GROUP#<group>` | group, description, allow, deny, scopes, version, updatedAt |
 //! | `TOOL`   | `TOOL#<name>`   | name, title, description, inputSchema, outputSchema, annotations, target |
+//! | `UPSTREAM` | `UPSTREAM#<name>` | name, url, prefix, tools, timeoutMs, auth             |
 //!
 //! Attributes are native DynamoDB types (lists, maps, numbers), readable in the console.
 
@@ -15,11 +16,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::catalog::ToolDefinition;
+use crate::federation::Upstream;
 use crate::policy::snapshot::SourceError;
 use crate::policy::{ConfigDocument, ConfigSource, GroupPolicy};
 
 pub const POLICY_PK: &str = "POLICY";
 pub const TOOL_PK: &str = "TOOL";
+pub const UPSTREAM_PK: &str = "UPSTREAM";
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -31,6 +34,11 @@ pub fn policy_sk(group: &str) -> String {
 /// The sort key of a tool.
 pub fn tool_sk(name: &str) -> String {
     format!("TOOL#{name}")
+}
+
+/// The sort key of an upstream MCP server.
+pub fn upstream_sk(name: &str) -> String {
+    format!("UPSTREAM#{name}")
 }
 
 /// Why an item could not be stored or read.
@@ -66,6 +74,16 @@ pub fn policy_to_item(p: &GroupPolicy) -> Item {
 pub fn tool_to_item(t: &ToolDefinition) -> Item {
     let item: Item = serde_dynamo::to_item(t).expect("tools serialize");
     with_keys(item, TOOL_PK, tool_sk(&t.name))
+}
+
+pub fn upstream_to_item(u: &Upstream) -> Item {
+    let item: Item = serde_dynamo::to_item(u).expect("upstreams serialize");
+    with_keys(item, UPSTREAM_PK, upstream_sk(&u.name))
+}
+
+pub fn upstream_from_item(item: Item) -> Result<Upstream, ItemError> {
+    let (sk, item) = without_keys(item);
+    serde_dynamo::from_item(item).map_err(|error| ItemError::Format { sk, error })
 }
 
 pub fn policy_from_item(item: Item) -> Result<GroupPolicy, ItemError> {
@@ -139,11 +157,14 @@ impl DynamoConfig {
         })
     }
 
-    /// The whole configuration: two paginated queries, in parallel.
+    /// The whole configuration: three paginated queries, in parallel.
     pub async fn load_document(&self) -> Result<ConfigDocument, SourceError> {
-        let (policies, tools) =
-            futures_util::future::try_join(self.query_all(POLICY_PK), self.query_all(TOOL_PK))
-                .await?;
+        let (policies, tools, upstreams) = futures_util::future::try_join3(
+            self.query_all(POLICY_PK),
+            self.query_all(TOOL_PK),
+            self.query_all(UPSTREAM_PK),
+        )
+        .await?;
         let bad = |e: ItemError| SourceError(format!("table {}: {e}", self.table));
         Ok(ConfigDocument {
             policies: policies
@@ -154,6 +175,11 @@ impl DynamoConfig {
             tools: tools
                 .into_iter()
                 .map(tool_from_item)
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            upstreams: upstreams
+                .into_iter()
+                .map(upstream_from_item)
                 .collect::<Result<_, _>>()
                 .map_err(bad)?,
         })

@@ -22,26 +22,30 @@ pub struct HttpInvoker {
 }
 
 impl HttpInvoker {
-    /// `auth` resolves outbound credentials; it is given the same HTTP client.
+    /// `client` is `target_client()`'s; `auth` resolves outbound credentials.
     pub fn new(
+        client: reqwest::Client,
+        auth: Arc<OutboundAuthenticator>,
         default_timeout: Duration,
         max_response_bytes: usize,
-        secrets: aws_sdk_secretsmanager::Client,
-    ) -> reqwest::Result<Self> {
-        let client = reqwest::Client::builder()
-            // A target may not bounce the gateway to another address.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        let auth = Arc::new(OutboundAuthenticator::new(client.clone(), secrets));
-        Ok(Self {
+    ) -> Self {
+        Self {
             client,
             default_timeout,
             max_response_bytes,
             auth,
-        })
+        }
     }
+}
+
+/// The HTTP client every target (HTTP, upstream MCP, token endpoint) is called with.
+pub fn target_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        // A target may not bounce the gateway to another address.
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
+        .build()
 }
 
 fn classify(e: reqwest::Error) -> TargetError {
@@ -62,7 +66,7 @@ impl ToolInvoker for HttpInvoker {
             auth,
         } = &call.tool.def.target
         else {
-            return Err(TargetError::Unreachable("not an http target".into()));
+            return Err(TargetError::NotInvoked("not an http target".into()));
         };
         let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);
         let credential = match auth {

@@ -102,8 +102,8 @@ pub fn build_invocation(
             let json = serde_json::to_vec(&context).expect("a ClientContext serializes");
             let encoded = STANDARD.encode(json);
             if encoded.len() > MAX_CLIENT_CONTEXT_BYTES {
-                return Err(TargetError::Unreachable(format!(
-                    "not invoked: the ClientContext with the identity statement is {} bytes in \
+                return Err(TargetError::NotInvoked(format!(
+                    "the ClientContext with the identity statement is {} bytes in \
                      base64, over Lambda's {MAX_CLIENT_CONTEXT_BYTES}",
                     encoded.len()
                 )));
@@ -177,16 +177,14 @@ impl ToolInvoker for LambdaInvoker {
             timeout_ms,
         } = &call.tool.def.target
         else {
-            return Err(TargetError::Unreachable("not a lambda target".into()));
+            return Err(TargetError::NotInvoked("not a lambda target".into()));
         };
         let tool = call.tool.def.name.as_str();
         let target_name = target_name.as_deref().unwrap_or(function);
         let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);
+        // Failures are logged once, by the dispatcher, with the function's name.
         let invocation =
-            build_invocation(*contract, target_name, tool, call.arguments, call.identity)
-                .inspect_err(|e| {
-                    tracing::error!(tool, function = %function, request_id = call.correlation_id, error = %e, "lambda target not invoked");
-                })?;
+            build_invocation(*contract, target_name, tool, call.arguments, call.identity)?;
         let send = self
             .client
             .invoke()
@@ -195,7 +193,7 @@ impl ToolInvoker for LambdaInvoker {
             .set_client_context(invocation.client_context)
             .payload(Blob::new(invocation.payload))
             .send();
-        let result = match tokio::time::timeout(timeout, send).await {
+        match tokio::time::timeout(timeout, send).await {
             Err(_) => Err(TargetError::Timeout),
             Ok(Err(e)) => Err(classify(e)),
             Ok(Ok(resp)) => {
@@ -211,11 +209,7 @@ impl ToolInvoker for LambdaInvoker {
                     None => output_from_payload(payload, self.max_response_bytes),
                 }
             }
-        };
-        // The function's name stays in the log; the client sees a generic message.
-        result.inspect_err(|e| {
-            tracing::warn!(tool, function = %function, contract = contract.as_str(), request_id = call.correlation_id, error = %e, "lambda target failed");
-        })
+        }
     }
 }
 

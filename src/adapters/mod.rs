@@ -7,5 +7,6 @@ pub mod http_target;
 pub mod identity_key;
 pub mod jwks_http;
 pub mod lambda_target;
+pub mod mcp_upstream;
 pub mod outbound_auth;
 pub mod targets;

@@ -43,7 +43,7 @@ pub struct OutboundAuthenticator {
 }
 
 fn failed(what: impl std::fmt::Display) -> TargetError {
-    TargetError::Unreachable(format!("outbound credentials: {what}"))
+    TargetError::NotInvoked(format!("outbound credentials: {what}"))
 }
 
 #[derive(Deserialize)]

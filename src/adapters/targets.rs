@@ -1,6 +1,9 @@
 //! The invoker the core is given: one `ToolInvoker` that sends each call to the adapter for
-//! its target's kind (`adapters::http_target` or `adapters::lambda_target`). A new target
+//! its target's kind (`adapters::http_target`, `adapters::lambda_target` or
+//! `adapters::mcp_upstream`). A new target
 //! kind adds a field and an arm here; the core never learns which adapter ran.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -9,17 +12,19 @@ use crate::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
 
 /// Dispatches by `Target` kind.
 pub struct TargetRouter {
-    http: Box<dyn ToolInvoker>,
-    lambda: Box<dyn ToolInvoker>,
+    http: Arc<dyn ToolInvoker>,
+    lambda: Arc<dyn ToolInvoker>,
+    mcp: Arc<dyn ToolInvoker>,
 }
 
 impl TargetRouter {
-    /// `http` serves `http` targets, `lambda` serves `lambda` targets.
-    pub fn new(http: impl ToolInvoker + 'static, lambda: impl ToolInvoker + 'static) -> Self {
-        Self {
-            http: Box::new(http),
-            lambda: Box::new(lambda),
-        }
+    /// Each serves the targets of its kind.
+    pub fn new(
+        http: Arc<dyn ToolInvoker>,
+        lambda: Arc<dyn ToolInvoker>,
+        mcp: Arc<dyn ToolInvoker>,
+    ) -> Self {
+        Self { http, lambda, mcp }
     }
 }
 
@@ -29,6 +34,7 @@ impl ToolInvoker for TargetRouter {
         match &call.tool.def.target {
             Target::Http { .. } => self.http.invoke(call).await,
             Target::Lambda { .. } => self.lambda.invoke(call).await,
+            Target::Mcp { .. } => self.mcp.invoke(call).await,
         }
     }
 }
@@ -36,7 +42,6 @@ impl ToolInvoker for TargetRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     use serde_json::value::RawValue;
 
@@ -91,7 +96,7 @@ mod tests {
         };
         match router.invoke(call).await.unwrap() {
             ToolOutput::Text(t) => t,
-            ToolOutput::Json(j) => j.get().to_owned(),
+            ToolOutput::Json(j) | ToolOutput::Mcp(j) => j.get().to_owned(),
         }
     }
 
@@ -115,12 +120,27 @@ mod tests {
                     timeout_ms: None,
                 },
             ),
+            tool(
+                "m",
+                Target::Mcp {
+                    url: "https://mcp.example/mcp".into(),
+                    tool: "echo".into(),
+                    timeout_ms: None,
+                    auth: None,
+                },
+            ),
         ])
         .unwrap();
-        let router = TargetRouter::new(Named("http"), Named("lambda"));
+        let router = TargetRouter::new(
+            Arc::new(Named("http")),
+            Arc::new(Named("lambda")),
+            Arc::new(Named("mcp")),
+        );
         let h: Arc<Tool> = Arc::clone(catalog.get("h").unwrap());
         let l: Arc<Tool> = Arc::clone(catalog.get("l").unwrap());
+        let m: Arc<Tool> = Arc::clone(catalog.get("m").unwrap());
         assert_eq!(routed(&router, &h).await, "http");
         assert_eq!(routed(&router, &l).await, "lambda");
+        assert_eq!(routed(&router, &m).await, "mcp");
     }
 }

@@ -103,6 +103,7 @@ pub fn tool(path: &str) -> Result<ToolDefinition, CliError> {
     let doc = ConfigDocument {
         policies: vec![],
         tools: vec![t],
+        ..ConfigDocument::default()
     };
     let (mut doc, _) = parse_document(name, &doc.to_yaml(), Missing::Refuse)?;
     Ok(doc.tools.remove(0))

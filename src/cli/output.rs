@@ -142,6 +142,7 @@ impl Out {
                     Target::Lambda {
                         function, contract, ..
                     } => format!("lambda {function} ({})", contract.as_str()),
+                    Target::Mcp { url, tool, .. } => format!("mcp {url} tool {tool}"),
                 };
                 vec![t.name.clone(), t.title.clone().unwrap_or_default(), target]
             })

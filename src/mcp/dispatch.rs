@@ -359,12 +359,14 @@ impl McpService {
                 };
                 self.invoker.invoke(call).await
             }
-            Err(e) => Err(crate::targets::TargetError::Unreachable(e.to_string())),
+            Err(e) => Err(crate::targets::TargetError::NotInvoked(e.to_string())),
         };
         let result = match outcome.and_then(|output| CallToolResult::success(tool, output)) {
             Ok(result) => result,
             Err(e) => {
-                tracing::warn!(tool = %p.name, request_id = %ctx.request_id, error = %e, "tool target failed");
+                // The one log line of a failed call: the target's name and the detail stay
+                // here; the client sees a generic message and the request id.
+                tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %tool.def.target.audience(), error = %e, "tool target failed");
                 CallToolResult::failure(&ctx.request_id)
             }
         };

@@ -1,10 +1,12 @@
-//! The MCP core: JSON-RPC framing, protocol versions and eras, and method dispatch.
+//! The MCP core: JSON-RPC framing, protocol versions and eras, method dispatch, and the
+//! SSE decoding an upstream's answers need.
 //! Imports no AWS SDK and no HTTP client.
 
 pub mod dispatch;
 pub mod error;
 pub mod jsonrpc;
 pub mod protocol;
+pub mod sse;
 
 pub use dispatch::{CallContext, Failure, McpService, Outcome, ServerInfo};
 pub use error::McpError;

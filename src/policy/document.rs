@@ -1,10 +1,11 @@
-//! The whole configuration as one document — tools and group policies — in the shape the
+//! The whole configuration as one document — tools, upstream MCP servers and group policies — in the shape the
 //! embedded YAML file, `gatewayctl import/export` and `validate` share.
 
 use serde::{Deserialize, Serialize};
 
 use super::model::{GroupPolicy, PolicySet};
 use crate::catalog::{Catalog, ToolDefinition};
+use crate::federation::{self, Upstream};
 
 /// Tools and policies, as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -14,6 +15,9 @@ pub struct ConfigDocument {
     pub policies: Vec<GroupPolicy>,
     #[serde(default)]
     pub tools: Vec<ToolDefinition>,
+    /// Upstream MCP servers whose tools join the catalog (`crate::federation`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<Upstream>,
 }
 
 /// Why a document cannot be used.
@@ -25,6 +29,8 @@ pub enum DocumentError {
     Catalog(#[from] crate::catalog::CatalogError),
     #[error("{0}")]
     Policy(#[from] super::model::PolicyError),
+    #[error("{0}")]
+    Upstream(#[from] federation::FederationError),
 }
 
 impl ConfigDocument {
@@ -37,11 +43,13 @@ impl ConfigDocument {
         let mut doc = self.clone();
         doc.policies.sort_by(|a, b| a.group.cmp(&b.group));
         doc.tools.sort_by(|a, b| a.name.cmp(&b.name));
+        doc.upstreams.sort_by(|a, b| a.name.cmp(&b.name));
         serde_norway::to_string(&doc).expect("documents serialize")
     }
 
     /// Validates everything and builds what decisions run on.
     pub fn compile(self) -> Result<(Catalog, PolicySet), DocumentError> {
+        federation::validate(&self.upstreams)?;
         let policies = PolicySet::build(&self.policies)?;
         let catalog = Catalog::build(self.tools)?;
         Ok((catalog, policies))

@@ -8,10 +8,11 @@ use serde::Serialize;
 use super::{AdminError, DynamoAdmin, content};
 use crate::adapters::dynamodb_config::{POLICY_PK, TOOL_PK, policy_sk, tool_sk};
 use crate::catalog::ToolDefinition;
+use crate::federation::Upstream;
 use crate::policy::{ConfigDocument, GroupPolicy};
 
-/// What an import changed (or, for a dry run, would change): `policy GROUP` and `tool NAME`
-/// entries, each list sorted.
+/// What an import changed (or, for a dry run, would change): `policy GROUP`, `tool NAME`
+/// and `upstream NAME` entries, each list sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     pub added: Vec<String>,
@@ -26,6 +27,8 @@ enum Op {
     PutTool(ToolDefinition, bool),
     DeletePolicy(GroupPolicy),
     DeleteTool(String),
+    PutUpstream(Upstream, bool),
+    DeleteUpstream(String),
 }
 
 /// An import worked out against the table's current content.
@@ -38,11 +41,19 @@ struct Plan {
 const IMPORT_CONCURRENCY: usize = 16;
 
 impl DynamoAdmin {
-    /// The whole stored configuration (two paginated queries, in parallel).
+    /// The whole stored configuration (three paginated queries, in parallel).
     pub async fn export(&self) -> Result<ConfigDocument, AdminError> {
-        let (policies, tools) =
-            futures_util::future::try_join(self.list_policies(), self.list_tools()).await?;
-        Ok(ConfigDocument { policies, tools })
+        let (policies, tools, upstreams) = futures_util::future::try_join3(
+            self.list_policies(),
+            self.list_tools(),
+            self.list_upstreams(),
+        )
+        .await?;
+        Ok(ConfigDocument {
+            policies,
+            tools,
+            upstreams,
+        })
     }
 
     /// What `import` would do, without writing.
@@ -104,7 +115,27 @@ impl DynamoAdmin {
                 }
             }
         }
+        for u in &doc.upstreams {
+            let name = format!("upstream {}", u.name);
+            match stored.upstreams.iter().find(|s| s.name == u.name) {
+                None => {
+                    report.added.push(name);
+                    ops.push(Op::PutUpstream(u.clone(), false));
+                }
+                Some(s) if s == u => report.unchanged.push(name),
+                Some(_) => {
+                    report.changed.push(name);
+                    ops.push(Op::PutUpstream(u.clone(), true));
+                }
+            }
+        }
         if prune {
+            for s in &stored.upstreams {
+                if !doc.upstreams.iter().any(|u| u.name == s.name) {
+                    report.removed.push(format!("upstream {}", s.name));
+                    ops.push(Op::DeleteUpstream(s.name.clone()));
+                }
+            }
             for s in &stored.policies {
                 if !doc.policies.iter().any(|p| p.group == s.group) {
                     report.removed.push(format!("policy {}", s.group));
@@ -148,6 +179,11 @@ impl DynamoAdmin {
             Op::DeleteTool(name) => match self.delete(TOOL_PK, tool_sk(&name), None).await {
                 Ok(()) | Err(None) => Ok(()),
                 Err(Some(e)) => Err(e),
+            },
+            Op::PutUpstream(u, exists) => self.write_upstream(&u, exists).await,
+            Op::DeleteUpstream(name) => match self.delete_upstream(&name).await {
+                Ok(()) | Err(AdminError::NoUpstream(_)) => Ok(()),
+                Err(e) => Err(e),
             },
         }
     }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::outbound::OutboundAuth;
+mod target;
+
+pub use target::{LambdaContract, Target, check_endpoint, origin, timeout_is_valid};
 
 /// One tool as configured: its MCP face and its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,79 +30,6 @@ pub struct ToolDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Value>,
     pub target: Target,
-}
-
-/// Where a tool call is sent. Only catalog entries name targets, never requests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
-pub enum Target {
-    /// POST the arguments as JSON to `url`.
-    #[serde(rename_all = "camelCase")]
-    Http {
-        url: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timeout_ms: Option<u64>,
-        /// The gateway's own credentials for the target (`crate::outbound`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        auth: Option<OutboundAuth>,
-    },
-    /// Invoke a Lambda function (RequestResponse).
-    #[serde(rename_all = "camelCase")]
-    Lambda {
-        /// Function name or ARN (with an optional alias or version).
-        function: String,
-        contract: LambdaContract,
-        /// The `<target>` of AgentCore's `<target>___<tool>` tool name; the function name
-        /// when unset.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        target_name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timeout_ms: Option<u64>,
-    },
-}
-
-/// What a Lambda target receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LambdaContract {
-    /// Bedrock AgentCore Gateway's: the event is the arguments; the tool name is in the
-    /// ClientContext custom field `bedrockAgentCoreToolName` as `<target>___<tool>`.
-    Agentcore,
-    /// `{tool, arguments, caller}`, `caller` being the signed identity statement.
-    Native,
-}
-
-impl LambdaContract {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LambdaContract::Agentcore => "agentcore",
-            LambdaContract::Native => "native",
-        }
-    }
-}
-
-impl Target {
-    /// Who a signed identity statement is addressed to (its `aud`): an HTTP target's
-    /// origin, a Lambda target's function.
-    pub fn audience(&self) -> String {
-        match self {
-            Target::Http { url, .. } => {
-                let after_scheme = url.find("://").map_or(0, |i| i + 3);
-                let end = url[after_scheme..]
-                    .find(['/', '?', '#'])
-                    .map_or(url.len(), |i| after_scheme + i);
-                url[..end].to_owned()
-            }
-            Target::Lambda { function, .. } => function.clone(),
-        }
-    }
-
-    /// The target's own timeout, if it sets one.
-    pub fn timeout_ms(&self) -> Option<u64> {
-        match self {
-            Target::Http { timeout_ms, .. } | Target::Lambda { timeout_ms, .. } => *timeout_ms,
-        }
-    }
 }
 
 /// What is wrong with a catalog; each names the tool and the field.
@@ -126,6 +55,8 @@ pub enum CatalogError {
     BadFunction { name: String, function: String },
     #[error("tool {name:?}: target auth: {reason}")]
     BadAuth { name: String, reason: String },
+    #[error("tool {name:?}: target tool must be 1-256 characters without control characters")]
+    BadUpstreamTool { name: String },
 }
 
 /// A tool ready to serve: its definition and its `tools/list` entry, serialized once.
@@ -181,6 +112,16 @@ fn check_schema(
     Ok(())
 }
 
+/// Checks one definition on its own (duplicates are the catalog's to find).
+pub fn check(def: &ToolDefinition) -> Result<(), CatalogError> {
+    validate(0, def)
+}
+
+/// Whether `name` is a valid tool name: 1-128 of `A-Z a-z 0-9 _ - .`.
+pub fn name_is_valid(name: &str) -> bool {
+    valid_name(name)
+}
+
 fn validate(index: usize, def: &ToolDefinition) -> Result<(), CatalogError> {
     if !valid_name(&def.name) {
         return Err(CatalogError::BadName {
@@ -197,53 +138,7 @@ fn validate(index: usize, def: &ToolDefinition) -> Result<(), CatalogError> {
             name: def.name.clone(),
         });
     }
-    if let Target::Http { url, auth, .. } = &def.target {
-        if let Some(auth) = auth {
-            // Credentials never travel in clear text beyond this host.
-            let reason = if crate::urls::url_is_safe(url) {
-                crate::outbound::validate(auth).err()
-            } else {
-                Some("credentials are sent to https:// (or loopback http://) URLs only".into())
-            };
-            if let Some(reason) = reason {
-                return Err(CatalogError::BadAuth {
-                    name: def.name.clone(),
-                    reason,
-                });
-            }
-        }
-        let scheme_ok = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))
-            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
-        if !scheme_ok || url.chars().any(char::is_whitespace) {
-            return Err(CatalogError::BadUrl {
-                name: def.name.clone(),
-                url: url.clone(),
-            });
-        }
-    }
-    if let Target::Lambda { function, .. } = &def.target {
-        let ok = (1..=170).contains(&function.len())
-            && function
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_:.$".contains(&b));
-        if !ok {
-            return Err(CatalogError::BadFunction {
-                name: def.name.clone(),
-                function: function.clone(),
-            });
-        }
-    }
-    if def
-        .target
-        .timeout_ms()
-        .is_some_and(|t| t == 0 || t > 900_000)
-    {
-        return Err(CatalogError::BadTimeout {
-            name: def.name.clone(),
-        });
-    }
+    target::validate(&def.name, &def.target)?;
     Ok(())
 }
 

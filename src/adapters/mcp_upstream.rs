@@ -1,0 +1,498 @@
+//! Upstream MCP servers over Streamable HTTP: lists their tools for federation
+//! (`crate::federation`) and forwards `tools/call` to them. One session per upstream URL
+//! (and credential), opened with `initialize` on first use and opened again once when the
+//! upstream forgets it; answers are read as JSON or as an SSE stream, whichever the upstream
+//! chooses, bounded in size and time. The gateway's own credentials and the signed
+//! statement of who called go along; the caller's token never does. A call the gateway
+//! stops waiting for (time-out, or the client went away) is cancelled at the upstream with
+//! `notifications/cancelled`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::adapters::outbound_auth::OutboundAuthenticator;
+use crate::catalog::Target;
+use crate::federation::{Upstream, UpstreamLister};
+use crate::mcp::sse::SseDecoder;
+use crate::outbound::OutboundAuth;
+use crate::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
+
+/// The revision the gateway asks for; the upstream answers with the one it speaks.
+const PROTOCOL_VERSION: &str = "2025-11-25";
+/// Revisions whose Streamable HTTP session handshake the gateway speaks as a client.
+const KNOWN_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// A listing longer than this is refused rather than grown without bound.
+const MAX_PAGES: usize = 50;
+const MAX_TOOLS: usize = 5_000;
+
+type Credential = Option<(HeaderName, HeaderValue)>;
+
+/// An open session: its id (stateless servers give none) and negotiated revision.
+#[derive(Debug, Clone)]
+struct Session {
+    id: Option<String>,
+    version: String,
+}
+
+/// The client of every upstream MCP server; one per gateway.
+pub struct McpUpstream {
+    http: reqwest::Client,
+    auth: Arc<OutboundAuthenticator>,
+    default_timeout: Duration,
+    max_response_bytes: usize,
+    sessions: Mutex<HashMap<String, Session>>,
+    ids: AtomicU64,
+}
+
+/// Where one exchange goes and what travels with it.
+struct Exchange<'a> {
+    url: &'a str,
+    auth: Option<&'a OutboundAuth>,
+    identity: Option<&'a str>,
+    correlation_id: &'a str,
+}
+
+impl Exchange<'_> {
+    fn session_key(&self) -> String {
+        let auth = self
+            .auth
+            .map(|a| serde_json::to_string(a).unwrap_or_default());
+        format!("{} {}", self.url, auth.unwrap_or_default())
+    }
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<RpcError>,
+}
+
+#[derive(Deserialize)]
+struct RpcError {
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeResult {
+    protocol_version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolsPage {
+    tools: Vec<Value>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+fn classify(e: reqwest::Error) -> TargetError {
+    if e.is_timeout() {
+        TargetError::Timeout
+    } else {
+        TargetError::Unreachable(e.without_url().to_string())
+    }
+}
+
+fn bad(why: impl Into<String>) -> TargetError {
+    TargetError::BadResponse(why.into())
+}
+
+/// The answer to request `id` in one JSON-RPC message, or `None` when the message is
+/// something else (a notification, a request of the server's, another id).
+fn answer_in(text: &str, id: u64) -> Result<Option<Box<RawValue>>, TargetError> {
+    // Serde would take an array for a struct: batches are not a thing upstreams may send.
+    let m: Message<'_> = serde_json::from_str(text)
+        .ok()
+        .filter(|_| text.trim_start().starts_with('{'))
+        .ok_or_else(|| bad("a message is not a JSON-RPC object"))?;
+    if m.id != Some(Value::from(id)) {
+        return Ok(None);
+    }
+    match (m.result, m.error) {
+        (Some(result), None) => Ok(Some(result.to_owned())),
+        (None, Some(e)) => Err(TargetError::Refused(format!(
+            "{}: {}",
+            e.code,
+            e.message.chars().take(200).collect::<String>()
+        ))),
+        _ => Err(bad("a response has neither result nor error")),
+    }
+}
+
+impl McpUpstream {
+    /// `http` is the gateway's target client (no redirects); `auth` resolves credentials.
+    pub fn new(
+        http: reqwest::Client,
+        auth: Arc<OutboundAuthenticator>,
+        default_timeout: Duration,
+        max_response_bytes: usize,
+    ) -> Self {
+        Self {
+            http,
+            auth,
+            default_timeout,
+            max_response_bytes,
+            sessions: Mutex::default(),
+            ids: AtomicU64::new(1),
+        }
+    }
+
+    fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn credential(&self, auth: Option<&OutboundAuth>) -> Result<Credential, TargetError> {
+        match auth {
+            Some(auth) => Ok(Some(self.auth.header(auth).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// POSTs one message and returns the upstream's HTTP response.
+    async fn post(
+        &self,
+        x: &Exchange<'_>,
+        session: Option<&Session>,
+        credential: &Credential,
+        body: String,
+    ) -> Result<reqwest::Response, TargetError> {
+        post(
+            &self.http,
+            x.url,
+            session,
+            credential,
+            x.identity,
+            x.correlation_id,
+            body,
+        )
+        .await
+    }
+
+    /// Reads the response to request `id` from a JSON body or an SSE stream.
+    async fn response(
+        &self,
+        mut resp: reqwest::Response,
+        id: u64,
+    ) -> Result<Box<RawValue>, TargetError> {
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let limit = self.max_response_bytes;
+        let mut total = 0usize;
+        if content_type == "text/event-stream" {
+            let mut events = SseDecoder::new();
+            while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+                total += chunk.len();
+                if total > limit {
+                    return Err(TargetError::TooLarge(limit));
+                }
+                for data in events.feed(&chunk).map_err(|e| bad(e.to_string()))? {
+                    if let Some(answer) = answer_in(&data, id)? {
+                        return Ok(answer);
+                    }
+                }
+            }
+            if let Some(data) = events.finish().map_err(|e| bad(e.to_string()))? {
+                if let Some(answer) = answer_in(&data, id)? {
+                    return Ok(answer);
+                }
+            }
+            return Err(bad("the event stream ended without the response"));
+        }
+        if content_type != "application/json" {
+            return Err(bad(format!("unexpected content type {content_type:?}")));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > limit {
+                return Err(TargetError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(body).map_err(|_| bad("body is not UTF-8"))?;
+        answer_in(&text, id)?.ok_or_else(|| bad("no response with the request's id"))
+    }
+
+    /// The session for this exchange's upstream, opened (initialize, then initialized)
+    /// when there is none.
+    async fn session(&self, x: &Exchange<'_>, cred: &Credential) -> Result<Session, TargetError> {
+        let key = x.session_key();
+        if let Some(s) = self.sessions.lock().expect("session lock").get(&key) {
+            return Ok(s.clone());
+        }
+        let id = self.next_id();
+        let init = serde_json::json!({
+            "jsonrpc": "2.0", "id": id, "method": "initialize",
+            "params": {
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": "mcp-oauth-gateway", "version": env!("CARGO_PKG_VERSION")},
+            },
+        });
+        let resp = self.post(x, None, cred, init.to_string()).await?;
+        if !resp.status().is_success() {
+            return Err(TargetError::Status(resp.status().as_u16()));
+        }
+        let session_id = match resp.headers().get("mcp-session-id") {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .ok()
+                    .filter(|s| !s.is_empty() && s.len() <= 256)
+                    .ok_or_else(|| bad("unusable session id"))?
+                    .to_owned(),
+            ),
+        };
+        let result: InitializeResult =
+            serde_json::from_str(self.response(resp, id).await?.get())
+                .map_err(|_| bad("initialize result without protocolVersion"))?;
+        if !KNOWN_VERSIONS.contains(&result.protocol_version.as_str()) {
+            return Err(bad(format!(
+                "upstream speaks protocol {:?}",
+                result.protocol_version.chars().take(32).collect::<String>()
+            )));
+        }
+        let session = Session {
+            id: session_id,
+            version: result.protocol_version,
+        };
+        let done = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let resp = self.post(x, Some(&session), cred, done.into()).await?;
+        if !resp.status().is_success() {
+            return Err(TargetError::Status(resp.status().as_u16()));
+        }
+        self.sessions
+            .lock()
+            .expect("session lock")
+            .insert(key, session.clone());
+        Ok(session)
+    }
+
+    fn forget(&self, x: &Exchange<'_>) {
+        self.sessions
+            .lock()
+            .expect("session lock")
+            .remove(&x.session_key());
+    }
+
+    /// One request and its result. An upstream that no longer knows the session (404, or
+    /// the 400 some servers send) gets one new session and the request again.
+    async fn rpc(
+        &self,
+        x: &Exchange<'_>,
+        method: &str,
+        params: &str,
+        mut in_flight: Option<&mut Cancel>,
+    ) -> Result<Box<RawValue>, TargetError> {
+        let cred = self.credential(x.auth).await?;
+        for attempt in 0..2 {
+            let session = self.session(x, &cred).await?;
+            let id = self.next_id();
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":{},"params":{params}}}"#,
+                serde_json::to_string(method).expect("strings serialize")
+            );
+            if let Some(c) = in_flight.as_deref_mut() {
+                c.arm(&self.http, x.url, &session, &cred, id);
+            }
+            let resp = self.post(x, Some(&session), &cred, body).await?;
+            let status = resp.status().as_u16();
+            if matches!(status, 400 | 404) && session.id.is_some() && attempt == 0 {
+                self.forget(x);
+                continue;
+            }
+            if !resp.status().is_success() {
+                return Err(TargetError::Status(status));
+            }
+            return self.response(resp, id).await;
+        }
+        Err(bad("the upstream refused a new session"))
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    session: Option<&Session>,
+    credential: &Credential,
+    identity: Option<&str>,
+    correlation_id: &str,
+    body: String,
+) -> Result<reqwest::Response, TargetError> {
+    let mut req = http
+        .post(url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header("x-request-id", correlation_id);
+    if let Some((name, value)) = credential {
+        req = req.header(name.clone(), value.clone());
+    }
+    if let Some(identity) = identity {
+        req = req.header(crate::identity::HEADER, identity);
+    }
+    if let Some(s) = session {
+        req = req.header("mcp-protocol-version", &s.version);
+        if let Some(id) = &s.id {
+            req = req.header("mcp-session-id", id);
+        }
+    }
+    req.body(body).send().await.map_err(classify)
+}
+
+/// Sends `notifications/cancelled` for the request in flight unless disarmed: dropped
+/// with the call's future, it tells the upstream to stop work nobody will read.
+#[derive(Default)]
+struct Cancel {
+    armed: Option<(reqwest::Client, String, Session, Credential, u64)>,
+}
+
+impl Cancel {
+    fn arm(&mut self, http: &reqwest::Client, url: &str, s: &Session, c: &Credential, id: u64) {
+        self.armed = Some((http.clone(), url.to_owned(), s.clone(), c.clone(), id));
+    }
+
+    fn disarm(&mut self) {
+        self.armed = None;
+    }
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        let Some((http, url, session, cred, id)) = self.armed.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{id},"reason":"the gateway stopped waiting"}}}}"#
+        );
+        runtime.spawn(async move {
+            let send = post(&http, &url, Some(&session), &cred, None, "cancel", body);
+            match tokio::time::timeout(Duration::from_secs(2), send).await {
+                Ok(Ok(_)) => tracing::debug!(request = id, "upstream request cancelled"),
+                _ => tracing::debug!(request = id, "upstream cancellation not delivered"),
+            }
+        });
+    }
+}
+
+#[async_trait]
+impl ToolInvoker for McpUpstream {
+    async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
+        let Target::Mcp {
+            url,
+            tool,
+            timeout_ms,
+            auth,
+        } = &call.tool.def.target
+        else {
+            return Err(TargetError::NotInvoked("not an mcp target".into()));
+        };
+        let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);
+        let x = Exchange {
+            url,
+            auth: auth.as_ref(),
+            identity: Some(call.identity),
+            correlation_id: call.correlation_id,
+        };
+        let params = format!(
+            r#"{{"name":{},"arguments":{}}}"#,
+            serde_json::to_string(tool).expect("strings serialize"),
+            call.arguments.get()
+        );
+        let mut cancel = Cancel::default();
+        let result = tokio::time::timeout(
+            timeout,
+            self.rpc(&x, "tools/call", &params, Some(&mut cancel)),
+        )
+        .await;
+        // Answered (even with an error): nothing to cancel. Timed out: `cancel` drops armed.
+        if let Ok(answer) = result {
+            cancel.disarm();
+            return answer.map(ToolOutput::Mcp);
+        }
+        Err(TargetError::Timeout)
+    }
+}
+
+#[async_trait]
+impl UpstreamLister for McpUpstream {
+    async fn list_tools(&self, upstream: &Upstream) -> Result<Vec<Value>, TargetError> {
+        let correlation_id = format!("list-{}", uuid::Uuid::new_v4());
+        let x = Exchange {
+            url: &upstream.url,
+            auth: upstream.auth.as_ref(),
+            identity: None,
+            correlation_id: &correlation_id,
+        };
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params = match &cursor {
+                Some(c) => serde_json::json!({ "cursor": c }).to_string(),
+                None => "{}".to_owned(),
+            };
+            let result = self.rpc(&x, "tools/list", &params, None).await?;
+            let page: ToolsPage =
+                serde_json::from_str(result.get()).map_err(|_| bad("tools/list result"))?;
+            tools.extend(page.tools);
+            if tools.len() > MAX_TOOLS {
+                return Err(bad(format!("more than {MAX_TOOLS} tools")));
+            }
+            match page.next_cursor {
+                Some(c) if !c.is_empty() => cursor = Some(c),
+                _ => return Ok(tools),
+            }
+        }
+        Err(bad(format!("more than {MAX_PAGES} pages of tools")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_answer_to_our_request_counts() {
+        assert!(
+            answer_in(r#"{"jsonrpc":"2.0","method":"notifications/progress"}"#, 7)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            answer_in(r#"{"jsonrpc":"2.0","id":8,"result":{}}"#, 7)
+                .unwrap()
+                .is_none()
+        );
+        let r = answer_in(r#"{"jsonrpc":"2.0","id":7,"result":{"content":[]}}"#, 7).unwrap();
+        assert_eq!(r.unwrap().get(), r#"{"content":[]}"#);
+        let e = answer_in(
+            r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"Unknown tool"}}"#,
+            7,
+        )
+        .unwrap_err();
+        assert!(matches!(e, TargetError::Refused(ref m) if m == "-32602: Unknown tool"));
+        assert!(answer_in("[1]", 7).is_err());
+        assert!(answer_in(r#"{"jsonrpc":"2.0","id":7}"#, 7).is_err());
+    }
+}

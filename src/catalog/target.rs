@@ -1,0 +1,226 @@
+//! Where a tool call is sent — an HTTP endpoint, a Lambda function or a tool of an upstream
+//! MCP server — and the checks a target must pass before the gateway will call it.
+
+use serde::{Deserialize, Serialize};
+
+use super::CatalogError;
+use crate::outbound::OutboundAuth;
+
+/// Where a tool call is sent. Only catalog entries name targets, never requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Target {
+    /// POST the arguments as JSON to `url`.
+    #[serde(rename_all = "camelCase")]
+    Http {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+        /// The gateway's own credentials for the target (`crate::outbound`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth: Option<OutboundAuth>,
+    },
+    /// Invoke a Lambda function (RequestResponse).
+    #[serde(rename_all = "camelCase")]
+    Lambda {
+        /// Function name or ARN (with an optional alias or version).
+        function: String,
+        contract: LambdaContract,
+        /// The `<target>` of AgentCore's `<target>___<tool>` tool name; the function name
+        /// when unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
+    /// Call `tool` on the Streamable HTTP MCP server at `url`. Federated tools
+    /// (`crate::federation`) get this target; a catalog may also name one tool directly.
+    #[serde(rename_all = "camelCase")]
+    Mcp {
+        url: String,
+        /// The tool's name on the upstream server.
+        tool: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth: Option<OutboundAuth>,
+    },
+}
+
+/// What a Lambda target receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LambdaContract {
+    /// Bedrock AgentCore Gateway's: the event is the arguments; the tool name is in the
+    /// ClientContext custom field `bedrockAgentCoreToolName` as `<target>___<tool>`.
+    Agentcore,
+    /// `{tool, arguments, caller}`, `caller` being the signed identity statement.
+    Native,
+}
+
+impl LambdaContract {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LambdaContract::Agentcore => "agentcore",
+            LambdaContract::Native => "native",
+        }
+    }
+}
+
+/// The `scheme://authority` of a URL: who a statement for it is addressed to.
+pub fn origin(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    url[..end].to_owned()
+}
+
+impl Target {
+    /// Who a signed identity statement is addressed to (its `aud`): an HTTP or MCP
+    /// target's origin, a Lambda target's function.
+    pub fn audience(&self) -> String {
+        match self {
+            Target::Http { url, .. } | Target::Mcp { url, .. } => origin(url),
+            Target::Lambda { function, .. } => function.clone(),
+        }
+    }
+
+    /// The target's own timeout, if it sets one.
+    pub fn timeout_ms(&self) -> Option<u64> {
+        match self {
+            Target::Http { timeout_ms, .. }
+            | Target::Lambda { timeout_ms, .. }
+            | Target::Mcp { timeout_ms, .. } => *timeout_ms,
+        }
+    }
+
+    /// `http`, `lambda` or `mcp`: for logs and listings.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Http { .. } => "http",
+            Target::Lambda { .. } => "lambda",
+            Target::Mcp { .. } => "mcp",
+        }
+    }
+}
+
+/// An absolute `http://` or `https://` URL without whitespace.
+pub fn url_is_absolute(url: &str) -> bool {
+    let scheme_ok = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    scheme_ok && !url.chars().any(char::is_whitespace)
+}
+
+/// Checks a URL and its outbound credentials; `owner` names the tool (or upstream) in
+/// the error.
+pub fn check_endpoint(
+    owner: &str,
+    url: &str,
+    auth: Option<&OutboundAuth>,
+) -> Result<(), CatalogError> {
+    if let Some(auth) = auth {
+        // Credentials never travel in clear text beyond this host.
+        let reason = if crate::urls::url_is_safe(url) {
+            crate::outbound::validate(auth).err()
+        } else {
+            Some("credentials are sent to https:// (or loopback http://) URLs only".into())
+        };
+        if let Some(reason) = reason {
+            return Err(CatalogError::BadAuth {
+                name: owner.to_owned(),
+                reason,
+            });
+        }
+    }
+    if !url_is_absolute(url) {
+        return Err(CatalogError::BadUrl {
+            name: owner.to_owned(),
+            url: url.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether a timeout is one the gateway accepts: 1 ms to 15 minutes.
+pub fn timeout_is_valid(timeout_ms: Option<u64>) -> bool {
+    timeout_ms.is_none_or(|t| (1..=900_000).contains(&t))
+}
+
+/// Checks a tool's target.
+pub fn validate(name: &str, target: &Target) -> Result<(), CatalogError> {
+    match target {
+        Target::Http { url, auth, .. } => check_endpoint(name, url, auth.as_ref())?,
+        Target::Mcp {
+            url, auth, tool, ..
+        } => {
+            check_endpoint(name, url, auth.as_ref())?;
+            // Upstream names are not ours to restrict, but they travel in JSON only.
+            if tool.is_empty() || tool.len() > 256 || tool.chars().any(char::is_control) {
+                return Err(CatalogError::BadUpstreamTool {
+                    name: name.to_owned(),
+                });
+            }
+        }
+        Target::Lambda { function, .. } => {
+            let ok = (1..=170).contains(&function.len())
+                && function
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_:.$".contains(&b));
+            if !ok {
+                return Err(CatalogError::BadFunction {
+                    name: name.to_owned(),
+                    function: function.clone(),
+                });
+            }
+        }
+    }
+    if !timeout_is_valid(target.timeout_ms()) {
+        return Err(CatalogError::BadTimeout {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mcp_targets_are_checked_like_http_ones() {
+        let t: Target = serde_json::from_value(
+            json!({"kind": "mcp", "url": "https://mcp.example/mcp", "tool": "echo", "timeoutMs": 500}),
+        )
+        .unwrap();
+        assert!(validate("x", &t).is_ok());
+        assert_eq!(t.audience(), "https://mcp.example");
+        assert_eq!(t.kind(), "mcp");
+        let bad_url: Target =
+            serde_json::from_value(json!({"kind": "mcp", "url": "mcp.example", "tool": "echo"}))
+                .unwrap();
+        assert!(matches!(
+            validate("x", &bad_url),
+            Err(CatalogError::BadUrl { .. })
+        ));
+        let bad_tool: Target =
+            serde_json::from_value(json!({"kind": "mcp", "url": "https://m/mcp", "tool": ""}))
+                .unwrap();
+        assert!(matches!(
+            validate("x", &bad_tool),
+            Err(CatalogError::BadUpstreamTool { .. })
+        ));
+        let clear: Target = serde_json::from_value(json!({"kind": "mcp",
+            "url": "http://mcp.example/mcp", "tool": "t",
+            "auth": {"kind": "header", "name": "x-api-key", "value": {"env": "K"}}}))
+        .unwrap();
+        assert!(matches!(
+            validate("x", &clear),
+            Err(CatalogError::BadAuth { .. })
+        ));
+        assert_eq!(origin("http://127.0.0.1:9/a?b"), "http://127.0.0.1:9");
+    }
+}

@@ -1,0 +1,277 @@
+//! Federation: the tools of upstream Streamable HTTP MCP servers join the catalog as
+//! `<prefix>___<tool>`, re-listed with every snapshot refresh, so policies (which see only
+//! the prefixed names) and `tools/list` treat them like any other tool.
+//!
+//! Pure: the upstream's listing comes through `UpstreamLister` (`adapters::mcp_upstream`).
+//! An upstream that cannot be listed keeps the tools of its last good listing (calls to it
+//! then fail as tool errors); one that was never listed contributes nothing. Neither ever
+//! fails the snapshot: one broken upstream must not take every other tool down.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::{self, Target, ToolDefinition};
+use crate::outbound::OutboundAuth;
+use crate::policy::ConfigDocument;
+use crate::policy::model::Pattern;
+use crate::policy::snapshot::{ConfigSource, SourceError};
+use crate::targets::TargetError;
+
+/// Between the prefix and the upstream's tool name (AgentCore Gateway's convention).
+pub const SEPARATOR: &str = "___";
+
+/// The longest a listing may take: the whole refresh a request waits for is bounded at 3 s.
+pub const LIST_TIMEOUT: Duration = Duration::from_millis(2_000);
+
+/// An upstream MCP server, as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Upstream {
+    /// Names the upstream in logs and listings; the default prefix.
+    pub name: String,
+    /// The server's Streamable HTTP endpoint.
+    pub url: String,
+    /// What its tools are called under: `<prefix>___<tool>`. Defaults to `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Which of its tools to take (glob patterns on the upstream's names); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The gateway's own credentials for the upstream (`crate::outbound`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<OutboundAuth>,
+}
+
+/// What is wrong with an upstream's definition.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FederationError {
+    #[error("upstream {0:?}: name must be 1-64 characters of A-Z a-z 0-9 _ -")]
+    BadName(String),
+    #[error("upstream {0:?}: prefix must be 1-64 characters of A-Z a-z 0-9 _ -")]
+    BadPrefix(String),
+    #[error("upstream {0:?} is defined more than once")]
+    Duplicate(String),
+    #[error("upstreams {0:?} and {1:?} share the prefix {2:?}")]
+    SharedPrefix(String, String, String),
+    #[error("upstream {name:?}: tools pattern {pattern:?} must be 1-128 of A-Z a-z 0-9 _ - . * ?")]
+    BadPattern { name: String, pattern: String },
+    #[error("upstream {0}")]
+    Endpoint(String),
+}
+
+fn short_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl Upstream {
+    pub fn prefix(&self) -> &str {
+        self.prefix.as_deref().unwrap_or(&self.name)
+    }
+
+    fn check(&self) -> Result<(), FederationError> {
+        if !short_name(&self.name) {
+            return Err(FederationError::BadName(self.name.clone()));
+        }
+        if !short_name(self.prefix()) {
+            return Err(FederationError::BadPrefix(self.name.clone()));
+        }
+        for p in &self.tools {
+            if Pattern::parse(p).is_none() {
+                return Err(FederationError::BadPattern {
+                    name: self.name.clone(),
+                    pattern: p.clone(),
+                });
+            }
+        }
+        catalog::check_endpoint(&self.name, &self.url, self.auth.as_ref())
+            .map_err(|e| FederationError::Endpoint(e.to_string().replacen("tool ", "", 1)))?;
+        if !catalog::timeout_is_valid(self.timeout_ms) {
+            return Err(FederationError::Endpoint(format!(
+                "{:?}: timeoutMs must be between 1 and 900000",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// The target its tool `tool` is called through.
+    pub fn target(&self, tool: &str) -> Target {
+        Target::Mcp {
+            url: self.url.clone(),
+            tool: tool.to_owned(),
+            timeout_ms: self.timeout_ms,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// Checks every upstream and that names and prefixes are unique.
+pub fn validate(upstreams: &[Upstream]) -> Result<(), FederationError> {
+    let mut names = HashSet::new();
+    let mut prefixes: HashMap<&str, &str> = HashMap::new();
+    for u in upstreams {
+        u.check()?;
+        if !names.insert(u.name.as_str()) {
+            return Err(FederationError::Duplicate(u.name.clone()));
+        }
+        if let Some(other) = prefixes.insert(u.prefix(), &u.name) {
+            return Err(FederationError::SharedPrefix(
+                other.to_owned(),
+                u.name.clone(),
+                u.prefix().to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Lists an upstream's tools: each entry as the upstream sent it, every page.
+#[async_trait]
+pub trait UpstreamLister: Send + Sync {
+    async fn list_tools(&self, upstream: &Upstream) -> Result<Vec<Value>, TargetError>;
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    name: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    input_schema: Value,
+    #[serde(default)]
+    output_schema: Option<Value>,
+    #[serde(default)]
+    annotations: Option<Value>,
+}
+
+/// The catalog entries for an upstream's listing, and why any entry was left out.
+pub fn federate(upstream: &Upstream, listed: &[Value]) -> (Vec<ToolDefinition>, Vec<String>) {
+    let patterns: Vec<Pattern> = upstream
+        .tools
+        .iter()
+        .filter_map(|p| Pattern::parse(p))
+        .collect();
+    let mut tools = Vec::new();
+    let mut skipped = Vec::new();
+    for entry in listed {
+        let t: Listed = match serde_json::from_value(entry.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                skipped.push(format!("an entry is not a tool: {e}"));
+                continue;
+            }
+        };
+        if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&t.name)) {
+            continue;
+        }
+        let def = ToolDefinition {
+            name: format!("{}{SEPARATOR}{}", upstream.prefix(), t.name),
+            title: t.title,
+            description: t.description,
+            input_schema: t.input_schema,
+            output_schema: t.output_schema,
+            // Hints only; anything but an object is dropped rather than refusing the tool.
+            annotations: t.annotations.filter(Value::is_object),
+            target: upstream.target(&t.name),
+        };
+        match catalog::check(&def) {
+            Ok(()) => tools.push(def),
+            Err(e) => skipped.push(format!("{:?}: {e}", t.name)),
+        }
+    }
+    (tools, skipped)
+}
+
+/// A configuration source whose documents gain their upstreams' tools.
+pub struct FederatedSource {
+    inner: Arc<dyn ConfigSource>,
+    lister: Arc<dyn UpstreamLister>,
+    /// Each upstream's last good tools, by its whole definition (a changed URL or prefix
+    /// never reuses the old listing).
+    last_good: Mutex<HashMap<String, Vec<ToolDefinition>>>,
+    has_upstreams: AtomicBool,
+}
+
+impl FederatedSource {
+    pub fn new(inner: Arc<dyn ConfigSource>, lister: Arc<dyn UpstreamLister>) -> Self {
+        Self {
+            inner,
+            lister,
+            last_good: Mutex::default(),
+            has_upstreams: AtomicBool::new(false),
+        }
+    }
+
+    async fn tools_of(&self, upstream: &Upstream) -> Vec<ToolDefinition> {
+        let key = serde_json::to_string(upstream).expect("upstreams serialize");
+        let limit = upstream
+            .timeout_ms
+            .map_or(LIST_TIMEOUT, |t| LIST_TIMEOUT.min(Duration::from_millis(t)));
+        let listed = tokio::time::timeout(limit, self.lister.list_tools(upstream))
+            .await
+            .unwrap_or(Err(TargetError::Timeout));
+        let mut last_good = self.last_good.lock().expect("federation lock");
+        match listed {
+            Ok(listed) => {
+                let (tools, skipped) = federate(upstream, &listed);
+                for why in skipped {
+                    tracing::warn!(upstream = %upstream.name, reason = %why, "upstream tool left out");
+                }
+                last_good.insert(key, tools.clone());
+                tools
+            }
+            Err(e) => {
+                let kept = last_good.get(&key).cloned().unwrap_or_default();
+                tracing::error!(upstream = %upstream.name, error = %e, kept = kept.len(), "upstream tools not listed; keeping its last good listing");
+                kept
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ConfigSource for FederatedSource {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    /// A fixed file with upstreams still changes: their listings do.
+    fn refreshes(&self) -> bool {
+        self.inner.refreshes() || self.has_upstreams.load(Ordering::Relaxed)
+    }
+
+    async fn load(&self) -> Result<ConfigDocument, SourceError> {
+        let mut doc = self.inner.load().await?;
+        validate(&doc.upstreams).map_err(|e| SourceError(format!("invalid configuration: {e}")))?;
+        self.has_upstreams
+            .store(!doc.upstreams.is_empty(), Ordering::Relaxed);
+        let listings =
+            futures_util::future::join_all(doc.upstreams.iter().map(|u| self.tools_of(u))).await;
+        let mut names: HashSet<String> = doc.tools.iter().map(|t| t.name.clone()).collect();
+        for tool in listings.into_iter().flatten() {
+            // A configured tool keeps its name; the upstream's namesake is left out.
+            if names.insert(tool.name.clone()) {
+                doc.tools.push(tool);
+            } else {
+                tracing::warn!(tool = %tool.name, "upstream tool left out: a configured tool has its name");
+            }
+        }
+        Ok(doc)
+    }
+}
+
+#[cfg(test)]
+#[path = "federation_tests.rs"]
+mod tests;
