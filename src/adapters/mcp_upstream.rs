@@ -115,6 +115,10 @@ fn bad(why: impl Into<String>) -> TargetError {
 /// The answer to request `id` in one JSON-RPC message, or `None` when the message is
 /// something else (a notification, a request of the server's, another id).
 fn answer_in(text: &str, id: u64) -> Result<Option<Box<RawValue>>, TargetError> {
+    // Servers that support resumption open a stream with an event of empty data.
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
     // Serde would take an array for a struct: batches are not a thing upstreams may send.
     let m: Message<'_> = serde_json::from_str(text)
         .ok()
@@ -493,6 +497,7 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, TargetError::Refused(ref m) if m == "-32602: Unknown tool"));
         assert!(answer_in("[1]", 7).is_err());
+        assert!(answer_in("", 7).unwrap().is_none(), "a priming event");
         assert!(answer_in(r#"{"jsonrpc":"2.0","id":7}"#, 7).is_err());
     }
 }

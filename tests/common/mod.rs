@@ -172,11 +172,18 @@ pub async fn gateway_on(stub: Stub, extra: &[(&str, &str)]) -> Gateway {
 /// The gateway over a catalog file (`GATEWAY_CATALOG_FILE`) with `yaml` as its text;
 /// `${DEMO_TOOLS_URL}` in it points at a fresh stub.
 pub async fn gateway_with_catalog(yaml: &str) -> Gateway {
+    gateway_with_catalog_and(yaml, &[]).await
+}
+
+/// As [`gateway_with_catalog`], with extra environment settings (`GATEWAY_*`).
+pub async fn gateway_with_catalog_and(yaml: &str, extra: &[(&str, &str)]) -> Gateway {
     let stub = start_stub().await;
     let dir = TempDir::new();
     let path = dir.0.join("catalog.yaml");
     std::fs::write(&path, yaml).expect("write the catalog file");
-    let (app, raw) = build_app(&stub, &[("GATEWAY_CATALOG_FILE", path.to_str().unwrap())]).await;
+    let mut env = vec![("GATEWAY_CATALOG_FILE", path.to_str().unwrap())];
+    env.extend_from_slice(extra);
+    let (app, raw) = build_app(&stub, &env).await;
     Gateway {
         app,
         raw,
