@@ -114,6 +114,27 @@ start_oidc() {
   export OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
 }
 
+# start_everything: the MCP project's reference server (@modelcontextprotocol/server-everything,
+# from node_modules; needs setup_node) in streamableHttp mode on a free port, bound to
+# 127.0.0.1 by tests/clients/loopback_only.mjs (it has no host setting of its own). The
+# demo organisation federates its tools; exports EVERYTHING_MCP_URL.
+start_everything() {
+  EVERYTHING_PORT=${EVERYTHING_PORT:-$(free_port)}
+  start "MCP server-everything" "$LOCAL/everything.log" env PORT="$EVERYTHING_PORT" \
+    node --import "$ROOT/tests/clients/loopback_only.mjs" \
+      "$ROOT/node_modules/@modelcontextprotocol/server-everything/dist/index.js" streamableHttp
+  local pid=${PIDS[-1]} code
+  for _ in $(seq 60); do
+    # Any HTTP answer will do (it answers a GET without a session with 400).
+    code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EVERYTHING_PORT/mcp" || true)
+    [ "$code" != "000" ] && break
+    kill -0 "$pid" 2>/dev/null || { tail -n 40 "$LOCAL/everything.log" >&2; die "server-everything exited"; }
+    sleep 1
+  done
+  [ "$code" != "000" ] || die "server-everything did not answer on port $EVERYTHING_PORT"
+  export EVERYTHING_MCP_URL="http://127.0.0.1:$EVERYTHING_PORT/mcp"
+}
+
 # gateway_auth_env PORT: WATCH_ENV for a gateway under `cargo lambda watch` on PORT that
 # trusts the seeded Cognito pool (JWKS served by moto) and the local OIDC provider, with its
 # canonical URL and metadata URL as watch serves them.
@@ -139,16 +160,18 @@ print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
   )
 }
 
-# seed_policies PORT: after start_moto, creates the gateway's configuration table in moto's
-# DynamoDB ($MCP_WATCH_POLICY_TABLE, default mcp-gateway-dev, exported for tests) and fills
-# it with `gatewayctl import config/demo-org.yaml` (groups engineering, finance, admins; the
-# demo tools at their URLs under `cargo lambda watch` on PORT). Needs target/debug/gatewayctl.
+# seed_policies PORT: after start_moto and start_everything, creates the gateway's
+# configuration table in moto's DynamoDB ($MCP_WATCH_POLICY_TABLE, default mcp-gateway-dev,
+# exported for tests) and fills it with `gatewayctl import config/demo-org.yaml` (groups
+# engineering, finance, admins; the demo tools at their URLs under `cargo lambda watch` on
+# PORT; the upstream MCP server at $EVERYTHING_MCP_URL). Needs target/debug/gatewayctl.
 # The gateway then reads policies and tools from that table. `cargo lambda watch` hands its
 # functions only what --env-var names, so the table, moto's endpoint, the region and the
 # dummy credentials go into WATCH_ENV. GATEWAY_POLICY_TABLE itself is not exported, so other
 # processes keep their own.
 seed_policies() {
   [ -n "${AWS_ENDPOINT_URL:-}" ] || die "seed_policies needs start_moto first"
+  [ -n "${EVERYTHING_MCP_URL:-}" ] || die "seed_policies needs start_everything first"
   local ctl="$ROOT/target/debug/gatewayctl" table=${MCP_WATCH_POLICY_TABLE:-mcp-gateway-dev}
   [ -x "$ctl" ] || die "$ctl is not built (cargo build --bin gatewayctl)"
   say "Seeding DynamoDB table $table from config/demo-org.yaml (gatewayctl import)"

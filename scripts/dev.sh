@@ -15,6 +15,7 @@ say "Building gatewayctl"
 (cd "$ROOT" && cargo build --bin gatewayctl)
 start_moto
 seed_cognito
+start_everything
 WATCH_PORT=${WATCH_PORT:-9000}
 seed_policies "$WATCH_PORT"
 # For `make ctl` and other terminals: moto's endpoint, dummy credentials, the table.
@@ -33,7 +34,8 @@ cat <<TXT
 
   MCP endpoint   $MCP_WATCH_URL
   Health         $WATCH_BASE/mcp-oauth-gateway/health
-  Demo tools     $WATCH_BASE/demo-tools/{echo,calculate,current_time}
+  Demo tools     $WATCH_BASE/demo-tools/{echo,calculate,current_time,sleep}
+  Upstream MCP   $EVERYTHING_MCP_URL (server-everything; its tools are everything___*)
   Demo Lambda    function demo-lambda (echo, whoami, fail, sleep) through the Invoke API at
                  $MCP_WATCH_INVOKE_URL (the gateway's AWS_ENDPOINT_URL_LAMBDA); catalog
                  target {kind: lambda, function: demo-lambda, contract: native}
@@ -41,7 +43,8 @@ cat <<TXT
   Cognito        pool mcp-gateway-dev, users alice (engineering, admins), bob (finance),
                  carol (no group)  (.local/cognito.json)
   Policies       DynamoDB table $MCP_WATCH_POLICY_TABLE, from config/demo-org.yaml:
-                 alice sees echo, calculate, current_time; bob calculate, current_time;
+                 alice sees echo, calculate, current_time, sleep, everything___*;
+                 bob calculate, current_time;
                  carol current_time
   OIDC provider  $OIDC_ISSUER  (test clients client-alice, client-bob, ...)
   Logs           .local/watch.log, .local/moto.log, .local/oidc.log

@@ -39,8 +39,13 @@ WATCH_PORT=$(free_port)
 start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
 
 # The gateway under watch reads its policies and tools from moto's DynamoDB, seeded with the
-# demo organisation (tests/gatewayctl.rs uses tables of its own).
+# demo organisation, whose tools include an upstream MCP server's (tests/gatewayctl.rs uses
+# tables of its own), plus tests/fixtures/watch-targets.yaml: tools of every target kind
+# that fail or time out, for tests/e2e_targets.rs.
+start_everything
 seed_policies "$WATCH_PORT"
+DEMO_TOOLS_URL="http://127.0.0.1:$WATCH_PORT/lambda-url/demo-tools" \
+  "$ROOT/target/debug/gatewayctl" --table "$MCP_WATCH_POLICY_TABLE" import "$ROOT/tests/fixtures/watch-targets.yaml"
 
 WATCH_FLAGS=(--ignore-changes)
 gateway_auth_env "$WATCH_PORT"

@@ -16,7 +16,8 @@ use mcp_oauth_gateway::adapters::dynamodb_config::DynamoConfig;
 use mcp_oauth_gateway::policy::ConfigDocument;
 
 use support::{
-    DEMO_URL, content, ctl, ctl_with, demo_org, fresh_table, new_table, report, scratch, write,
+    DEMO_URL, EVERYTHING_URL, content, ctl, ctl_with, demo_org, fresh_table, new_table, report,
+    scratch, write,
 };
 
 #[test]
@@ -138,6 +139,8 @@ fn import_is_idempotent_reports_changes_and_prunes() {
         "tool calculate",
         "tool current_time",
         "tool echo",
+        "tool sleep",
+        "upstream everything",
     ]
     .map(String::from)
     .into();
@@ -164,7 +167,11 @@ fn import_is_idempotent_reports_changes_and_prunes() {
             .iter()
             .all(|p| p.version == Some(1) && p.updated_at.is_some())
     );
-    let expected = ConfigDocument::from_yaml(&org.replace("${DEMO_TOOLS_URL}", DEMO_URL)).unwrap();
+    let expected = ConfigDocument::from_yaml(
+        &org.replace("${DEMO_TOOLS_URL}", DEMO_URL)
+            .replace("${EVERYTHING_MCP_URL}", EVERYTHING_URL),
+    )
+    .unwrap();
     assert_eq!(content(exported.clone()), content(expected));
     assert_eq!(
         ctl(&["--table", &t, "export"]).ok().stdout,
@@ -178,7 +185,7 @@ fn import_is_idempotent_reports_changes_and_prunes() {
     );
     let text = ctl(&["--table", &t, "import", file]).ok().stdout;
     assert!(
-        text.ends_with("0 added, 0 changed, 7 unchanged, 0 removed\n"),
+        text.ends_with("0 added, 0 changed, 9 unchanged, 0 removed\n"),
         "{text}"
     );
 
@@ -207,7 +214,13 @@ fn import_is_idempotent_reports_changes_and_prunes() {
         [
             s(&["policy sales"]),
             s(&["policy finance", "tool echo"]),
-            s(&["policy *", "policy engineering", "tool current_time"]),
+            s(&[
+                "policy *",
+                "policy engineering",
+                "tool current_time",
+                "tool sleep",
+                "upstream everything"
+            ]),
             none.clone()
         ]
     );
@@ -231,9 +244,18 @@ fn import_is_idempotent_reports_changes_and_prunes() {
     ctl(&["--table", &t, "policy", "get", "admins"]).ok();
     let pruned = ctl(&["--table", &t, "--json", "import", file, "--prune"]).ok();
     assert_eq!(report(&pruned)[3], removed);
-    assert_eq!(report(&pruned)[2].len(), 6);
+    assert_eq!(report(&pruned)[2].len(), 8);
     ctl(&["--table", &t, "policy", "get", "admins"]).fails_with("no policy for group \"admins\"");
     ctl(&["--table", &t, "tool", "get", "calculate"]).fails_with("no tool named \"calculate\"");
+
+    // Upstreams are imported, exported and pruned like the rest.
+    let (head, tail) = edited.split_at(edited.find("upstreams:").unwrap());
+    let no_upstream = format!("{head}{}", &tail[tail.find("\ntools:").unwrap() + 1..]);
+    let path = write(&dir, "no-upstream.yaml", &no_upstream);
+    let file = path.to_str().unwrap();
+    let pruned = ctl(&["--table", &t, "--json", "import", file, "--prune"]).ok();
+    assert_eq!(report(&pruned)[3], s(&["upstream everything"]));
+    assert!(ctl(&["--table", &t, "--json", "export"]).ok().json()["upstreams"].is_null());
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -248,7 +270,8 @@ fn validate_needs_no_dynamodb() {
     };
     let good = run(&demo_org(), &[]).ok();
     assert!(
-        good.stdout.ends_with("valid: 4 policies, 3 tools\n"),
+        good.stdout
+            .ends_with("valid: 4 policies, 4 tools, 1 upstream MCP server\n"),
         "{}",
         good.stdout
     );

@@ -5,7 +5,8 @@
 //! - **AgentCore**: the event is the arguments object; the tool name is in the ClientContext
 //!   custom field `bedrockAgentCoreToolName` as `<target>___<tool>`, and the gateway's signed
 //!   statement of who called in the custom field `gatewayIdentity`.
-//! - **Native**: the event is `{tool, arguments, caller}`, `caller` being that statement.
+//! - **Native**: the event is `{tool, arguments, caller}`, `caller` being that statement
+//!   (`tool` may carry a `<prefix>___` too).
 //!
 //! Tools: `echo` (`{text}` back), `whoami` (who called, from the statement), `fail` (a
 //! function error) and `sleep` (`{ms}`, at most 10 s, to exercise the gateway's timeout).
@@ -59,8 +60,13 @@ fn parse_call(
     }
     let native: NativeEvent = serde_json::from_value(event)
         .map_err(|e| format!("neither an AgentCore call nor a native event: {e}"))?;
+    // A catalog may prefix the names (`lambda___echo`): the tool follows the first `___`.
+    let tool = native
+        .tool
+        .split_once("___")
+        .map_or(native.tool.as_str(), |(_, t)| t);
     Ok(Call {
-        tool: native.tool,
+        tool: tool.to_owned(),
         arguments: native.arguments,
         statement: native.caller,
     })

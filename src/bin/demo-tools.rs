@@ -1,6 +1,7 @@
-//! The demo tools function: three small HTTP tools (`echo`, `calculate`, `current_time`)
-//! that the embedded catalog points at, so a newcomer can call a real tool through the
-//! gateway. Runs under Lambda or standalone (`DEMO_TOOLS_BIND`, default 127.0.0.1:8081).
+//! The demo tools function: small HTTP tools (`echo`, `calculate`, `current_time`) that the
+//! embedded catalog points at, so a newcomer can call a real tool through the gateway, and
+//! `sleep`, which shows time-outs and cancellation (`GET /stats` counts sleeps finished and
+//! abandoned by a caller that went away). Runs under Lambda or standalone (`DEMO_TOOLS_BIND`, default 127.0.0.1:8081).
 //!
 //! With `DEMO_GATEWAY_ISSUER`, `DEMO_GATEWAY_JWKS_URL` and `DEMO_TOOLS_AUDIENCE` set, every
 //! call must carry the gateway's signed statement of who called (`x-gateway-identity`),
@@ -8,7 +9,8 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use std::sync::Arc;
 
@@ -18,7 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -40,6 +42,42 @@ struct CalcArgs {
     a: f64,
     b: f64,
     op: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SleepArgs {
+    seconds: f64,
+}
+
+/// Sleeps begun, finished, and abandoned (the caller went away and the request was dropped).
+static SLEEPS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Counts a sleep as abandoned unless it finished.
+struct SleepGuard(bool);
+
+impl Drop for SleepGuard {
+    fn drop(&mut self) {
+        SLEEPS[if self.0 { 1 } else { 2 }].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+async fn sleep(args: Result<Json<SleepArgs>, JsonRejection>) -> Response {
+    let seconds = match args {
+        Ok(Json(a)) if (0.0..=20.0).contains(&a.seconds) => a.seconds,
+        Ok(_) => return bad("seconds must be between 0 and 20"),
+        Err(e) => return bad(e.body_text()),
+    };
+    SLEEPS[0].fetch_add(1, Ordering::SeqCst);
+    let mut guard = SleepGuard(false);
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    guard.0 = true;
+    Json(json!({ "slept": seconds })).into_response()
+}
+
+async fn stats() -> Json<serde_json::Value> {
+    let n = |i: usize| SLEEPS[i].load(Ordering::SeqCst);
+    Json(json!({ "sleeps": { "started": n(0), "finished": n(1), "abandoned": n(2) } }))
 }
 
 #[derive(Deserialize, Default)]
@@ -198,15 +236,20 @@ fn tools() -> Router {
         .route("/echo", post(echo))
         .route("/calculate", post(calculate))
         .route("/current_time", post(current_time))
+        .route("/sleep", post(sleep))
 }
 
 /// The routes, also under `/demo-tools` (the HTTP API route prefix in template.yaml).
 fn app(callers: Option<Arc<Verifier>>) -> Router {
     let router = tools().nest("/demo-tools", tools());
-    match callers {
+    let router = match callers {
         Some(v) => router.layer(middleware::from_fn_with_state(v, require_caller)),
         None => router,
-    }
+    };
+    // Counters only, no caller needed (added after the layer, so outside it).
+    router
+        .route("/stats", get(stats))
+        .route("/demo-tools/stats", get(stats))
 }
 
 #[tokio::main]

@@ -195,13 +195,19 @@ impl Out {
     }
 
     pub fn validated(&self, file: &Path, doc: &ConfigDocument) -> Result<(), CliError> {
-        let (p, t) = (doc.policies.len(), doc.tools.len());
+        let (p, t, u) = (doc.policies.len(), doc.tools.len(), doc.upstreams.len());
         if self.json {
-            let v = json!({"file": file.display().to_string(), "valid": true, "policies": p, "tools": t});
+            let v = json!({"file": file.display().to_string(), "valid": true, "policies": p, "tools": t, "upstreams": u});
             return self.raw(&pretty(&v));
         }
+        // Upstream tools are known only when the gateway lists them.
+        let upstreams = match u {
+            0 => String::new(),
+            1 => ", 1 upstream MCP server".to_owned(),
+            n => format!(", {n} upstream MCP servers"),
+        };
         self.line(&format!(
-            "{}: valid: {p} policies, {t} tools",
+            "{}: valid: {p} policies, {t} tools{upstreams}",
             file.display()
         ))
     }

@@ -3,7 +3,11 @@
 // (Client + StreamableHTTPClientTransport), lists tools, calls `echo`, and
 // prints one JSON line on stdout. Any failure: message on stderr, exit 1.
 //
+// With --call NAME=JSON (repeatable) it also calls those tools and reports, per tool,
+// isError, the content block types, the text and the structured content.
+//
 // Usage: node tests/clients/ts_client.mjs <mcp-url> [--header 'Name: value']... [--echo-arg text]
+//        [--call 'name={"arg": 1}']...
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -12,13 +16,19 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 const ECHO_TEXT = 'hello from ts';
 
 function parseArgs(argv) {
-  const opts = { url: undefined, headers: {}, echoArg: 'text' };
+  const opts = { url: undefined, headers: {}, echoArg: 'text', calls: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--header' || a === '--echo-arg') {
+    if (a === '--header' || a === '--echo-arg' || a === '--call') {
       const v = argv[++i];
       if (v === undefined) throw new Error(`${a} needs a value`);
       if (a === '--echo-arg') { opts.echoArg = v; continue; }
+      if (a === '--call') {
+        const eq = v.indexOf('=');
+        if (eq <= 0) throw new Error(`bad --call ${JSON.stringify(v)}, want 'name={...}'`);
+        opts.calls.push([v.slice(0, eq), JSON.parse(v.slice(eq + 1))]);
+        continue;
+      }
       const colon = v.indexOf(':');
       if (colon <= 0) throw new Error(`bad --header ${JSON.stringify(v)}, want 'Name: value'`);
       opts.headers[v.slice(0, colon).trim()] = v.slice(colon + 1).trim();
@@ -59,12 +69,24 @@ async function main() {
     if (result.isError) throw new Error(`echo returned isError: ${text}`);
     if (!text.includes(ECHO_TEXT)) throw new Error(`echo text ${JSON.stringify(text)} lacks ${JSON.stringify(ECHO_TEXT)}`);
 
+    const calls = {};
+    for (const [name, args] of opts.calls) {
+      const r = await client.callTool({ name, arguments: args });
+      calls[name] = {
+        isError: r.isError === true,
+        types: (r.content ?? []).map((c) => c.type),
+        text: (r.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join('\n'),
+        structured: r.structuredContent ?? null,
+      };
+    }
+
     console.log(JSON.stringify({
       client: 'ts-sdk',
       sdkVersion: sdkVersion(),
       protocolVersion: transport.protocolVersion ?? null,
       tools,
       echo: text,
+      calls,
     }));
   } finally {
     // Sends DELETE when the server gave an Mcp-Session-Id (405 is accepted); errors here are not the test's concern.

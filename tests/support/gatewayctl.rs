@@ -12,6 +12,8 @@ use serde_json::Value;
 use mcp_oauth_gateway::policy::ConfigDocument;
 
 pub const DEMO_URL: &str = "http://127.0.0.1:9/demo";
+/// What `${EVERYTHING_MCP_URL}` is set to for gatewayctl (nothing listens there).
+pub const EVERYTHING_URL: &str = "http://127.0.0.1:9/everything/mcp";
 
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
@@ -71,6 +73,7 @@ pub fn ctl_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("DEMO_TOOLS_URL", DEMO_URL)
+        .env("EVERYTHING_MCP_URL", EVERYTHING_URL)
         .env_remove("GATEWAY_POLICY_TABLE")
         .env_remove("AWS_PROFILE")
         .stdin(Stdio::piped())
