@@ -1,6 +1,8 @@
 //! Who called, as targets learn it: a short-lived statement signed by the gateway, never the
-//! caller's token. Pure: the key lives behind `IdentitySigner` (a local key file today).
+//! caller's token. Pure: the key lives behind `IdentitySigner` (a local key file, a key in
+//! AWS Secrets Manager, or an AWS KMS key: see `crate::adapters::identity_key`).
 
+use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::auth::Principal;
@@ -63,10 +65,14 @@ impl<'a> IdentityClaims<'a> {
 pub struct SignError(pub String);
 
 /// Signs statements and publishes the public keys targets verify them with.
+#[async_trait]
 pub trait IdentitySigner: Send + Sync {
     /// The statement's `iss`.
     fn issuer(&self) -> &str;
-    fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError>;
-    /// The public JWKS, served at `/.well-known/jwks.json`.
-    fn jwks_json(&self) -> &str;
+    /// A compact ES256 JWS whose header names the key (`kid`). Async: a KMS key signs over
+    /// the network (bounded by a timeout; a failure means the target is not invoked).
+    async fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError>;
+    /// The public JWKS, served at `/.well-known/jwks.json`. It changes when a key rotates:
+    /// the key that signs now and the ones that signed recently are all in it.
+    fn jwks_json(&self) -> String;
 }

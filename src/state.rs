@@ -9,6 +9,8 @@ use crate::adapters::catalog_file::{self, FileSource};
 use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::http_target::{HttpInvoker, target_client};
 use crate::adapters::identity_key::LocalKeySigner;
+use crate::adapters::identity_kms::{KmsSigner, kms_client};
+use crate::adapters::identity_secret::SecretKeySigner;
 use crate::adapters::jwks_http::HttpJwksFetcher;
 use crate::adapters::lambda_target::{LambdaInvoker, lambda_client};
 use crate::adapters::mcp_upstream::McpUpstream;
@@ -16,6 +18,7 @@ use crate::adapters::outbound_auth::{OutboundAuthenticator, secrets_client};
 use crate::adapters::targets::TargetRouter;
 use crate::auth::keystore::RefreshPolicy;
 use crate::auth::{JwksFetcher, Verifier};
+use crate::config::identity_key::IdentityKeySource;
 use crate::config::{Config, ConfigError};
 use crate::federation::FederatedSource;
 use crate::identity::IdentitySigner;
@@ -64,6 +67,10 @@ pub enum StartupError {
     HttpClient(#[from] reqwest::Error),
     #[error("{0}")]
     IdentityKey(#[from] crate::adapters::identity_key::KeyFileError),
+    #[error("{0}")]
+    IdentitySecret(#[from] crate::adapters::identity_secret::SecretKeyError),
+    #[error("{0}")]
+    IdentityKms(#[from] crate::adapters::identity_kms::KmsKeyError),
 }
 
 /// The DynamoDB client: built once, with bounded retries and timeouts so a throttled or
@@ -179,11 +186,23 @@ impl AppState {
             .resource_url
             .clone()
             .unwrap_or_else(|| "mcp-oauth-gateway".into());
-        let identity: Arc<dyn IdentitySigner> = match &config.identity_key_file {
-            Some(path) => Arc::new(LocalKeySigner::from_file(path, issuer)?),
-            None => {
+        let identity: Arc<dyn IdentitySigner> = match &config.identity_key.source {
+            IdentityKeySource::File(path) => Arc::new(LocalKeySigner::from_file(path, issuer)?),
+            IdentityKeySource::Secret(id) => Arc::new(
+                SecretKeySigner::load(
+                    secrets_client().await,
+                    id.clone(),
+                    issuer,
+                    config.identity_key.refresh,
+                )
+                .await?,
+            ),
+            IdentityKeySource::Kms(id) => {
+                Arc::new(KmsSigner::load(kms_client().await, id.clone(), issuer).await?)
+            }
+            IdentityKeySource::Ephemeral => {
                 tracing::warn!(
-                    "GATEWAY_IDENTITY_KEY_FILE is unset: identity statements use a key that lives only as long as this process"
+                    "no identity key configured (GATEWAY_IDENTITY_KEY_FILE, GATEWAY_IDENTITY_KEY_SECRET or GATEWAY_IDENTITY_KMS_KEY_ID): identity statements use a key that lives only as long as this process"
                 );
                 Arc::new(LocalKeySigner::ephemeral(issuer))
             }

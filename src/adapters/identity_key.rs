@@ -1,21 +1,129 @@
-//! The gateway's identity-statement key from a local PKCS#8 PEM file (ES256, P-256), created
-//! on first use for local runs; or an ephemeral key when none is configured. The private key
-//! never leaves the process; the public half is published as a JWKS with an RFC 7638 `kid`.
+//! The gateway's identity-statement keys (ES256, P-256): parsing a PKCS#8 PEM private key,
+//! the public JWK with its RFC 7638 `kid`, the JWKS; and the local signer over a key file
+//! (created on first use for local runs) or an ephemeral key. The cloud sources are
+//! `identity_secret` (Secrets Manager) and `identity_kms` (KMS). The private key never
+//! leaves the process and no error or log line ever contains key material.
 
 use std::path::Path;
 
+use async_trait::async_trait;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
 
 use crate::identity::{IdentityClaims, IdentitySigner, SignError};
 
-pub struct LocalKeySigner {
-    issuer: String,
+/// A public P-256 key as a JWK, with its RFC 7638 thumbprint as `kid`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicKey {
+    pub kid: String,
+    pub jwk: Value,
+}
+
+impl PublicKey {
+    /// From an uncompressed SEC1 point (`04 || x || y`); `None` for anything else.
+    pub fn from_point(point: &[u8]) -> Option<Self> {
+        if point.len() != 65 || point[0] != 4 {
+            return None;
+        }
+        let (x, y) = (
+            URL_SAFE_NO_PAD.encode(&point[1..33]),
+            URL_SAFE_NO_PAD.encode(&point[33..]),
+        );
+        // RFC 7638: the required members only, in lexicographic order, no whitespace.
+        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+        let kid = URL_SAFE_NO_PAD.encode(digest.as_ref());
+        let jwk = json!({
+            "kty": "EC", "crv": "P-256", "x": x, "y": y,
+            "kid": kid, "use": "sig", "alg": "ES256",
+        });
+        Some(Self { kid, jwk })
+    }
+}
+
+/// The JWKS document publishing `keys` (the first one signs now).
+pub fn jwks<'a>(keys: impl IntoIterator<Item = &'a PublicKey>) -> String {
+    let keys: Vec<&Value> = keys.into_iter().map(|k| &k.jwk).collect();
+    json!({ "keys": keys }).to_string()
+}
+
+/// A private signing key with its public half.
+pub struct KeyPair {
     key: EncodingKey,
     header: Header,
+    pub public: PublicKey,
+}
+
+impl KeyPair {
+    /// A PKCS#8 DER P-256 private key; `None` when it is anything else (another curve,
+    /// another algorithm, malformed).
+    pub fn from_pkcs8(der: &[u8]) -> Option<Self> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).ok()?;
+        let public = PublicKey::from_point(pair.public_key().as_ref())?;
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(public.kid.clone());
+        header.typ = Some("JWT".into());
+        Some(Self {
+            key: EncodingKey::from_ec_der(der),
+            header,
+            public,
+        })
+    }
+
+    /// A PKCS#8 P-256 private key in PEM (`BEGIN PRIVATE KEY`), surrounding blanks allowed.
+    pub fn from_pem(text: &str) -> Option<Self> {
+        let body = text
+            .trim()
+            .strip_prefix("-----BEGIN PRIVATE KEY-----")?
+            .strip_suffix("-----END PRIVATE KEY-----")?;
+        let b64: String = body.split_whitespace().collect();
+        Self::from_pkcs8(&STANDARD.decode(b64).ok()?)
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        Self::from_pkcs8(&generate_pkcs8()).expect("a generated key is valid")
+    }
+
+    /// The compact JWS of `claims`, its header naming this key.
+    pub fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError> {
+        jsonwebtoken::encode(&self.header, claims, &self.key).map_err(|e| SignError(e.to_string()))
+    }
+}
+
+fn generate_pkcs8() -> Vec<u8> {
+    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .expect("the system RNG works")
+        .as_ref()
+        .to_vec()
+}
+
+/// A new random P-256 private key as PKCS#8 PEM (for a key file or a Secrets Manager secret).
+pub fn generate_pem() -> String {
+    pem(&generate_pkcs8())
+}
+
+fn pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Signs with a key file or an ephemeral key.
+pub struct LocalKeySigner {
+    issuer: String,
+    key: KeyPair,
     jwks: String,
 }
 
@@ -28,32 +136,12 @@ pub enum KeyFileError {
     Invalid { path: String },
 }
 
-fn generate_pkcs8() -> Vec<u8> {
-    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .expect("the system RNG works")
-        .as_ref()
-        .to_vec()
-}
-
-fn pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
-        .collect();
-    format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        lines.join("\n")
-    )
-}
-
 impl LocalKeySigner {
     /// Loads the key at `path`, creating it (mode 0600) when the file does not exist.
     pub fn from_file(path: &Path, issuer: String) -> Result<Self, KeyFileError> {
         let name = path.display().to_string();
         if !path.exists() {
-            match write_private(path, pem(&generate_pkcs8()).as_bytes()) {
+            match write_private(path, generate_pem().as_bytes()) {
                 Ok(()) => tracing::info!(path = %name, "generated a new identity-statement key"),
                 // Another instance created it first: use theirs.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -65,38 +153,23 @@ impl LocalKeySigner {
                 }
             }
         }
-        let text = std::fs::read(path).map_err(|error| KeyFileError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| KeyFileError::Io {
             path: name.clone(),
             error,
         })?;
-        let key = EncodingKey::from_ec_pem(&text)
-            .map_err(|_| KeyFileError::Invalid { path: name.clone() })?;
-        Self::new(key, issuer).ok_or(KeyFileError::Invalid { path: name })
+        let key = KeyPair::from_pem(&text).ok_or(KeyFileError::Invalid { path: name })?;
+        Ok(Self::new(key, issuer))
     }
 
     /// A key that lives as long as the process: fine for one local process, wrong for
     /// several instances (each would publish a different key).
     pub fn ephemeral(issuer: String) -> Self {
-        let key = EncodingKey::from_ec_der(&generate_pkcs8());
-        Self::new(key, issuer).expect("a generated key is valid")
+        Self::new(KeyPair::generate(), issuer)
     }
 
-    fn new(key: EncodingKey, issuer: String) -> Option<Self> {
-        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).ok()?;
-        let kid = jwk.thumbprint(ThumbprintHash::SHA256).ok()?;
-        jwk.common.key_id = Some(kid.clone());
-        let mut public = serde_json::to_value(&jwk).ok()?;
-        public["use"] = "sig".into();
-        let jwks = serde_json::json!({ "keys": [public] }).to_string();
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(kid);
-        header.typ = Some("JWT".into());
-        Some(Self {
-            issuer,
-            key,
-            header,
-            jwks,
-        })
+    fn new(key: KeyPair, issuer: String) -> Self {
+        let jwks = jwks([&key.public]);
+        Self { issuer, key, jwks }
     }
 }
 
@@ -120,27 +193,71 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+#[async_trait]
 impl IdentitySigner for LocalKeySigner {
     fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError> {
-        jsonwebtoken::encode(&self.header, claims, &self.key).map_err(|e| SignError(e.to_string()))
+    async fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError> {
+        self.key.sign(claims)
     }
 
-    fn jwks_json(&self) -> &str {
-        &self.jwks
+    fn jwks_json(&self) -> String {
+        self.jwks.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
     use jsonwebtoken::{DecodingKey, Validation};
 
+    /// A P-384 PKCS#8 key: the right format, the wrong curve.
+    fn p384_pem() -> String {
+        let der = EcdsaKeyPair::generate_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+            &SystemRandom::new(),
+        )
+        .unwrap();
+        pem(der.as_ref())
+    }
+
     #[test]
-    fn statements_verify_against_the_published_jwks_and_the_key_file_persists() {
+    fn the_kid_is_the_rfc7638_thumbprint() {
+        let key = KeyPair::generate();
+        let jwk: Jwk = serde_json::from_value(key.public.jwk.clone()).unwrap();
+        assert_eq!(
+            jwk.thumbprint(ThumbprintHash::SHA256).unwrap(),
+            key.public.kid
+        );
+        assert_eq!(key.public.jwk["kid"], key.public.kid.as_str());
+        assert_eq!(key.public.kid.len(), 43, "base64url of 32 bytes");
+        // Same key, same kid; another key, another kid.
+        let pem = generate_pem();
+        let (a, b) = (
+            KeyPair::from_pem(&pem).unwrap(),
+            KeyPair::from_pem(&format!("\n  {pem}  \n")).unwrap(),
+        );
+        assert_eq!(a.public, b.public);
+        assert_ne!(a.public.kid, KeyPair::generate().public.kid);
+    }
+
+    #[test]
+    fn only_pkcs8_p256_pem_keys_are_accepted() {
+        assert!(KeyPair::from_pem("nope").is_none());
+        assert!(KeyPair::from_pem(&p384_pem()).is_none(), "wrong curve");
+        let pem = generate_pem();
+        let sec1 = pem.replace("PRIVATE KEY", "EC PRIVATE KEY");
+        assert!(KeyPair::from_pem(&sec1).is_none());
+        let broken = pem.replacen("M", "!", 1);
+        assert!(KeyPair::from_pem(&broken).is_none());
+        assert!(PublicKey::from_point(&[4; 64]).is_none());
+    }
+
+    #[tokio::test]
+    async fn statements_verify_against_the_published_jwks_and_the_key_file_persists() {
         let dir = std::env::temp_dir().join(format!("gw-identity-{}", std::process::id()));
         let path = dir.join("identity.pem");
         let _ = std::fs::remove_dir_all(&dir);
@@ -174,8 +291,8 @@ mod tests {
             "req-1",
             now,
         );
-        let jwt = signer.sign(&claims).unwrap();
-        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(signer.jwks_json()).unwrap();
+        let jwt = signer.sign(&claims).await.unwrap();
+        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&signer.jwks_json()).unwrap();
         let jwk = &jwks.keys[0];
         let header = jsonwebtoken::decode_header(&jwt).unwrap();
         assert_eq!(header.kid, jwk.common.key_id);

@@ -5,6 +5,8 @@ pub mod dynamodb_admin;
 pub mod dynamodb_config;
 pub mod http_target;
 pub mod identity_key;
+pub mod identity_kms;
+pub mod identity_secret;
 pub mod jwks_http;
 pub mod lambda_target;
 pub mod mcp_upstream;

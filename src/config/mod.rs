@@ -1,6 +1,7 @@
 //! Gateway settings, read once from the environment at start-up (SAM parameters map onto
 //! these variables). A bad value stops start-up with an error naming the variable.
 
+pub mod identity_key;
 pub mod issuers;
 
 use std::net::SocketAddr;
@@ -42,9 +43,9 @@ pub struct Config {
     pub jwks_max_age: Duration,
     /// `GATEWAY_TOKEN_CACHE_SIZE`: verified tokens remembered (0 turns the cache off).
     pub token_cache_size: usize,
-    /// `GATEWAY_IDENTITY_KEY_FILE`: the PKCS#8 PEM key that signs identity statements for
-    /// targets, created when missing; an ephemeral key when unset (one process only).
-    pub identity_key_file: Option<PathBuf>,
+    /// The key that signs identity statements for targets (`GATEWAY_IDENTITY_KEY_FILE`,
+    /// `_SECRET`, `GATEWAY_IDENTITY_KMS_KEY_ID`); an ephemeral key when none is set.
+    pub identity_key: identity_key::IdentityKey,
     /// `GATEWAY_POLICY_TABLE`: the DynamoDB table of policies and tools; the catalog file
     /// (or the embedded demo configuration) when unset.
     pub policy_table: Option<String>,
@@ -217,11 +218,8 @@ impl Config {
                 ),
             ));
         }
-        let identity_key_file = env("GATEWAY_IDENTITY_KEY_FILE")
-            .filter(|v| !v.trim().is_empty())
-            .map(PathBuf::from);
         Ok(Self {
-            identity_key_file,
+            identity_key: identity_key::from_env(&env)?,
             bind,
             allowed_origins,
             catalog_file,

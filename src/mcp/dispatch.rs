@@ -348,7 +348,7 @@ impl McpService {
             &ctx.request_id,
             crate::auth::verifier::now_secs(),
         );
-        let outcome = match self.identity.sign(&claims) {
+        let outcome = match self.identity.sign(&claims).await {
             Ok(identity) => {
                 let call = ToolCall {
                     tool,
