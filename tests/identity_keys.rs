@@ -252,6 +252,54 @@ async fn a_kms_key_signs_statements_that_verify_with_its_public_key() {
     assert!(statement.is_none(), "the target must not be called");
 }
 
+/// Runs gatewayctl against moto; its stdout (it must succeed).
+fn gatewayctl(args: &[&str]) -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
+        .args(args)
+        .args(["--endpoint-url", &endpoint, "--region", "us-east-1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "gatewayctl {args:?}: {stderr}");
+    assert!(!stdout.contains("PRIVATE") && !stderr.contains("PRIVATE"));
+    stdout
+}
+
+#[tokio::test]
+async fn gatewayctl_creates_and_rotates_a_key_secret_the_gateway_follows() {
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk().await);
+    let name = unique("gw-identity-ctl");
+    let created: Value = serde_json::from_str(&gatewayctl(&[
+        "--json",
+        "identity-key",
+        "create-secret",
+        &name,
+    ]))
+    .unwrap();
+    let arn = created["secret"].as_str().unwrap();
+    assert!(arn.starts_with("arn:aws:secretsmanager:"), "{created}");
+    let stored = sm.get_secret_value().secret_id(arn).send().await.unwrap();
+    let first = kid_of(stored.secret_string().unwrap());
+    assert_eq!(created["kid"], first.as_str());
+
+    let gw = common::gateway_with(&[
+        ("GATEWAY_IDENTITY_KEY_SECRET", arn),
+        ("GATEWAY_IDENTITY_KEY_REFRESH_SECS", "1"),
+    ])
+    .await;
+    assert_eq!(kid(&statement(&gw).await), first);
+    let text = gatewayctl(&["identity-key", "rotate", arn]);
+    let second = text.trim().rsplit(' ').next().unwrap().to_owned();
+    assert_ne!(second, first, "{text}");
+    let s = statement_signed_by(&gw, &second).await;
+    verify(&gw, &s, &jwks_with(&gw, &first).await);
+}
+
 /// Start-up with `extra` settings must fail; its message.
 async fn start_up_error(extra: &[(&str, &str)]) -> String {
     let stub = common::start_stub().await;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 
-use crate::adapters::identity_key::{KeyPair, PublicKey, jwks};
+use crate::adapters::identity_key::{KeyPair, PublicKey, generate_pem, jwks};
 use crate::identity::{IdentityClaims, IdentitySigner, SignError};
 
 /// Why the secret cannot be used. Never carries the secret's value.
@@ -28,6 +28,12 @@ pub enum SecretKeyError {
         "identity key secret {secret} ({stage}): not a PKCS#8 P-256 private key in PEM (SecretString)"
     )]
     Invalid { secret: String, stage: &'static str },
+    #[error("identity key secret {secret}: {operation} failed ({code})")]
+    Write {
+        secret: String,
+        operation: &'static str,
+        code: String,
+    },
 }
 
 /// The keys of one read of the secret.
@@ -206,6 +212,57 @@ async fn stage(
     };
     let text = out.secret_string().ok_or_else(invalid)?;
     KeyPair::from_pem(text).map(Some).ok_or_else(invalid)
+}
+
+fn write_failed(
+    secret: &str,
+    operation: &'static str,
+    e: &impl ProvideErrorMetadata,
+) -> SecretKeyError {
+    SecretKeyError::Write {
+        secret: secret.to_owned(),
+        operation,
+        code: e.code().unwrap_or("no code").to_owned(),
+    }
+}
+
+/// Creates secret `name` holding a new key (encrypted with `kms_key_id`, or the account's
+/// default key); its ARN and the key's `kid`. The key itself is never returned.
+pub async fn create_key_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    kms_key_id: Option<&str>,
+) -> Result<(String, String), SecretKeyError> {
+    let pem = generate_pem();
+    let kid = KeyPair::from_pem(&pem).expect("a generated key").public.kid;
+    let out = client
+        .create_secret()
+        .name(name)
+        .description("mcp-oauth-gateway identity-statement key (PKCS#8 PEM, P-256)")
+        .set_kms_key_id(kms_key_id.map(str::to_owned))
+        .secret_string(pem)
+        .send()
+        .await
+        .map_err(|e| write_failed(name, "CreateSecret", &e))?;
+    Ok((out.arn().unwrap_or(name).to_owned(), kid))
+}
+
+/// Puts a new key as the secret's AWSCURRENT version (the old one becomes AWSPREVIOUS and
+/// stays published); the new `kid`.
+pub async fn rotate_key_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+) -> Result<String, SecretKeyError> {
+    let pem = generate_pem();
+    let kid = KeyPair::from_pem(&pem).expect("a generated key").public.kid;
+    client
+        .put_secret_value()
+        .secret_id(secret)
+        .secret_string(pem)
+        .send()
+        .await
+        .map_err(|e| write_failed(secret, "PutSecretValue", &e))?;
+    Ok(kid)
 }
 
 #[async_trait]

@@ -127,10 +127,8 @@ fn table(g: &Global) -> Result<String, CliError> {
     Ok(t.to_owned())
 }
 
-/// The DynamoDB client of the gateway (bounded retries and timeouts), with the endpoint and
-/// region options applied.
-pub async fn connect(g: &Global) -> Result<DynamoAdmin, CliError> {
-    let table = table(g)?;
+/// `--endpoint-url`, checked: https, or http on loopback only.
+fn endpoint(g: &Global) -> Result<Option<&str>, CliError> {
     let endpoint = g
         .endpoint_url
         .as_deref()
@@ -143,20 +141,56 @@ pub async fn connect(g: &Global) -> Result<DynamoAdmin, CliError> {
             )));
         }
     }
+    Ok(endpoint)
+}
+
+fn no_region() -> CliError {
+    CliError::Usage("no AWS region: pass --region REGION or set AWS_REGION".into())
+}
+
+fn region(g: &Global) -> Option<Region> {
+    g.region
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| Region::new(r.to_owned()))
+}
+
+/// The DynamoDB client of the gateway (bounded retries and timeouts), with the endpoint and
+/// region options applied.
+pub async fn connect(g: &Global) -> Result<DynamoAdmin, CliError> {
+    let table = table(g)?;
+    let endpoint = endpoint(g)?;
     let base = crate::state::dynamodb_client().await;
     let mut conf = base.config().to_builder();
     if let Some(u) = endpoint {
         conf = conf.endpoint_url(u);
     }
-    if let Some(r) = g.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        conf = conf.region(Region::new(r.to_owned()));
+    if let Some(r) = region(g) {
+        conf = conf.region(r);
     }
     let conf = conf.build();
     if conf.region().is_none() {
-        return Err(CliError::Usage(
-            "no AWS region: pass --region REGION or set AWS_REGION".into(),
-        ));
+        return Err(no_region());
     }
     let client = aws_sdk_dynamodb::Client::from_conf(conf);
     Ok(DynamoAdmin::new(DynamoConfig::new(client, table)))
+}
+
+/// The Secrets Manager client of the gateway, with the endpoint and region options applied.
+pub async fn secrets(g: &Global) -> Result<aws_sdk_secretsmanager::Client, CliError> {
+    let endpoint = endpoint(g)?;
+    let base = crate::adapters::outbound_auth::secrets_client().await;
+    let mut conf = base.config().to_builder();
+    if let Some(u) = endpoint {
+        conf = conf.endpoint_url(u);
+    }
+    if let Some(r) = region(g) {
+        conf = conf.region(aws_sdk_secretsmanager::config::Region::new(r.to_string()));
+    }
+    let conf = conf.build();
+    if conf.region().is_none() {
+        return Err(no_region());
+    }
+    Ok(aws_sdk_secretsmanager::Client::from_conf(conf))
 }

@@ -2,6 +2,7 @@
 //! Reading input and connecting live in `input`, printing in `output`; every failure is a
 //! `CliError`, which the binary prints as one line on stderr with a non-zero exit.
 
+mod identity_key;
 mod input;
 mod output;
 
@@ -90,6 +91,9 @@ pub enum Command {
         /// The YAML (or JSON) document.
         file: PathBuf,
     },
+    /// Create or rotate the gateway's identity-statement key in Secrets Manager.
+    #[command(subcommand)]
+    IdentityKey(identity_key::IdentityKeyCommand),
     /// Show the decision for a caller and a tool, and the rule that made it.
     Explain {
         /// The caller's groups, comma-separated (none: only the every-user policy applies).
@@ -207,6 +211,7 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Command::Policy(cmd) => policy(g, out, cmd).await,
         Command::Tool(cmd) => tool(g, out, cmd).await,
+        Command::IdentityKey(cmd) => identity_key::run(g, out, cmd).await,
         Command::Import {
             file,
             prune,
