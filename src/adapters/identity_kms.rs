@@ -146,12 +146,7 @@ impl KmsSigner {
 
     /// KMS's ECDSA_SHA_256 signature of `message`, as JOSE `r || s`.
     async fn kms_sign(&self, message: &[u8]) -> Result<[u8; 64], KmsKeyError> {
-        let (message_type, blob) = if message.len() <= MAX_RAW_MESSAGE {
-            (MessageType::Raw, Blob::new(message))
-        } else {
-            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);
-            (MessageType::Digest, Blob::new(digest.as_ref()))
-        };
+        let (message_type, blob) = kms_message(message);
         let request = self
             .client
             .sign()
@@ -178,6 +173,17 @@ impl KmsSigner {
                 operation: "Sign",
                 code: "malformed signature".into(),
             })
+    }
+}
+
+/// What KMS is given to sign: the message itself up to its size limit, else its SHA-256
+/// (KMS then signs the digest as is: the same ECDSA_SHA_256 signature).
+fn kms_message(message: &[u8]) -> (MessageType, Blob) {
+    if message.len() <= MAX_RAW_MESSAGE {
+        (MessageType::Raw, Blob::new(message))
+    } else {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);
+        (MessageType::Digest, Blob::new(digest.as_ref()))
     }
 }
 
@@ -342,6 +348,20 @@ mod tests {
             }
         }
         panic!("not both paths seen: long {long}, short {short}");
+    }
+
+    #[test]
+    fn long_statements_are_signed_as_their_digest() {
+        let short = vec![b'a'; MAX_RAW_MESSAGE];
+        let (kind, blob) = kms_message(&short);
+        assert_eq!((kind, blob.as_ref()), (MessageType::Raw, &short[..]));
+        let long = vec![b'a'; MAX_RAW_MESSAGE + 1];
+        let (kind, blob) = kms_message(&long);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &long);
+        assert_eq!(
+            (kind, blob.as_ref()),
+            (MessageType::Digest, digest.as_ref())
+        );
     }
 
     #[test]

@@ -162,17 +162,20 @@ async fn read(
     client: &aws_sdk_secretsmanager::Client,
     secret: &str,
 ) -> Result<(KeyPair, Vec<PublicKey>), SecretKeyError> {
-    let current =
-        stage(client, secret, "AWSCURRENT")
-            .await?
-            .ok_or_else(|| SecretKeyError::Read {
-                secret: secret.to_owned(),
-                stage: "AWSCURRENT",
-                code: "ResourceNotFoundException".into(),
-            })?;
+    // In parallel: a cold start waits for the slowest read, not the sum.
+    let (current, pending, previous) = tokio::join!(
+        stage(client, secret, "AWSCURRENT"),
+        stage(client, secret, "AWSPENDING"),
+        stage(client, secret, "AWSPREVIOUS"),
+    );
+    let current = current?.ok_or_else(|| SecretKeyError::Read {
+        secret: secret.to_owned(),
+        stage: "AWSCURRENT",
+        code: "ResourceNotFoundException".into(),
+    })?;
     let mut others = Vec::new();
-    for name in ["AWSPENDING", "AWSPREVIOUS"] {
-        match stage(client, secret, name).await {
+    for other in [pending, previous] {
+        match other {
             Ok(Some(key)) => others.push(key.public),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "identity key version not published"),
