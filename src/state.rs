@@ -119,10 +119,9 @@ impl AppState {
     ) -> Result<Arc<Self>, StartupError> {
         let source_name = source.name();
         let targets = target_client()?;
-        let outbound = Arc::new(OutboundAuthenticator::new(
-            targets.clone(),
-            secrets_client().await,
-        ));
+        // One Secrets Manager client: outbound credentials and the identity key's secret.
+        let secrets = secrets_client().await;
+        let outbound = Arc::new(OutboundAuthenticator::new(targets.clone(), secrets.clone()));
         let upstreams = Arc::new(McpUpstream::new(
             targets.clone(),
             Arc::clone(&outbound),
@@ -166,7 +165,13 @@ impl AppState {
         );
         // Keys and policies load in parallel; a failed policy load is logged and refused
         // per request (fail closed) until a refresh succeeds.
-        let (_, policies) = tokio::join!(verifier.load_all(), snapshots.refresh());
+        // The identity key loads alongside; a key that cannot be used stops start-up.
+        let (_, policies, identity) = tokio::join!(
+            verifier.load_all(),
+            snapshots.refresh(),
+            identity_signer(config, secrets)
+        );
+        let identity = identity?;
         match policies {
             Ok(_) => tracing::info!(source = %source_name, "tool policies loaded"),
             Err(e) => {
@@ -180,32 +185,6 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION").into(),
             instructions: config.instructions.clone(),
             tools_ttl_ms: config.tools_ttl_ms,
-        };
-        // The statement names the gateway by its canonical URL when it has one.
-        let issuer = config
-            .resource_url
-            .clone()
-            .unwrap_or_else(|| "mcp-oauth-gateway".into());
-        let identity: Arc<dyn IdentitySigner> = match &config.identity_key.source {
-            IdentityKeySource::File(path) => Arc::new(LocalKeySigner::from_file(path, issuer)?),
-            IdentityKeySource::Secret(id) => Arc::new(
-                SecretKeySigner::load(
-                    secrets_client().await,
-                    id.clone(),
-                    issuer,
-                    config.identity_key.refresh,
-                )
-                .await?,
-            ),
-            IdentityKeySource::Kms(id) => {
-                Arc::new(KmsSigner::load(kms_client().await, id.clone(), issuer).await?)
-            }
-            IdentityKeySource::Ephemeral => {
-                tracing::warn!(
-                    "no identity key configured (GATEWAY_IDENTITY_KEY_FILE, GATEWAY_IDENTITY_KEY_SECRET or GATEWAY_IDENTITY_KMS_KEY_ID): identity statements use a key that lives only as long as this process"
-                );
-                Arc::new(LocalKeySigner::ephemeral(issuer))
-            }
         };
         let mcp = McpService::new(snapshots, Arc::clone(&identity), Arc::new(invoker), info);
         Ok(Arc::new(Self {
@@ -224,4 +203,32 @@ impl AppState {
             },
         }))
     }
+}
+
+/// The identity-statement signer from the configured key source.
+async fn identity_signer(
+    config: &Config,
+    secrets: aws_sdk_secretsmanager::Client,
+) -> Result<Arc<dyn IdentitySigner>, StartupError> {
+    // The statement names the gateway by its canonical URL when it has one.
+    let issuer = config
+        .resource_url
+        .clone()
+        .unwrap_or_else(|| "mcp-oauth-gateway".into());
+    let key = &config.identity_key;
+    Ok(match &key.source {
+        IdentityKeySource::File(path) => Arc::new(LocalKeySigner::from_file(path, issuer)?),
+        IdentityKeySource::Secret(id) => {
+            Arc::new(SecretKeySigner::load(secrets, id.clone(), issuer, key.refresh).await?)
+        }
+        IdentityKeySource::Kms(id) => {
+            Arc::new(KmsSigner::load(kms_client().await, id.clone(), issuer).await?)
+        }
+        IdentityKeySource::Ephemeral => {
+            tracing::warn!(
+                "no identity key configured (GATEWAY_IDENTITY_KEY_FILE, GATEWAY_IDENTITY_KEY_SECRET or GATEWAY_IDENTITY_KMS_KEY_ID): identity statements use a key that lives only as long as this process"
+            );
+            Arc::new(LocalKeySigner::ephemeral(issuer))
+        }
+    })
 }
