@@ -346,6 +346,14 @@ fn explain_shows_the_decision_and_its_rule() {
         explain("finance", "calculate")["rule"],
         "group \"finance\" allows \"calculate\" (policy version 1)"
     );
+    // A federated tool is decided on its prefixed name, its upstream named.
+    let fed = explain("engineering", "everything___echo");
+    assert_eq!(
+        (fed["decision"].as_str(), fed["upstream"].as_str()),
+        (Some("allow"), Some("everything"))
+    );
+    assert_eq!(explain("finance", "everything___echo")["decision"], "deny");
+    assert_eq!(explain("engineering", "other___echo")["known"], false);
     assert_eq!(
         explain("", "current_time")["rule"],
         "group \"*\" allows \"current_time\" (policy version 1)"

@@ -324,6 +324,7 @@ fn explain(
     scopes: &str,
     tool: &str,
 ) -> Result<(), CliError> {
+    let doc_upstreams = doc.upstreams.clone();
     let (catalog, policies) = doc
         .compile()
         .map_err(|e| CliError::Input(format!("{source}: {e}")))?;
@@ -334,14 +335,24 @@ fn explain(
         .map(str::to_owned)
         .collect();
     let scopes = crate::config::list(scopes);
-    let decision = catalog
-        .get(tool)
-        .map(|_| Caller::new(&policies, &groups, &scopes).decide(tool));
+    // A federated tool is not in the document: its upstream's prefix names it.
+    let upstream = match catalog.get(tool) {
+        Some(_) => None,
+        None => doc_upstreams.iter().find_map(|u| {
+            let prefix = format!("{}{}", u.prefix(), crate::federation::SEPARATOR);
+            tool.strip_prefix(&prefix)
+                .filter(|rest| !rest.is_empty())
+                .map(|_| u.name.as_str())
+        }),
+    };
+    let decision = (catalog.get(tool).is_some() || upstream.is_some())
+        .then(|| Caller::new(&policies, &groups, &scopes).decide(tool));
     out.explain(&output::Explained {
         source,
         tool,
         groups: &groups,
         scopes: &scopes,
         decision: decision.as_ref(),
+        upstream,
     })
 }

@@ -25,6 +25,9 @@ pub struct Explained<'a> {
     pub groups: &'a [String],
     pub scopes: &'a [String],
     pub decision: Option<&'a Decision>,
+    /// The upstream MCP server whose prefix the tool carries, when it is not configured
+    /// itself: its tools are known only once the gateway lists them.
+    pub upstream: Option<&'a str>,
 }
 
 fn joined(items: &[String]) -> String {
@@ -248,6 +251,7 @@ impl Out {
                 "scopes": e.scopes,
                 "source": e.source,
                 "known": e.decision.is_some(),
+                "upstream": e.upstream,
                 "decision": verdict,
                 "rule": rule.to_string(),
                 "group": policy.map(|p| p.0),
@@ -264,6 +268,14 @@ impl Out {
             ("scopes", joined(e.scopes)),
             ("source", e.source.to_owned()),
         ];
+        if let Some(u) = e.upstream {
+            rows.push((
+                "upstream",
+                format!(
+                    "{u:?} (its tools are listed by the gateway; this one is assumed to exist)"
+                ),
+            ));
+        }
         let verdict = match (verdict, e.decision.is_some()) {
             ("needs_scopes", _) => "needs scopes (allowed once the token has every required scope)",
             ("deny", false) => "deny (unknown tool: not in the catalog)",
