@@ -5,6 +5,7 @@
 //! every error to a status and a JSON-RPC error; `runtime`, Lambda or standalone serving.
 
 pub mod adapters;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;

@@ -31,20 +31,35 @@ fn token_safe_cap() -> Targets {
         })
 }
 
+/// The log filter: `RUST_LOG`, else Lambda's own `AWS_LAMBDA_LOG_LEVEL` (set by the
+/// function's logging configuration), else `info`.
+fn log_filter(env: impl Fn(&str) -> Option<String>) -> EnvFilter {
+    env("RUST_LOG")
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .or_else(|| {
+            let level = env("AWS_LAMBDA_LOG_LEVEL")?.to_ascii_lowercase();
+            EnvFilter::try_new(level).ok()
+        })
+        .unwrap_or_else(|| EnvFilter::new("info"))
+}
+
 /// Logs go to stderr: JSON under Lambda (CloudWatch parses it) or when
-/// `GATEWAY_LOG_FORMAT=json`, text otherwise. Level from `RUST_LOG` (default `info`).
+/// `GATEWAY_LOG_FORMAT=json`, text otherwise; each line inside a request carries its
+/// `request` span (the request id). Level: see `log_filter`. Stdout is for the audit
+/// records and metrics lines.
 pub fn init_tracing() {
     let json = match std::env::var("GATEWAY_LOG_FORMAT") {
         Ok(v) => v.eq_ignore_ascii_case("json"),
         Err(_) => std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok(),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter(|k| std::env::var(k).ok());
     let cap = token_safe_cap();
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = if json {
         fmt.json()
             .flatten_event(true)
-            .with_current_span(false)
+            .with_current_span(true)
+            .with_span_list(false)
             .boxed()
     } else {
         fmt.with_ansi(false).boxed()
@@ -117,5 +132,24 @@ mod tests {
             assert!(cap.would_enable(target, &Level::INFO), "{target}");
         }
         assert!(cap.would_enable("mcp_oauth_gateway::auth", &Level::TRACE));
+    }
+
+    #[test]
+    fn the_level_comes_from_rust_log_then_lambda() {
+        let f = |pairs: &'static [(&'static str, &'static str)]| {
+            log_filter(move |k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })
+            .to_string()
+        };
+        assert_eq!(f(&[]), "info");
+        assert_eq!(f(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]), "debug");
+        assert_eq!(
+            f(&[("RUST_LOG", "warn"), ("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]),
+            "warn"
+        );
     }
 }

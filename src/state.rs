@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use crate::adapters::audit_dynamodb::DynamoAuditStore;
+use crate::adapters::audit_stdout::StdoutSink;
 use crate::adapters::catalog_file::{self, FileSource};
 use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::http_target::{HttpInvoker, target_client};
@@ -16,6 +18,7 @@ use crate::adapters::lambda_target::{LambdaInvoker, lambda_client};
 use crate::adapters::mcp_upstream::McpUpstream;
 use crate::adapters::outbound_auth::{OutboundAuthenticator, secrets_client};
 use crate::adapters::targets::TargetRouter;
+use crate::audit::{AuditSink, AuditTrail, MetricsSettings, MetricsSink};
 use crate::auth::keystore::RefreshPolicy;
 use crate::auth::{JwksFetcher, Verifier};
 use crate::config::identity_key::IdentityKeySource;
@@ -54,6 +57,8 @@ pub struct AppState {
     pub identity: Arc<dyn IdentitySigner>,
     pub auth: AuthState,
     pub edge: EdgeSettings,
+    /// One chained record per `/mcp` request, and the metrics lines.
+    pub audit: Arc<AuditTrail>,
 }
 
 /// Why the gateway cannot start.
@@ -101,14 +106,46 @@ impl AppState {
         env: &impl Fn(&str) -> Option<String>,
     ) -> Result<Arc<Self>, StartupError> {
         let fetcher: Arc<dyn JwksFetcher> = Arc::new(HttpJwksFetcher::new()?);
-        let source: Arc<dyn ConfigSource> = match &config.policy_table {
-            Some(table) => Arc::new(DynamoConfig::new(dynamodb_client().await, table.clone())),
-            None => {
+        // One DynamoDB client for the policy table and the audit table.
+        let dynamodb = if config.policy_table.is_some() || config.audit.table.is_some() {
+            Some(dynamodb_client().await)
+        } else {
+            None
+        };
+        let source: Arc<dyn ConfigSource> = match (&config.policy_table, &dynamodb) {
+            (Some(table), Some(client)) => {
+                Arc::new(DynamoConfig::new(client.clone(), table.clone()))
+            }
+            _ => {
                 let path = config.catalog_file.as_deref();
                 Arc::new(FileSource::new(path, catalog_file::load(path, env)?))
             }
         };
-        Self::build_with(config, fetcher, source).await
+        let mut sinks: Vec<Arc<dyn AuditSink>> = Vec::new();
+        if let (Some(table), Some(client)) = (&config.audit.table, &dynamodb) {
+            sinks.push(Arc::new(DynamoAuditStore::new(
+                client.clone(),
+                table.clone(),
+                config.audit.ttl_days,
+            )));
+        }
+        Self::build_full(config, fetcher, source, sinks).await
+    }
+
+    /// The audit trail: stdout and metrics as configured, plus `sinks`.
+    fn audit_trail(config: &Config, mut sinks: Vec<Arc<dyn AuditSink>>) -> AuditTrail {
+        if config.audit.stdout {
+            sinks.insert(0, Arc::new(StdoutSink));
+        }
+        let metrics = config.audit.metrics.then(|| {
+            let settings = MetricsSettings {
+                namespace: config.audit.metrics_namespace.clone(),
+                service: "mcp-oauth-gateway".into(),
+            };
+            (settings, Arc::new(StdoutSink) as Arc<dyn MetricsSink>)
+        });
+        // One chain per process: a Lambda execution environment or a standalone server.
+        AuditTrail::new(uuid::Uuid::new_v4().to_string(), sinks, metrics)
     }
 
     /// As `build`, with the key-document fetcher and the configuration source given.
@@ -116,6 +153,16 @@ impl AppState {
         config: &Config,
         fetcher: Arc<dyn JwksFetcher>,
         source: Arc<dyn ConfigSource>,
+    ) -> Result<Arc<Self>, StartupError> {
+        Self::build_full(config, fetcher, source, Vec::new()).await
+    }
+
+    /// As `build_with`, with audit sinks beyond the configured stdout one.
+    pub async fn build_full(
+        config: &Config,
+        fetcher: Arc<dyn JwksFetcher>,
+        source: Arc<dyn ConfigSource>,
+        audit_sinks: Vec<Arc<dyn AuditSink>>,
     ) -> Result<Arc<Self>, StartupError> {
         let source_name = source.name();
         let targets = target_client()?;
@@ -186,7 +233,8 @@ impl AppState {
             instructions: config.instructions.clone(),
             tools_ttl_ms: config.tools_ttl_ms,
         };
-        let mcp = McpService::new(snapshots, Arc::clone(&identity), Arc::new(invoker), info);
+        let mcp = McpService::new(snapshots, Arc::clone(&identity), Arc::new(invoker), info)
+            .with_recorded_arguments(config.audit.argument_tools.iter().cloned());
         Ok(Arc::new(Self {
             mcp,
             identity,
@@ -201,6 +249,7 @@ impl AppState {
                 allowed_origins: config.allowed_origins.clone(),
                 max_body_bytes: MAX_BODY_BYTES,
             },
+            audit: Arc::new(Self::audit_trail(config, audit_sinks)),
         }))
     }
 }

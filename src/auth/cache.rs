@@ -2,6 +2,7 @@
 //! expired entries are dropped and, if it is still full, the new token is simply not cached.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::digest;
@@ -26,6 +27,10 @@ pub struct CachedToken {
     pub kid: Arc<str>,
 }
 
+/// Lookups answered from the cache and not, process-wide (for the metrics lines).
+pub static HITS: AtomicU64 = AtomicU64::new(0);
+pub static MISSES: AtomicU64 = AtomicU64::new(0);
+
 /// The verified-token cache.
 pub struct TokenCache {
     capacity: usize,
@@ -43,9 +48,13 @@ impl TokenCache {
     /// The principal of a token verified before and not expired at `now`.
     pub fn get(&self, digest: &TokenDigest, now: u64) -> Option<CachedToken> {
         let map = self.map.read().expect("token cache lock");
-        map.get(digest)
+        let hit = map
+            .get(digest)
             .filter(|t| t.principal.expires_at > now)
-            .cloned()
+            .cloned();
+        let counter = if hit.is_some() { &HITS } else { &MISSES };
+        counter.fetch_add(1, Ordering::Relaxed);
+        hit
     }
 
     pub fn insert(&self, digest: TokenDigest, token: CachedToken, now: u64) {

@@ -2,7 +2,7 @@
 //! `kid` at most once per interval with one fetch in flight. A failed refresh keeps the last
 //! good set; an issuer whose keys never loaded fails closed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,12 @@ use serde::Deserialize;
 use super::AuthError;
 use super::issuer::KeySource;
 use super::jwk::{self, KeySet, VerifyingKey};
+
+/// Keys found in the loaded set, keys not found (an unknown kid), and key-set fetches,
+/// process-wide (for the metrics lines).
+pub static KEY_HITS: AtomicU64 = AtomicU64::new(0);
+pub static KEY_MISSES: AtomicU64 = AtomicU64::new(0);
+pub static REFRESHES: AtomicU64 = AtomicU64::new(0);
 
 /// Why a document could not be fetched. Carries no secrets (URLs here are public).
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +137,7 @@ impl KeyStore {
 
     async fn refresh_locked(&self) -> Result<usize, FetchError> {
         *self.last_attempt.write().expect("key store lock") = Some(Instant::now());
+        REFRESHES.fetch_add(1, Ordering::Relaxed);
         let result = async {
             let url = self.jwks_url().await?;
             let bytes = self.fetcher.fetch(&url).await?;
@@ -186,7 +193,14 @@ impl KeyStore {
 
     /// The key for `kid`: from the current set, else after one rate-limited refetch.
     pub async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyingKey>, AuthError> {
-        if let Some(k) = self.keys().get(kid) {
+        let known = self.keys().get(kid).cloned();
+        let counter = if known.is_some() {
+            &KEY_HITS
+        } else {
+            &KEY_MISSES
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(k) = known {
             // Known kid on an old set: answer now, refresh behind, at most one at a time.
             if self.stale() && !self.refreshing.swap(true, Ordering::AcqRel) {
                 let me = Arc::clone(self);
@@ -202,7 +216,7 @@ impl KeyStore {
                     let _ = done.0.refresh().await;
                 });
             }
-            return Ok(Arc::clone(k));
+            return Ok(k);
         }
         {
             let _flight = self.gate.lock().await;

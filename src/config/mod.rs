@@ -1,6 +1,7 @@
 //! Gateway settings, read once from the environment at start-up (SAM parameters map onto
 //! these variables). A bad value stops start-up with an error naming the variable.
 
+pub mod audit;
 pub mod identity_key;
 pub mod issuers;
 
@@ -54,6 +55,8 @@ pub struct Config {
     /// `GATEWAY_POLICY_MAX_STALENESS_SECS`: past this age without a successful read, calls
     /// are refused.
     pub policy_max_staleness: Duration,
+    /// Audit sinks and metrics (`config::audit`).
+    pub audit: audit::AuditSettings,
 }
 
 /// A setting that cannot be used.
@@ -81,7 +84,7 @@ pub(crate) fn bad(name: &'static str, reason: impl Into<String>) -> ConfigError 
     }
 }
 
-fn number<T>(
+pub(crate) fn number<T>(
     env: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     default: T,
@@ -237,6 +240,7 @@ impl Config {
             policy_table,
             policy_refresh: Duration::from_secs(policy_refresh),
             policy_max_staleness: Duration::from_secs(policy_max_staleness),
+            audit: audit::AuditSettings::from_lookup(&env)?,
         })
     }
 }

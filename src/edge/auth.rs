@@ -29,22 +29,24 @@ fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// Authenticates a request or gives the 401 to answer it with.
+/// Authenticates a request or gives the 401 to answer it with, and why (for the audit
+/// record; never the token).
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     request_id: &str,
-) -> Result<Verified, EdgeError> {
+) -> Result<Verified, (EdgeError, AuthError)> {
     let result = match bearer(headers) {
         Ok(token) => state.auth.verifier.verify(token).await,
         Err(e) => Err(e),
     };
     result.map_err(|reason| {
         tracing::info!(%request_id, %reason, "request refused: invalid or missing token");
-        EdgeError::Unauthorized {
+        let refusal = EdgeError::Unauthorized {
             resource_metadata: metadata::metadata_url(state, headers),
             token_sent: reason != AuthError::Missing,
-        }
+        };
+        (refusal, reason)
     })
 }
 

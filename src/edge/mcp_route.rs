@@ -8,6 +8,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use tracing::Instrument;
+
+use super::audit::Pending;
 use super::auth::authenticate;
 use super::errors::{EdgeError, failure_response, json_response};
 use crate::mcp::{CallContext, Outcome, TransportHeaders};
@@ -123,11 +126,19 @@ pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Reques
         Err(e) => return e.into_response(),
     };
     let request_id = super::request_id(&parts);
+    let mut audit = Pending::start(&parts, &request_id);
     let resp = match authenticate(&state, &parts.headers, &request_id).await {
-        Ok(_) => EdgeError::MethodNotAllowed.into_response(),
-        Err(e) => e.into_response(),
+        Ok(v) => {
+            crate::audit::set_principal(&mut audit.record, &v.principal);
+            audit.refused(&EdgeError::MethodNotAllowed);
+            EdgeError::MethodNotAllowed.into_response()
+        }
+        Err((e, reason)) => {
+            audit.unauthorized(&reason);
+            e.into_response()
+        }
     };
-    with_cors(resp, origin)
+    with_cors(audit.finish(&state, resp).await, origin)
 }
 
 pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -136,19 +147,39 @@ pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
-    let resp = handle(&state, &parts, body).await;
+    let request_id = super::request_id(&parts);
+    let span = tracing::info_span!("request", %request_id);
+    let mut audit = Pending::start(&parts, &request_id);
+    let resp = handle(&state, &parts, body, request_id, &mut audit)
+        .instrument(span.clone())
+        .await;
+    let resp = audit.finish(&state, resp).instrument(span).await;
     with_cors(resp, origin)
 }
 
-async fn handle(state: &AppState, parts: &axum::http::request::Parts, body: Body) -> Response {
-    let request_id = super::request_id(parts);
+fn refuse(audit: &mut Pending, e: EdgeError) -> Response {
+    audit.refused(&e);
+    e.into_response()
+}
+
+async fn handle(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    body: Body,
+    request_id: String,
+    audit: &mut Pending,
+) -> Response {
     // Before the body is even read: unauthenticated callers get nothing parsed.
     let verified = match authenticate(state, &parts.headers, &request_id).await {
         Ok(v) => v,
-        Err(e) => return e.into_response(),
+        Err((e, reason)) => {
+            audit.unauthorized(&reason);
+            return e.into_response();
+        }
     };
+    crate::audit::set_principal(&mut audit.record, &verified.principal);
     if let Err(e) = check_media(&parts.headers) {
-        return e.into_response();
+        return refuse(audit, e);
     }
     let limit = state.edge.max_body_bytes;
     let declared_too_large = parts
@@ -157,12 +188,12 @@ async fn handle(state: &AppState, parts: &axum::http::request::Parts, body: Body
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .is_some_and(|n| n > limit as u64);
     if declared_too_large {
-        return EdgeError::PayloadTooLarge.into_response();
+        return refuse(audit, EdgeError::PayloadTooLarge);
     }
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(e) if is_length_limit(&e) => return EdgeError::PayloadTooLarge.into_response(),
-        Err(_) => return EdgeError::BodyUnreadable.into_response(),
+        Err(e) if is_length_limit(&e) => return refuse(audit, EdgeError::PayloadTooLarge),
+        Err(_) => return refuse(audit, EdgeError::BodyUnreadable),
     };
     let h = &parts.headers;
     let transport = TransportHeaders {
@@ -174,7 +205,13 @@ async fn handle(state: &AppState, parts: &axum::http::request::Parts, body: Body
         request_id,
         principal: verified.principal,
     };
-    match state.mcp.handle(&bytes, &transport, &ctx).await {
+    let (result, facts) = state.mcp.handle_with_facts(&bytes, &transport, &ctx).await;
+    let failed = result
+        .as_ref()
+        .err()
+        .map(|f| crate::audit::variant_name(&f.error));
+    crate::audit::set_facts(&mut audit.record, facts, failed);
+    match result {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),
         Ok(Outcome::Reply(body)) => json_response(StatusCode::OK, body),
         Err(failure) => failure_response(failure, || {

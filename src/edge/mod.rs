@@ -1,6 +1,7 @@
 //! The HTTP surface: `app(state)` is every route the gateway answers, the same router under
 //! Lambda and standalone.
 
+mod audit;
 mod auth;
 pub mod errors;
 mod mcp_route;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::McpError;
+use super::facts::CallFacts;
 use super::jsonrpc::{self, Id, Incoming};
 use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
 use crate::auth::Principal;
@@ -57,6 +58,8 @@ pub struct McpService {
     identity: Arc<dyn IdentitySigner>,
     invoker: Arc<dyn ToolInvoker>,
     info: ServerInfo,
+    /// Tools whose argument values go into audit records (others: a digest only).
+    recorded_arguments: std::collections::BTreeSet<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -168,7 +171,14 @@ impl McpService {
             identity,
             invoker,
             info,
+            recorded_arguments: Default::default(),
         }
+    }
+
+    /// Records the argument values of these tools in the audit trail.
+    pub fn with_recorded_arguments(mut self, tools: impl IntoIterator<Item = String>) -> Self {
+        self.recorded_arguments = tools.into_iter().collect();
+        self
     }
 
     fn implementation(&self) -> Implementation<'_> {
@@ -186,6 +196,28 @@ impl McpService {
         headers: &TransportHeaders<'_>,
         ctx: &CallContext,
     ) -> Result<Outcome, Failure> {
+        self.handle_with_facts(body, headers, ctx).await.0
+    }
+
+    /// Handles one HTTP body and says what happened, for the audit trail.
+    pub async fn handle_with_facts(
+        &self,
+        body: &[u8],
+        headers: &TransportHeaders<'_>,
+        ctx: &CallContext,
+    ) -> (Result<Outcome, Failure>, CallFacts) {
+        let mut facts = CallFacts::default();
+        let result = self.dispatch(body, headers, ctx, &mut facts).await;
+        (result, facts)
+    }
+
+    async fn dispatch(
+        &self,
+        body: &[u8],
+        headers: &TransportHeaders<'_>,
+        ctx: &CallContext,
+        facts: &mut CallFacts,
+    ) -> Result<Outcome, Failure> {
         let message = jsonrpc::parse(body).map_err(|error| Failure {
             id: jsonrpc::peek_id(body),
             error,
@@ -194,11 +226,18 @@ impl McpService {
             Incoming::Response => protocol::check_version_header(headers)
                 .map(|()| Outcome::Accepted)
                 .map_err(|error| Failure { id: None, error }),
-            Incoming::Notification { method } => protocol::check_notification(headers, &method)
-                .map(|()| Outcome::Accepted)
-                .map_err(|error| Failure { id: None, error }),
+            Incoming::Notification { method } => {
+                facts.method = Some(method.chars().take(128).collect());
+                protocol::check_notification(headers, &method)
+                    .map(|()| Outcome::Accepted)
+                    .map_err(|error| Failure { id: None, error })
+            }
             Incoming::Request { id, method, params } => {
-                match self.request(&id, &method, params, headers, ctx).await {
+                facts.method = Some(method.chars().take(128).collect());
+                match self
+                    .request(&id, &method, params, headers, ctx, facts)
+                    .await
+                {
                     Ok(body) => Ok(Outcome::Reply(body)),
                     Err(error) => Err(Failure {
                         id: Some(id),
@@ -216,12 +255,14 @@ impl McpService {
         params: Option<&RawValue>,
         headers: &TransportHeaders<'_>,
         ctx: &CallContext,
+        facts: &mut CallFacts,
     ) -> Result<Vec<u8>, McpError> {
         if method == "tools/call" {
             // Parsed once, `_meta` included, so large arguments are scanned only once.
             let mut p: CallParams<'_> = typed(params)?;
+            facts.tool = Some(p.name.chars().take(128).collect());
             let era = Self::era(headers, p.meta.take(), method)?;
-            return self.call_tool(id, p, era, headers, ctx).await;
+            return self.call_tool(id, p, era, headers, ctx, facts).await;
         }
         let p: MetaParams<'_> = typed(params)?;
         let era = Self::era(headers, p.meta, method)?;
@@ -310,6 +351,7 @@ impl McpService {
         era: Era,
         headers: &TransportHeaders<'_>,
         ctx: &CallContext,
+        facts: &mut CallFacts,
     ) -> Result<Vec<u8>, McpError> {
         protocol::check_name_header(headers, &p.name, era)?;
         let arguments = match p.arguments {
@@ -321,13 +363,24 @@ impl McpService {
             }
             None => empty_object(),
         };
+        facts.arguments_sha256 = Some(crate::audit::sha256_hex(arguments.get().as_bytes()));
+        if self.recorded_arguments.contains(p.name.as_ref()) {
+            facts.arguments = Some(arguments.get().to_owned());
+        }
         let snapshot = self.snapshot(ctx).await?;
         let unknown = || McpError::UnknownTool(p.name.chars().take(128).collect());
         // A denied tool and a missing one get the same answer: existence is not revealed.
-        let tool = snapshot.catalog.get(&p.name).ok_or_else(unknown)?;
+        let Some(tool) = snapshot.catalog.get(&p.name) else {
+            facts.decision = Some(Decision::Deny {
+                rule: crate::policy::Rule::UnknownTool,
+            });
+            return Err(unknown());
+        };
         let principal = &ctx.principal;
         let caller = Caller::new(&snapshot.policies, &principal.groups, &principal.scopes);
-        match caller.decide(&p.name) {
+        let decision = caller.decide(&p.name);
+        facts.decision = Some(decision.clone());
+        match decision {
             Decision::Allow { rule } => {
                 tracing::debug!(request_id = %ctx.request_id, tool = %p.name, %rule, "allowed");
             }
@@ -348,6 +401,9 @@ impl McpService {
             &ctx.request_id,
             crate::auth::verifier::now_secs(),
         );
+        facts.target = Some(tool.def.target.audience());
+        facts.target_kind = Some(tool.def.target.kind().to_owned());
+        let started = std::time::Instant::now();
         let outcome = match self.identity.sign(&claims).await {
             Ok(identity) => {
                 let call = ToolCall {
@@ -361,9 +417,11 @@ impl McpService {
             }
             Err(e) => Err(crate::targets::TargetError::NotInvoked(e.to_string())),
         };
+        facts.target_latency = Some(started.elapsed());
         let result = match outcome.and_then(|output| CallToolResult::success(tool, output)) {
             Ok(result) => result,
             Err(e) => {
+                facts.target_error = Some(crate::audit::variant_name(&e));
                 // The one log line of a failed call: the target's name and the detail stay
                 // here; the client sees a generic message and the request id.
                 tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %tool.def.target.audience(), error = %e, "tool target failed");

@@ -4,10 +4,12 @@
 
 pub mod dispatch;
 pub mod error;
+pub mod facts;
 pub mod jsonrpc;
 pub mod protocol;
 pub mod sse;
 
 pub use dispatch::{CallContext, Failure, McpService, Outcome, ServerInfo};
 pub use error::McpError;
+pub use facts::CallFacts;
 pub use protocol::{Era, TransportHeaders, Version};

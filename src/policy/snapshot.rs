@@ -3,6 +3,7 @@
 //! refresh keeps the last good snapshot until it is older than the allowed staleness, after
 //! which calls are refused — never allowed because of an error.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,11 @@ use async_trait::async_trait;
 use super::document::ConfigDocument;
 use super::model::PolicySet;
 use crate::catalog::Catalog;
+
+/// Requests served from the snapshot in memory, and loads from the source, process-wide
+/// (for the metrics lines).
+pub static HITS: AtomicU64 = AtomicU64::new(0);
+pub static LOADS: AtomicU64 = AtomicU64::new(0);
 
 /// Where the configuration comes from.
 #[async_trait]
@@ -107,6 +113,7 @@ impl SnapshotStore {
 
     async fn refresh_locked(&self) -> Result<u64, SourceError> {
         *self.last_attempt.write().expect("snapshot lock") = Some(Instant::now());
+        LOADS.fetch_add(1, Ordering::Relaxed);
         let source = self.source.name();
         let loaded = self.source.load().await.and_then(|doc| {
             doc.compile()
@@ -140,6 +147,9 @@ impl SnapshotStore {
     /// when it is unusable, wait (bounded) for the refresh in flight.
     pub async fn current(&self) -> Result<Arc<Snapshot>, SnapshotError> {
         let due = self.due() && (self.source.refreshes() || self.read().is_none());
+        if !due {
+            HITS.fetch_add(1, Ordering::Relaxed);
+        }
         if due {
             match self.gate.try_lock() {
                 Ok(_flight) => {

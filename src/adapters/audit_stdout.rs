@@ -1,0 +1,81 @@
+//! Audit records and EMF metrics lines on stdout, one JSON object per line: under Lambda,
+//! CloudWatch Logs ingests each as structured JSON (and extracts the EMF metrics); in a
+//! container, whatever collects stdout does. Records are marked `"type":"audit"`, and are
+//! otherwise exactly the chained record, so `gatewayctl audit verify --file` can check
+//! the chain from a log export.
+
+use std::io::Write;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::audit::{AuditError, AuditRecord, AuditSink, MetricsSink};
+
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    record: &'a AuditRecord,
+}
+
+/// The stdout sink. Writes whole lines under the stdout lock, so concurrent requests never
+/// interleave inside a line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StdoutSink;
+
+fn write_line(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The stdout form of a record.
+pub fn audit_line(record: &AuditRecord) -> String {
+    serde_json::to_string(&Line {
+        kind: "audit",
+        record,
+    })
+    .expect("a record always serializes")
+}
+
+#[async_trait]
+impl AuditSink for StdoutSink {
+    async fn write(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        write_line(&audit_line(record)).map_err(|e| AuditError {
+            sink: "stdout",
+            detail: e.to_string(),
+        })
+    }
+}
+
+impl MetricsSink for StdoutSink {
+    fn emit(&self, line: &str) {
+        // A closed stdout must not take requests down; the audit sink reports it.
+        let _ = write_line(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_the_record_marked_as_audit_and_reads_back_as_it() {
+        let mut chain = crate::audit::Chain::new("i");
+        let mut r = AuditRecord {
+            request_id: "r".into(),
+            tool: Some("echo".into()),
+            ..AuditRecord::default()
+        };
+        chain.link(&mut r);
+        let line = audit_line(&r);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["type"], "audit");
+        assert_eq!(v["tool"], "echo");
+        let back: AuditRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(crate::audit::record_digest(&back), r.digest);
+    }
+}

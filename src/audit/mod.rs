@@ -1,0 +1,178 @@
+//! The audit trail: one chained record per `/mcp` request (allowed, denied, refused for a
+//! bad token, errored), written to every configured sink before the response goes out, and
+//! one CloudWatch EMF metrics line beside it. Pure: sinks (stdout, DynamoDB) are adapters
+//! behind `AuditSink` and `MetricsSink`.
+
+pub mod chain;
+pub mod metrics;
+pub mod record;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+pub use chain::{Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify};
+pub use metrics::{CacheCounts, MetricsSettings, emf_line};
+pub use record::{AuditRecord, Verdict, now_ms, rfc3339_ms, variant_name};
+
+use crate::auth::Principal;
+use crate::mcp::CallFacts;
+use crate::policy::{Decision, Rule};
+
+/// Why a sink could not keep a record. The text is for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("audit sink {sink}: {detail}")]
+pub struct AuditError {
+    pub sink: &'static str,
+    pub detail: String,
+}
+
+/// Somewhere records are kept. `write` returns once the record is durable there.
+#[async_trait]
+pub trait AuditSink: Send + Sync {
+    async fn write(&self, record: &AuditRecord) -> Result<(), AuditError>;
+}
+
+/// Where metrics lines go (stdout, for CloudWatch Logs to extract).
+pub trait MetricsSink: Send + Sync {
+    fn emit(&self, line: &str);
+}
+
+/// The gateway's trail: this instance's chain, its sinks and its metrics output.
+pub struct AuditTrail {
+    chain: Mutex<Chain>,
+    sinks: Vec<Arc<dyn AuditSink>>,
+    metrics: Option<(MetricsSettings, Arc<dyn MetricsSink>)>,
+}
+
+impl AuditTrail {
+    pub fn new(
+        instance: impl Into<String>,
+        sinks: Vec<Arc<dyn AuditSink>>,
+        metrics: Option<(MetricsSettings, Arc<dyn MetricsSink>)>,
+    ) -> Self {
+        Self {
+            chain: Mutex::new(Chain::new(instance)),
+            sinks,
+            metrics,
+        }
+    }
+
+    /// This instance's chain id.
+    pub fn instance(&self) -> String {
+        self.chain
+            .lock()
+            .expect("audit chain lock")
+            .instance()
+            .to_owned()
+    }
+
+    /// Links `record` onto the chain and writes it to every sink (all awaited), then emits
+    /// its metrics line. A sink failure is logged, never shown to the caller; the other
+    /// sinks still get the record.
+    pub async fn record(&self, mut record: AuditRecord) -> AuditRecord {
+        self.chain
+            .lock()
+            .expect("audit chain lock")
+            .link(&mut record);
+        let writes = self.sinks.iter().map(|s| s.write(&record));
+        for result in futures_util::future::join_all(writes).await {
+            if let Err(e) = result {
+                tracing::error!(request_id = %record.request_id, seq = record.seq, error = %e, "audit record not written");
+            }
+        }
+        if let Some((settings, sink)) = &self.metrics {
+            sink.emit(&emf_line(settings, &record, CacheCounts::take()));
+        }
+        record
+    }
+}
+
+/// A record's request part, before the caller and the dispatcher's facts fill it in.
+pub fn base_record(
+    request_id: &str,
+    api_request_id: Option<String>,
+    lambda_request_id: Option<String>,
+) -> AuditRecord {
+    let time_ms = now_ms();
+    AuditRecord {
+        time: rfc3339_ms(time_ms),
+        time_ms,
+        request_id: request_id.to_owned(),
+        api_request_id,
+        lambda_request_id,
+        ..AuditRecord::default()
+    }
+}
+
+/// Names the verified caller: issuer, subject, username, client id, groups.
+pub fn set_principal(record: &mut AuditRecord, p: &Principal) {
+    record.issuer = Some(p.issuer.clone());
+    record.subject = Some(p.subject.clone());
+    record.username = Some(p.username.clone()).filter(|u| !u.is_empty());
+    record.client_id = p.client_id.clone();
+    record.groups = Some(p.groups.clone());
+}
+
+/// The dispatcher's facts: method, tool, the decision and its rule, the target and how it
+/// did, the arguments' digest (and values where configured). `failed` says whether the MCP
+/// core answered with an error.
+pub fn set_facts(record: &mut AuditRecord, facts: CallFacts, failed: Option<String>) {
+    record.method = facts.method;
+    record.tool = facts.tool;
+    record.arguments_sha256 = facts.arguments_sha256;
+    record.arguments = facts.arguments;
+    record.target_kind = facts.target_kind;
+    record.target = facts.target;
+    record.target_us = facts.target_latency.map(|d| d.as_micros() as u64);
+    if record.target_us.is_some() {
+        record.target_outcome = Some(
+            if facts.target_error.is_some() {
+                "error"
+            } else {
+                "ok"
+            }
+            .into(),
+        );
+        record.target_error = facts.target_error;
+    }
+    let rule = match &facts.decision {
+        Some(Decision::Allow { rule }) => {
+            record.decision = Verdict::Allow;
+            Some(rule)
+        }
+        Some(Decision::Deny { rule }) => {
+            record.decision = Verdict::Deny;
+            record.reason = Some(
+                match rule {
+                    Rule::Deny { .. } => "deny_rule",
+                    Rule::UnknownTool => "unknown_tool",
+                    _ => "default_deny",
+                }
+                .into(),
+            );
+            Some(rule)
+        }
+        Some(Decision::NeedsScopes { rule, .. }) => {
+            record.decision = Verdict::Deny;
+            record.reason = Some("insufficient_scope".into());
+            Some(rule)
+        }
+        None => {
+            record.decision = if failed.is_some() {
+                Verdict::Error
+            } else {
+                Verdict::Allow
+            };
+            record.reason = failed;
+            None
+        }
+    };
+    if let Some(rule) = rule {
+        record.rule = Some(rule.to_string());
+        if let Rule::Allow { group, version, .. } | Rule::Deny { group, version, .. } = rule {
+            record.policy_group = Some(group.clone());
+            record.policy_version = *version;
+        }
+    }
+}
