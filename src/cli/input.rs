@@ -156,10 +156,15 @@ fn region(g: &Global) -> Option<Region> {
         .map(|r| Region::new(r.to_owned()))
 }
 
-/// The DynamoDB client of the gateway (bounded retries and timeouts), with the endpoint and
-/// region options applied.
+/// The configuration table, through the gateway's DynamoDB client.
 pub async fn connect(g: &Global) -> Result<DynamoAdmin, CliError> {
     let table = table(g)?;
+    Ok(DynamoAdmin::new(DynamoConfig::new(client(g).await?, table)))
+}
+
+/// The DynamoDB client of the gateway (bounded retries and timeouts), with the endpoint and
+/// region options applied.
+pub async fn client(g: &Global) -> Result<aws_sdk_dynamodb::Client, CliError> {
     let endpoint = endpoint(g)?;
     let base = crate::state::dynamodb_client().await;
     let mut conf = base.config().to_builder();
@@ -173,8 +178,7 @@ pub async fn connect(g: &Global) -> Result<DynamoAdmin, CliError> {
     if conf.region().is_none() {
         return Err(no_region());
     }
-    let client = aws_sdk_dynamodb::Client::from_conf(conf);
-    Ok(DynamoAdmin::new(DynamoConfig::new(client, table)))
+    Ok(aws_sdk_dynamodb::Client::from_conf(conf))
 }
 
 /// The Secrets Manager client of the gateway, with the endpoint and region options applied.

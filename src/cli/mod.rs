@@ -2,6 +2,7 @@
 //! Reading input and connecting live in `input`, printing in `output`; every failure is a
 //! `CliError`, which the binary prints as one line on stderr with a non-zero exit.
 
+pub mod audit;
 mod identity_key;
 mod input;
 mod output;
@@ -59,6 +60,8 @@ pub enum Command {
     /// Put, get, list or delete a group policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The audit table: create it, query records, verify their chains.
+    Audit(audit::AuditArgs),
     /// Put, get, list or delete a tool definition.
     #[command(subcommand)]
     Tool(ToolCommand),
@@ -210,6 +213,7 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
             out.line(&format!("table {} {verb}", admin.config().table()))
         }
         Command::Policy(cmd) => policy(g, out, cmd).await,
+        Command::Audit(args) => audit::run(g, out, args).await,
         Command::Tool(cmd) => tool(g, out, cmd).await,
         Command::IdentityKey(cmd) => identity_key::run(g, out, cmd).await,
         Command::Import {
