@@ -1,0 +1,559 @@
+//! The audit trail end to end: the standalone gateway binary (spawned on 127.0.0.1, stdout
+//! and stderr captured) trusts a fresh Cognito pool in moto, decides on a catalog file
+//! and calls HTTP targets served here; records also go to a fresh DynamoDB audit table in
+//! moto, created with `gatewayctl audit table create`. One scenario — good calls, argument
+//! values recorded for one tool, a target failure, a deny rule, an unknown tool, a user
+//! without a policy, `tools/list`, no token and a forged token — then checks:
+//! every stdout record field by field and its chain; the EMF metrics lines and their sums;
+//! the DynamoDB copy through `gatewayctl audit query` (by user, tool, time) and `verify`,
+//! which must then catch an edited and a deleted item; and that no token, password or
+//! target credential appears in any log line, nor a caller's token at the target.
+//!
+//! Needs `AWS_ENDPOINT_URL` and `AWS_REGION` (moto), which `make test` exports; without
+//! them this test fails, it never skips.
+
+#[path = "support/idp.rs"]
+mod idp;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use mcp_oauth_gateway::adapters::audit_dynamodb::chain_pk;
+use mcp_oauth_gateway::audit::{AuditRecord, Verdict, sha256_hex, verify};
+
+use idp::{TestPool, http, required_env};
+
+const PASSWORD: &str = "Audit-Passw0rd!";
+const TARGET_KEY: &str = "target-key-3f9c1b7e";
+const WAIT: Duration = Duration::from_secs(20);
+
+type Lines = Arc<Mutex<Vec<String>>>;
+
+/// HTTP targets: `/echo` answers the body it got, `/fail` answers 500. Every request (its
+/// headers and body) is kept, to check what a target gets to see.
+async fn start_target() -> (String, Lines) {
+    async fn keep(seen: &Lines, headers: &HeaderMap, body: &Bytes) {
+        let mut text = format!("{headers:?}");
+        text.push_str(&String::from_utf8_lossy(body));
+        seen.lock().unwrap().push(text);
+    }
+    let seen: Lines = Arc::default();
+    let app = Router::new()
+        .route(
+            "/echo",
+            post(
+                |State(s): State<Lines>, h: HeaderMap, b: Bytes| async move {
+                    keep(&s, &h, &b).await;
+                    ([("content-type", "application/json")], b)
+                },
+            ),
+        )
+        .route(
+            "/fail",
+            post(
+                |State(s): State<Lines>, h: HeaderMap, b: Bytes| async move {
+                    keep(&s, &h, &b).await;
+                    (StatusCode::INTERNAL_SERVER_ERROR, "boom")
+                },
+            ),
+        )
+        .with_state(Arc::clone(&seen));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+const CATALOG: &str = r#"
+policies:
+  - group: engineering
+    allow: [echo, note, broken, danger]
+    deny: [danger]
+    version: 7
+tools:
+  - name: echo
+    inputSchema: {type: object}
+    target:
+      kind: http
+      url: "${AUDIT_TEST_TARGET}/echo"
+      auth: {kind: header, name: x-api-key, value: {env: AUDIT_TEST_TARGET_KEY}}
+  - name: note
+    inputSchema: {type: object}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}
+  - name: broken
+    inputSchema: {type: object}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET}/fail"}
+  - name: danger
+    inputSchema: {type: object}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}
+"#;
+
+/// The gateway binary with stdout and stderr kept line by line; killed when dropped.
+struct Gateway {
+    child: Child,
+    base: String,
+    stdout: Lines,
+    stderr: Lines,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(
+    pipe: impl std::io::Read + Send + 'static,
+    into: Lines,
+    first: Option<mpsc::Sender<String>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if let Some(tx) = &first {
+                let _ = tx.send(line.clone());
+            }
+            into.lock().unwrap().push(line);
+        }
+    });
+}
+
+fn spawn_gateway(envs: &[(&str, &str)]) -> Gateway {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-oauth-gateway"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("GATEWAY_") {
+            cmd.env_remove(name);
+        }
+    }
+    let mut child = cmd
+        .env("GATEWAY_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "debug")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the gateway");
+    let (stdout, stderr) = (Lines::default(), Lines::default());
+    let (tx, rx) = mpsc::channel();
+    collect(child.stdout.take().unwrap(), Arc::clone(&stdout), Some(tx));
+    collect(child.stderr.take().unwrap(), Arc::clone(&stderr), None);
+    let mut gw = Gateway {
+        child,
+        base: String::new(),
+        stdout,
+        stderr,
+    };
+    let first = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("the gateway did not start: {:?}", gw.stderr.lock().unwrap()));
+    gw.base = first
+        .strip_prefix("mcp-oauth-gateway listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    gw
+}
+
+async fn rpc(base: &str, token: Option<&str>, body: Value) -> StatusCode {
+    let mut req = http()
+        .post(format!("{base}/mcp"))
+        .header("accept", "application/json")
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("POST /mcp");
+    let status = resp.status();
+    let _ = resp.bytes().await;
+    status
+}
+
+async fn call(base: &str, token: &str, tool: &str, arguments: Value) -> StatusCode {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": tool, "arguments": arguments}});
+    rpc(base, Some(token), body).await
+}
+
+/// The JSON lines of `lines` that satisfy `pick`, once there are `n` of them.
+fn wait_for(lines: &Lines, n: usize, pick: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found: Vec<Value> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| pick(v))
+            .collect();
+        if found.len() >= n || Instant::now() > deadline {
+            assert_eq!(found.len(), n, "lines: {:?}", lines.lock().unwrap());
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn gatewayctl(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
+        .args(args)
+        .output()
+        .expect("run gatewayctl");
+    eprintln!(
+        "gatewayctl {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json_lines(out: &Output) -> Vec<AuditRecord> {
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a record per line"))
+        .collect()
+}
+
+fn by_request<'a>(
+    records: &'a [AuditRecord],
+    tool: Option<&str>,
+    user: Option<&str>,
+) -> &'a AuditRecord {
+    let found: Vec<_> = records
+        .iter()
+        .filter(|r| r.tool.as_deref() == tool && r.username.as_deref() == user)
+        .collect();
+    assert_eq!(found.len(), 1, "{tool:?} by {user:?} in {records:#?}");
+    found[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() {
+    required_env("AWS_ENDPOINT_URL");
+    let (target, target_seen) = start_target().await;
+    let pool = TestPool::seed(
+        "audit",
+        &[],
+        &[
+            ("alice", PASSWORD, &["engineering"]),
+            ("bob", PASSWORD, &["finance"]),
+        ],
+        false,
+    )
+    .await;
+    let alice = pool.login("alice").await.access;
+    let bob = pool.login("bob").await.access;
+    let mut forged = alice.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+
+    let table = format!("audit-{}", uuid::Uuid::new_v4());
+    assert!(
+        gatewayctl(&["audit", "--audit-table", &table, "table", "create"])
+            .status
+            .success()
+    );
+    let dir = std::env::temp_dir().join(format!("audit-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("catalog.yaml");
+    std::fs::write(&catalog, CATALOG).unwrap();
+    let mut gw = spawn_gateway(&[
+        ("GATEWAY_COGNITO_USER_POOL_ID", &pool.pool_id),
+        ("GATEWAY_COGNITO_CLIENT_IDS", &pool.client_id),
+        ("GATEWAY_COGNITO_JWKS_URL", &pool.jwks_url),
+        ("GATEWAY_CATALOG_FILE", catalog.to_str().unwrap()),
+        ("GATEWAY_AUDIT_TABLE", &table),
+        ("GATEWAY_AUDIT_ARGUMENT_TOOLS", "note"),
+        ("AUDIT_TEST_TARGET", &target),
+        ("AUDIT_TEST_TARGET_KEY", TARGET_KEY),
+    ]);
+    let base = gw.base.clone();
+
+    // The scenario, one request at a time (so the chain order is the request order).
+    assert_eq!(
+        call(&base, &alice, "echo", json!({"text": "hi"})).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, &alice, "note", json!({"text": "remember-me"})).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, &alice, "broken", json!({})).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, &alice, "danger", json!({})).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, &alice, "nonexistent", json!({})).await,
+        StatusCode::OK
+    );
+    assert_eq!(call(&base, &bob, "echo", json!({})).await, StatusCode::OK);
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}});
+    assert_eq!(rpc(&base, Some(&alice), list.clone()).await, StatusCode::OK);
+    assert_eq!(
+        rpc(&base, None, list.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        rpc(&base, Some(&forged), list).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // stdout: one record per request, in a chain that verifies.
+    let lines = wait_for(&gw.stdout, 9, |v| v["type"] == "audit");
+    let records: Vec<AuditRecord> = lines
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .collect();
+    let reports = verify(&records);
+    assert_eq!(reports.len(), 1, "one instance, one chain");
+    assert!(reports[0].problems.is_empty(), "{reports:?}");
+    let instance = reports[0].instance.clone();
+    assert_eq!(
+        records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (0..9).collect::<Vec<_>>()
+    );
+    for r in &records {
+        assert!(!r.request_id.is_empty() && r.time.ends_with('Z') && r.time_ms > 0);
+    }
+
+    let echo = by_request(&records, Some("echo"), Some("alice"));
+    assert_eq!(echo.decision, Verdict::Allow);
+    assert_eq!(echo.issuer.as_deref(), Some(pool.issuer().as_str()));
+    assert!(echo.subject.as_deref().is_some_and(|s| !s.is_empty()));
+    assert_eq!(echo.client_id.as_deref(), Some(pool.client_id.as_str()));
+    assert_eq!(
+        echo.groups.as_deref(),
+        Some(&["engineering".to_owned()][..])
+    );
+    assert_eq!(echo.method.as_deref(), Some("tools/call"));
+    assert_eq!(echo.policy_group.as_deref(), Some("engineering"));
+    assert_eq!(echo.policy_version, Some(7));
+    assert!(echo.rule.as_deref().unwrap().contains("allows"), "{echo:?}");
+    assert_eq!(echo.target_kind.as_deref(), Some("http"));
+    assert_eq!(echo.target.as_deref(), Some(target.as_str()));
+    assert_eq!(echo.target_outcome.as_deref(), Some("ok"));
+    assert!(echo.target_us.is_some() && echo.gateway_us >= echo.target_us.unwrap());
+    assert_eq!(
+        echo.arguments_sha256.as_deref(),
+        Some(sha256_hex(br#"{"text":"hi"}"#).as_str())
+    );
+    assert_eq!(
+        echo.arguments, None,
+        "values only for tools configured to record them"
+    );
+    assert_eq!(echo.status, 200);
+
+    let note = by_request(&records, Some("note"), Some("alice"));
+    assert_eq!(note.arguments.as_deref(), Some(r#"{"text":"remember-me"}"#));
+
+    let broken = by_request(&records, Some("broken"), Some("alice"));
+    assert_eq!(broken.decision, Verdict::Allow);
+    assert_eq!(broken.target_outcome.as_deref(), Some("error"));
+    assert_eq!(broken.target_error.as_deref(), Some("Status"));
+
+    let danger = by_request(&records, Some("danger"), Some("alice"));
+    assert_eq!(danger.decision, Verdict::Deny);
+    assert_eq!(danger.reason.as_deref(), Some("deny_rule"));
+    assert_eq!(danger.policy_version, Some(7));
+    assert_eq!(
+        danger.target_outcome, None,
+        "a denied call reaches no target"
+    );
+    let unknown = by_request(&records, Some("nonexistent"), Some("alice"));
+    assert_eq!(unknown.reason.as_deref(), Some("unknown_tool"));
+    let bob_echo = by_request(&records, Some("echo"), Some("bob"));
+    assert_eq!(bob_echo.decision, Verdict::Deny);
+    assert_eq!(bob_echo.reason.as_deref(), Some("default_deny"));
+    assert_eq!(
+        bob_echo.groups.as_deref(),
+        Some(&["finance".to_owned()][..])
+    );
+    let listed = by_request(&records, None, Some("alice"));
+    assert_eq!(listed.method.as_deref(), Some("tools/list"));
+    assert_eq!(listed.decision, Verdict::Allow);
+    let refused: Vec<_> = records
+        .iter()
+        .filter(|r| r.decision == Verdict::Unauthorized)
+        .collect();
+    assert_eq!(
+        refused
+            .iter()
+            .map(|r| r.reason.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["Missing", "BadSignature"]
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.status == 401 && r.username.is_none() && r.method.is_none())
+    );
+
+    // EMF: one metrics line per request; the sums add up.
+    let emf = wait_for(&gw.stdout, 9, |v| v.get("_aws").is_some());
+    let sum = |name: &str| {
+        emf.iter()
+            .map(|v| v[name].as_f64().unwrap_or(0.0))
+            .sum::<f64>()
+    };
+    assert_eq!(sum("Requests"), 9.0);
+    assert_eq!(sum("Allowed"), 4.0);
+    assert_eq!(sum("Denied"), 3.0);
+    assert_eq!(sum("Unauthorized"), 2.0);
+    assert_eq!(sum("TargetErrors"), 1.0);
+    assert!(
+        sum("TokenCacheHits") >= 5.0,
+        "alice's token is verified once"
+    );
+    assert!(sum("JwksRefreshes") >= 1.0 && sum("JwksCacheHits") >= 1.0);
+    assert!(sum("PolicySnapshotHits") >= 1.0);
+    for v in &emf {
+        assert_eq!(v["Service"], "mcp-oauth-gateway");
+        for d in v["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+            assert_eq!(d["Namespace"], "McpOAuthGateway");
+            for m in d["Metrics"].as_array().unwrap() {
+                assert!(v[m["Name"].as_str().unwrap()].is_number(), "{v}");
+            }
+        }
+    }
+    let reasons = |key: &str| {
+        let mut r: Vec<String> = emf
+            .iter()
+            .filter_map(|v| v[key].as_str().map(str::to_owned))
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(
+        reasons("DenyReason"),
+        ["default_deny", "deny_rule", "unknown_tool"]
+    );
+    assert_eq!(reasons("AuthFailure"), ["BadSignature", "Missing"]);
+
+    // The same chain from stdout lines in a file, through gatewayctl.
+    let log = dir.join("stdout.jsonl");
+    std::fs::write(&log, gw.stdout.lock().unwrap().join("\n")).unwrap();
+    let out = gatewayctl(&["audit", "verify", "--file", log.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("9 records, intact"));
+
+    // DynamoDB: written before each response, so all there now; Queries by user, tool, time.
+    let t = ["audit", "--audit-table", table.as_str()];
+    let q =
+        |extra: &[&str]| json_lines(&gatewayctl(&[&t[..], &["--json", "query"], extra].concat()));
+    let mut stored = q(&[]);
+    stored.sort_by_key(|r| r.seq);
+    assert_eq!(
+        stored, records,
+        "the table holds exactly the stdout records"
+    );
+    assert_eq!(q(&["--user", "alice"]).len(), 6);
+    let echoes = q(&["--tool", "echo"]);
+    assert_eq!(echoes.len(), 2);
+    assert!(echoes.iter().all(|r| r.tool.as_deref() == Some("echo")));
+    assert_eq!(
+        q(&[
+            "--user",
+            "alice",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2000-01-02"
+        ])
+        .len(),
+        0
+    );
+    let verified = gatewayctl(&[&t[..], &["verify"]].concat());
+    assert!(verified.status.success());
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("9 records, intact"));
+
+    // Tampering: an edited record, then a deleted one.
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let key = |seq: u64| {
+        [
+            ("pk", AttributeValue::S(chain_pk(&instance))),
+            ("sk", AttributeValue::S(format!("{seq:020}"))),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect::<std::collections::HashMap<_, _>>()
+    };
+    ddb.update_item()
+        .table_name(&table)
+        .set_key(Some(key(5)))
+        .update_expression("SET username = :u")
+        .expression_attribute_values(":u", AttributeValue::S("mallory".into()))
+        .send()
+        .await
+        .expect("edit a record");
+    let out = gatewayctl(&[&t[..], &["verify", "--instance", &instance]].concat());
+    assert!(!out.status.success(), "an edit must be found");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("record 5 was edited"));
+    ddb.delete_item()
+        .table_name(&table)
+        .set_key(Some(key(3)))
+        .send()
+        .await
+        .expect("delete a record");
+    let out = gatewayctl(&[&t[..], &["verify"]].concat());
+    assert!(!out.status.success(), "a deletion must be found");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("record 3 is missing"));
+
+    // No token, password or target credential in any log line; no caller token at targets.
+    let _ = gw.child.kill();
+    let _ = gw.child.wait();
+    // Let the reader threads take the last lines off the closed pipes.
+    std::thread::sleep(Duration::from_millis(200));
+    let secrets = [
+        alice.as_str(),
+        bob.as_str(),
+        forged.as_str(),
+        PASSWORD,
+        TARGET_KEY,
+    ];
+    let signature = |t: &str| t.rsplit('.').next().unwrap().to_owned();
+    let logs: Vec<String> = [&gw.stdout, &gw.stderr]
+        .iter()
+        .flat_map(|l| l.lock().unwrap().clone())
+        .collect();
+    assert!(logs.len() > 20, "debug logging produced lines to check");
+    for line in &logs {
+        for s in secrets
+            .iter()
+            .map(|s| s.to_string())
+            .chain([signature(&alice), signature(&bob)])
+        {
+            assert!(!line.contains(&s), "a secret in a log line: {line}");
+        }
+    }
+    let seen = target_seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "echo, note and broken reached a target");
+    for request in &seen {
+        for s in [alice.as_str(), bob.as_str(), PASSWORD, &signature(&alice)] {
+            assert!(
+                !request.contains(s),
+                "a caller's token reached a target: {request}"
+            );
+        }
+    }
+    assert!(
+        seen[0].contains(TARGET_KEY),
+        "the target's own credential was sent to it"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
