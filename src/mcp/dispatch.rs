@@ -1,15 +1,18 @@
 //! MCP method dispatch for a stateless server: one JSON-RPC message in, one answer out,
 //! in whichever protocol era the request speaks.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::McpError;
 use super::facts::CallFacts;
 use super::jsonrpc::{self, Id, Incoming};
+use super::messages::{CallParams, InitializeParams, ListParams, MetaParams, RequestMeta, typed};
+use super::messages::{
+    DiscoverResult, EmptyResult, Implementation, InitializeResult, ListToolsResult, ResultMeta,
+    capabilities,
+};
 use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
 use crate::auth::Principal;
 use crate::identity::{IdentityClaims, IdentitySigner};
@@ -60,103 +63,6 @@ pub struct McpService {
     info: ServerInfo,
     /// Tools whose argument values go into audit records (others: a digest only).
     recorded_arguments: std::collections::BTreeSet<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct RequestMeta<'a> {
-    #[serde(borrow, rename = "io.modelcontextprotocol/protocolVersion")]
-    protocol_version: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default)]
-struct MetaParams<'a> {
-    #[serde(borrow, rename = "_meta", default)]
-    meta: Option<RequestMeta<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct InitializeParams<'a> {
-    #[serde(borrow)]
-    protocol_version: Cow<'a, str>,
-}
-
-#[derive(Deserialize, Default)]
-struct ListParams<'a> {
-    #[serde(borrow, default)]
-    cursor: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct CallParams<'a> {
-    #[serde(borrow, rename = "_meta", default)]
-    meta: Option<RequestMeta<'a>>,
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-}
-
-fn typed<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, McpError> {
-    serde_json::from_str(params.map_or("{}", RawValue::get))
-        .map_err(|e| McpError::InvalidParams(e.to_string()))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Implementation<'a> {
-    name: &'a str,
-    title: &'a str,
-    version: &'a str,
-}
-
-#[derive(Serialize)]
-struct ResultMeta<'a> {
-    #[serde(rename = "io.modelcontextprotocol/serverInfo")]
-    server_info: Implementation<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InitializeResult<'a> {
-    protocol_version: &'static str,
-    capabilities: serde_json::Value,
-    server_info: Implementation<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    instructions: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DiscoverResult<'a> {
-    supported_versions: &'static [&'static str],
-    capabilities: serde_json::Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    instructions: Option<&'a str>,
-    result_type: &'static str,
-    ttl_ms: u64,
-    cache_scope: &'static str,
-    #[serde(rename = "_meta")]
-    meta: ResultMeta<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListToolsResult<'a> {
-    tools: Vec<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ttl_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cache_scope: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct EmptyResult {}
-
-fn capabilities() -> serde_json::Value {
-    serde_json::json!({ "tools": { "listChanged": false } })
 }
 
 impl McpService {

@@ -6,6 +6,7 @@ pub mod dispatch;
 pub mod error;
 pub mod facts;
 pub mod jsonrpc;
+mod messages;
 pub mod protocol;
 pub mod sse;
 
