@@ -60,6 +60,15 @@ async fn start_target() -> (String, Lines) {
             ),
         )
         .route(
+            "/hang",
+            post(
+                |State(s): State<Lines>, h: HeaderMap, b: Bytes| async move {
+                    keep(&s, &h, &b).await;
+                    std::future::pending::<()>().await;
+                },
+            ),
+        )
+        .route(
             "/fail",
             post(
                 |State(s): State<Lines>, h: HeaderMap, b: Bytes| async move {
@@ -78,7 +87,7 @@ async fn start_target() -> (String, Lines) {
 const CATALOG: &str = r#"
 policies:
   - group: engineering
-    allow: [echo, note, broken, danger]
+    allow: [echo, note, broken, danger, hang]
     deny: [danger]
     version: 7
 tools:
@@ -97,6 +106,9 @@ tools:
   - name: danger
     inputSchema: {type: object}
     target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}
+  - name: hang
+    inputSchema: {type: object}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET}/hang"}
 "#;
 
 /// The gateway binary with stdout and stderr kept line by line; killed when dropped.
@@ -254,9 +266,11 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     .await;
     let alice = pool.login("alice").await.access;
     let bob = pool.login("bob").await.access;
-    let mut forged = alice.clone();
-    let last = forged.pop().unwrap();
-    forged.push(if last == 'A' { 'B' } else { 'A' });
+    // One signature character changed (not the last, whose low bits are padding).
+    let mut forged = alice.clone().into_bytes();
+    let at = forged.len() - 10;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
 
     let table = format!("audit-{}", uuid::Uuid::new_v4());
     assert!(
@@ -312,9 +326,24 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         rpc(&base, Some(&forged), list).await,
         StatusCode::UNAUTHORIZED
     );
+    // A client that gives up while the target still works: the gateway drops the request,
+    // and still records it.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(format!("{base}/mcp"))
+        .header("accept", "application/json")
+        .bearer_auth(&alice)
+        .json(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                      "params": {"name": "hang", "arguments": {}}}))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the hang target never answers");
 
     // stdout: one record per request, in a chain that verifies.
-    let lines = wait_for(&gw.stdout, 9, |v| v["type"] == "audit");
+    let lines = wait_for(&gw.stdout, 10, |v| v["type"] == "audit");
     let records: Vec<AuditRecord> = lines
         .into_iter()
         .map(|v| serde_json::from_value(v).unwrap())
@@ -325,7 +354,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     let instance = reports[0].instance.clone();
     assert_eq!(
         records.iter().map(|r| r.seq).collect::<Vec<_>>(),
-        (0..9).collect::<Vec<_>>()
+        (0..10).collect::<Vec<_>>()
     );
     for r in &records {
         assert!(!r.request_id.is_empty() && r.time.ends_with('Z') && r.time_ms > 0);
@@ -383,6 +412,16 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         bob_echo.groups.as_deref(),
         Some(&["finance".to_owned()][..])
     );
+    let hung = by_request(&records, Some("hang"), Some("alice"));
+    assert_eq!(
+        hung.decision,
+        Verdict::Allow,
+        "it was allowed; then the client left"
+    );
+    assert_eq!(hung.policy_group.as_deref(), Some("engineering"));
+    assert_eq!(hung.reason.as_deref(), Some("client_closed"));
+    assert_eq!(hung.status, 499);
+    assert_eq!(hung.target_outcome, None, "the target never answered");
     let listed = by_request(&records, None, Some("alice"));
     assert_eq!(listed.method.as_deref(), Some("tools/list"));
     assert_eq!(listed.decision, Verdict::Allow);
@@ -404,14 +443,15 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     );
 
     // EMF: one metrics line per request; the sums add up.
-    let emf = wait_for(&gw.stdout, 9, |v| v.get("_aws").is_some());
+    let emf = wait_for(&gw.stdout, 10, |v| v.get("_aws").is_some());
     let sum = |name: &str| {
         emf.iter()
             .map(|v| v[name].as_f64().unwrap_or(0.0))
             .sum::<f64>()
     };
-    assert_eq!(sum("Requests"), 9.0);
-    assert_eq!(sum("Allowed"), 4.0);
+    assert_eq!(sum("Requests"), 10.0);
+    assert_eq!(sum("Errors"), 0.0);
+    assert_eq!(sum("Allowed"), 5.0);
     assert_eq!(sum("Denied"), 3.0);
     assert_eq!(sum("Unauthorized"), 2.0);
     assert_eq!(sum("TargetErrors"), 1.0);
@@ -449,7 +489,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     std::fs::write(&log, gw.stdout.lock().unwrap().join("\n")).unwrap();
     let out = gatewayctl(&["audit", "verify", "--file", log.to_str().unwrap()]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("9 records, intact"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("10 records, intact"));
 
     // DynamoDB: written before each response, so all there now; Queries by user, tool, time.
     let t = ["audit", "--audit-table", table.as_str()];
@@ -461,7 +501,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         stored, records,
         "the table holds exactly the stdout records"
     );
-    assert_eq!(q(&["--user", "alice"]).len(), 6);
+    assert_eq!(q(&["--user", "alice"]).len(), 7);
     let echoes = q(&["--tool", "echo"]);
     assert_eq!(echoes.len(), 2);
     assert!(echoes.iter().all(|r| r.tool.as_deref() == Some("echo")));
@@ -479,7 +519,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     );
     let verified = gatewayctl(&[&t[..], &["verify"]].concat());
     assert!(verified.status.success());
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("9 records, intact"));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("10 records, intact"));
 
     // Tampering: an edited record, then a deleted one.
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
@@ -542,7 +582,11 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         }
     }
     let seen = target_seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 3, "echo, note and broken reached a target");
+    assert_eq!(
+        seen.len(),
+        4,
+        "echo, note, broken and hang reached a target"
+    );
     for request in &seen {
         for s in [alice.as_str(), bob.as_str(), PASSWORD, &signature(&alice)] {
             assert!(

@@ -1,7 +1,9 @@
 //! The edge's part of the audit trail: every `/mcp` request starts a record (time, request
 //! ids), the route fills in who called and what the MCP core did, and `finish` stamps the
 //! status and latency and writes it — awaited before the response leaves, so a Lambda
-//! frozen right after answering has lost nothing.
+//! frozen right after answering has lost nothing. A request dropped before it finished
+//! (the client went away: standalone mode cancels the work) is still recorded with what
+//! was known by then, reason `client_closed` and status 499.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,8 +11,9 @@ use std::time::Instant;
 use axum::http::request::Parts;
 use axum::response::Response;
 
-use crate::audit::{self, AuditRecord, Verdict, variant_name};
+use crate::audit::{self, AuditRecord, AuditTrail, Verdict, variant_name};
 use crate::auth::AuthError;
+use crate::mcp::CallFacts;
 use crate::state::AppState;
 
 /// API Gateway's and Lambda's request ids, when the request came through them.
@@ -28,44 +31,99 @@ pub(crate) fn aws_request_ids(parts: &Parts) -> (Option<String>, Option<String>)
     (api, lambda)
 }
 
-/// One request's record in the making.
+/// One request's record in the making (`None` once written).
 pub(crate) struct Pending {
-    pub record: AuditRecord,
+    record: Option<AuditRecord>,
+    /// Filled in by the MCP core as it goes.
+    pub facts: CallFacts,
+    /// The MCP core's error, if it answered with one.
+    pub failed: Option<String>,
     started: Instant,
+    trail: Arc<AuditTrail>,
 }
 
+/// The status a request without a response is recorded with (nginx's "client closed").
+const CLIENT_CLOSED: u16 = 499;
+
 impl Pending {
-    pub fn start(parts: &Parts, request_id: &str) -> Self {
+    pub fn start(state: &AppState, parts: &Parts, request_id: &str) -> Self {
         let (api, lambda) = aws_request_ids(parts);
         Self {
-            record: audit::base_record(request_id, api, lambda),
+            record: Some(audit::base_record(request_id, api, lambda)),
+            facts: CallFacts::default(),
+            failed: None,
             started: Instant::now(),
+            trail: Arc::clone(&state.audit),
         }
+    }
+
+    pub fn record(&mut self) -> &mut AuditRecord {
+        self.record
+            .as_mut()
+            .expect("an audit record is written only once")
     }
 
     /// A 401: which check failed.
     pub fn unauthorized(&mut self, reason: &AuthError) {
-        self.record.decision = Verdict::Unauthorized;
-        self.record.reason = Some(variant_name(reason));
+        let r = self.record();
+        r.decision = Verdict::Unauthorized;
+        r.reason = Some(variant_name(reason));
     }
 
     /// Refused at the HTTP level (media type, size, method) before the MCP core.
     pub fn refused(&mut self, why: &impl std::fmt::Debug) {
-        self.record.decision = Verdict::Error;
-        self.record.reason = Some(variant_name(why));
+        let r = self.record();
+        r.decision = Verdict::Error;
+        r.reason = Some(variant_name(why));
+    }
+
+    fn stamp(&mut self, status: u16) -> Option<AuditRecord> {
+        let mut record = self.record.take()?;
+        // Only requests that reached the MCP core have facts (else: a 401 or a refusal).
+        if record.decision != Verdict::Unauthorized && record.reason.is_none() {
+            audit::set_facts(
+                &mut record,
+                std::mem::take(&mut self.facts),
+                self.failed.take(),
+            );
+        }
+        record.status = status;
+        record.gateway_us = self.started.elapsed().as_micros() as u64;
+        Some(record)
     }
 
     /// Stamps status and latency, writes the record everywhere, then gives the response
     /// back. The write runs as its own task, so a client that goes away mid-write does not
     /// cut it short.
-    pub async fn finish(mut self, state: &Arc<AppState>, resp: Response) -> Response {
-        self.record.status = resp.status().as_u16();
-        self.record.gateway_us = self.started.elapsed().as_micros() as u64;
-        let trail = Arc::clone(&state.audit);
-        let record = self.record;
-        if let Err(e) = tokio::spawn(async move { trail.record(record).await }).await {
-            tracing::error!(error = %e, "audit write task failed");
+    pub async fn finish(mut self, resp: Response) -> Response {
+        if let Some(record) = self.stamp(resp.status().as_u16()) {
+            let trail = Arc::clone(&self.trail);
+            if let Err(e) = tokio::spawn(async move { trail.record(record).await }).await {
+                tracing::error!(error = %e, "audit write task failed");
+            }
         }
         resp
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let Some(mut record) = self.stamp(CLIENT_CLOSED) else {
+            return;
+        };
+        // No answer went out, whatever was decided; before any decision it is an error.
+        if record.rule.is_none() {
+            record.decision = Verdict::Error;
+        }
+        record.reason = Some("client_closed".into());
+        let trail = Arc::clone(&self.trail);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move { trail.record(record).await });
+            }
+            Err(_) => {
+                tracing::error!(request_id = %record.request_id, "audit record of an abandoned request lost: no runtime");
+            }
+        }
     }
 }

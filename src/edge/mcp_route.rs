@@ -126,10 +126,10 @@ pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Reques
         Err(e) => return e.into_response(),
     };
     let request_id = super::request_id(&parts);
-    let mut audit = Pending::start(&parts, &request_id);
+    let mut audit = Pending::start(&state, &parts, &request_id);
     let resp = match authenticate(&state, &parts.headers, &request_id).await {
         Ok(v) => {
-            crate::audit::set_principal(&mut audit.record, &v.principal);
+            crate::audit::set_principal(audit.record(), &v.principal);
             audit.refused(&EdgeError::MethodNotAllowed);
             EdgeError::MethodNotAllowed.into_response()
         }
@@ -138,7 +138,7 @@ pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Reques
             e.into_response()
         }
     };
-    with_cors(audit.finish(&state, resp).await, origin)
+    with_cors(audit.finish(resp).await, origin)
 }
 
 pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -149,11 +149,11 @@ pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -
     };
     let request_id = super::request_id(&parts);
     let span = tracing::info_span!("request", %request_id);
-    let mut audit = Pending::start(&parts, &request_id);
+    let mut audit = Pending::start(&state, &parts, &request_id);
     let resp = handle(&state, &parts, body, request_id, &mut audit)
         .instrument(span.clone())
         .await;
-    let resp = audit.finish(&state, resp).instrument(span).await;
+    let resp = audit.finish(resp).instrument(span).await;
     with_cors(resp, origin)
 }
 
@@ -177,7 +177,7 @@ async fn handle(
             return e.into_response();
         }
     };
-    crate::audit::set_principal(&mut audit.record, &verified.principal);
+    crate::audit::set_principal(audit.record(), &verified.principal);
     if let Err(e) = check_media(&parts.headers) {
         return refuse(audit, e);
     }
@@ -205,12 +205,14 @@ async fn handle(
         request_id,
         principal: verified.principal,
     };
-    let (result, facts) = state.mcp.handle_with_facts(&bytes, &transport, &ctx).await;
-    let failed = result
+    let result = state
+        .mcp
+        .handle_with_facts(&bytes, &transport, &ctx, &mut audit.facts)
+        .await;
+    audit.failed = result
         .as_ref()
         .err()
         .map(|f| crate::audit::variant_name(&f.error));
-    crate::audit::set_facts(&mut audit.record, facts, failed);
     match result {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),
         Ok(Outcome::Reply(body)) => json_response(StatusCode::OK, body),

@@ -102,22 +102,13 @@ impl McpService {
         headers: &TransportHeaders<'_>,
         ctx: &CallContext,
     ) -> Result<Outcome, Failure> {
-        self.handle_with_facts(body, headers, ctx).await.0
+        self.handle_with_facts(body, headers, ctx, &mut CallFacts::default())
+            .await
     }
 
-    /// Handles one HTTP body and says what happened, for the audit trail.
+    /// Handles one HTTP body and notes what happened in `facts`, for the audit trail. The
+    /// caller owns them, so even a request dropped half-way keeps what was decided.
     pub async fn handle_with_facts(
-        &self,
-        body: &[u8],
-        headers: &TransportHeaders<'_>,
-        ctx: &CallContext,
-    ) -> (Result<Outcome, Failure>, CallFacts) {
-        let mut facts = CallFacts::default();
-        let result = self.dispatch(body, headers, ctx, &mut facts).await;
-        (result, facts)
-    }
-
-    async fn dispatch(
         &self,
         body: &[u8],
         headers: &TransportHeaders<'_>,
