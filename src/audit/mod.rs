@@ -176,3 +176,99 @@ pub fn set_facts(record: &mut AuditRecord, facts: CallFacts, failed: Option<Stri
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn with(facts: CallFacts, failed: Option<&str>) -> AuditRecord {
+        let mut r = AuditRecord::default();
+        set_facts(&mut r, facts, failed.map(str::to_owned));
+        r
+    }
+
+    fn decided(decision: Decision) -> CallFacts {
+        CallFacts {
+            method: Some("tools/call".into()),
+            tool: Some("echo".into()),
+            decision: Some(decision),
+            ..CallFacts::default()
+        }
+    }
+
+    #[test]
+    fn an_allowed_call_names_its_rule_policy_version_and_target() {
+        let rule = Rule::Allow {
+            group: "engineering".into(),
+            pattern: "ec*".into(),
+            version: Some(4),
+        };
+        let mut facts = decided(Decision::Allow { rule });
+        facts.target_kind = Some("http".into());
+        facts.target_latency = Some(Duration::from_micros(1500));
+        let r = with(facts.clone(), None);
+        assert_eq!(r.decision, Verdict::Allow);
+        assert_eq!(r.reason, None);
+        assert_eq!(r.policy_group.as_deref(), Some("engineering"));
+        assert_eq!(r.policy_version, Some(4));
+        assert!(r.rule.unwrap().contains("\"ec*\""));
+        assert_eq!(r.target_us, Some(1500));
+        assert_eq!(r.target_outcome.as_deref(), Some("ok"));
+        facts.target_error = Some("Timeout".into());
+        let r = with(facts, None);
+        assert_eq!(r.decision, Verdict::Allow);
+        assert_eq!(r.target_outcome.as_deref(), Some("error"));
+        assert_eq!(r.target_error.as_deref(), Some("Timeout"));
+    }
+
+    #[test]
+    fn denials_say_why() {
+        let deny = |rule| with(decided(Decision::Deny { rule }), Some("UnknownTool"));
+        let r = deny(Rule::Deny {
+            group: "finance".into(),
+            pattern: "*".into(),
+            version: Some(2),
+        });
+        assert_eq!(
+            (r.decision, r.reason.as_deref()),
+            (Verdict::Deny, Some("deny_rule"))
+        );
+        assert_eq!(r.policy_version, Some(2));
+        let r = deny(Rule::DefaultDeny);
+        assert_eq!(r.reason.as_deref(), Some("default_deny"));
+        assert_eq!(r.policy_group, None);
+        assert_eq!(
+            deny(Rule::UnknownTool).reason.as_deref(),
+            Some("unknown_tool")
+        );
+        let r = with(
+            decided(Decision::NeedsScopes {
+                required: vec!["tools:write".into()],
+                rule: Rule::DefaultDeny,
+            }),
+            Some("InsufficientScope"),
+        );
+        assert_eq!(
+            (r.decision, r.reason.as_deref()),
+            (Verdict::Deny, Some("insufficient_scope"))
+        );
+    }
+
+    #[test]
+    fn without_a_decision_an_error_is_an_error_and_the_rest_allowed() {
+        let r = with(CallFacts::default(), Some("Parse"));
+        assert_eq!(
+            (r.decision, r.reason.as_deref()),
+            (Verdict::Error, Some("Parse"))
+        );
+        let listed = CallFacts {
+            method: Some("tools/list".into()),
+            ..CallFacts::default()
+        };
+        let r = with(listed, None);
+        assert_eq!(r.decision, Verdict::Allow);
+        assert_eq!(r.method.as_deref(), Some("tools/list"));
+        assert_eq!(r.target_outcome, None);
+    }
+}

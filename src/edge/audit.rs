@@ -127,3 +127,29 @@ impl Drop for Pending {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+
+    #[test]
+    fn api_gateway_and_lambda_request_ids_are_both_kept() {
+        let mut api = ApiGatewayV2httpRequestContext::default();
+        api.request_id = Some("api-1".into());
+        let mut lambda = lambda_http::Context::default();
+        lambda.request_id = "lambda-1".into();
+        let mut req = axum::http::Request::new(());
+        req.extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(api));
+        req.extensions_mut().insert(lambda);
+        let (parts, ()) = req.into_parts();
+        assert_eq!(
+            aws_request_ids(&parts),
+            (Some("api-1".into()), Some("lambda-1".into()))
+        );
+        let (parts, ()) = axum::http::Request::new(()).into_parts();
+        assert_eq!(aws_request_ids(&parts), (None, None), "standalone");
+    }
+}
