@@ -185,6 +185,11 @@ impl DynamoAuditStore {
             }
             let items = batch.iter().map(|p| p.item.clone()).collect();
             let result = self.batch_write(items).await;
+            tracing::debug!(
+                records = batch.len(),
+                ok = result.is_ok(),
+                "audit batch written"
+            );
             for p in batch {
                 let outcome = match &result {
                     Err(e) => Err(e.clone()),
