@@ -168,7 +168,8 @@ print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
 # The gateway then reads policies and tools from that table. `cargo lambda watch` hands its
 # functions only what --env-var names, so the table, moto's endpoint, the region and the
 # dummy credentials go into WATCH_ENV. GATEWAY_POLICY_TABLE itself is not exported, so other
-# processes keep their own.
+# processes keep their own. Also creates the audit table (mcp-gateway-dev-audit; exported as
+# MCP_WATCH_AUDIT_TABLE) that the gateway under watch writes its audit records to.
 seed_policies() {
   [ -n "${AWS_ENDPOINT_URL:-}" ] || die "seed_policies needs start_moto first"
   [ -n "${EVERYTHING_MCP_URL:-}" ] || die "seed_policies needs start_everything first"
@@ -178,7 +179,9 @@ seed_policies() {
   "$ctl" --table "$table" table create
   DEMO_TOOLS_URL="http://127.0.0.1:$1/lambda-url/demo-tools" \
     "$ctl" --table "$table" import "$ROOT/config/demo-org.yaml"
+  "$ctl" audit --audit-table "$table-audit" table create
   WATCH_ENV+=(
+    --env-var "GATEWAY_AUDIT_TABLE=$table-audit"
     --env-var "GATEWAY_POLICY_TABLE=$table"
     --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     --env-var "AWS_REGION=$AWS_REGION"
@@ -186,7 +189,7 @@ seed_policies() {
     --env-var "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
     --env-var "AWS_SESSION_TOKEN=$AWS_SESSION_TOKEN"
   )
-  export MCP_WATCH_POLICY_TABLE=$table
+  export MCP_WATCH_POLICY_TABLE=$table MCP_WATCH_AUDIT_TABLE=$table-audit
 }
 
 # start_watch PORT: every function under `cargo lambda watch` on 127.0.0.1 only. Watch

@@ -22,7 +22,7 @@ seed_policies "$WATCH_PORT"
 cat > "$LOCAL/dev.env" <<ENV
 export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_REGION=$AWS_REGION
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
-export GATEWAY_POLICY_TABLE=$MCP_WATCH_POLICY_TABLE
+export GATEWAY_POLICY_TABLE=$MCP_WATCH_POLICY_TABLE GATEWAY_AUDIT_TABLE=$MCP_WATCH_AUDIT_TABLE
 ENV
 start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
 gateway_auth_env "$WATCH_PORT"
@@ -67,6 +67,10 @@ cat <<TXT
     make ctl ARGS='explain --groups finance --tool echo'
     source .local/dev.env               # then target/debug/gatewayctl ... directly:
     target/debug/gatewayctl export > /tmp/org.yaml   # edit, then: gatewayctl import /tmp/org.yaml
+
+  Audit trail (every request; records also on the gateway's stdout in .local/watch.log):
+    make ctl ARGS='audit query --user alice'
+    make ctl ARGS='audit verify'
 
   Ctrl-C stops everything.
 TXT
