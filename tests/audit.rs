@@ -206,6 +206,16 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     assert_eq!(broken.decision, Verdict::Allow);
     assert_eq!(broken.target_outcome.as_deref(), Some("error"));
     assert_eq!(broken.target_error.as_deref(), Some("Status"));
+    // Its log line sits in the request's span, which carries the request id.
+    let span = format!("request{{request_id={}}}", broken.request_id);
+    assert!(
+        gw.stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(&span) && l.contains("tool target failed")),
+        "no log line in span {span}"
+    );
 
     let danger = by_request(&records, Some("danger"), Some("alice"));
     assert_eq!(danger.decision, Verdict::Deny);
