@@ -59,6 +59,8 @@ pub struct AppState {
     pub edge: EdgeSettings,
     /// One chained record per `/mcp` request, and the metrics lines.
     pub audit: Arc<AuditTrail>,
+    /// The authorization-server façade, when configured.
+    pub facade: Option<Arc<crate::oauth::Facade>>,
 }
 
 /// Why the gateway cannot start.
@@ -233,6 +235,7 @@ impl AppState {
             instructions: config.instructions.clone(),
             tools_ttl_ms: config.tools_ttl_ms,
         };
+        let facade = crate::facade::build(config).await?;
         let mcp = McpService::new(snapshots, Arc::clone(&identity), Arc::new(invoker), info)
             .with_recorded_arguments(config.audit.argument_tools.iter().cloned());
         Ok(Arc::new(Self {
@@ -250,6 +253,7 @@ impl AppState {
                 max_body_bytes: MAX_BODY_BYTES,
             },
             audit: Arc::new(Self::audit_trail(config, audit_sinks)),
+            facade,
         }))
     }
 }

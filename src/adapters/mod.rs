@@ -3,6 +3,8 @@
 pub mod audit_dynamodb;
 pub mod audit_stdout;
 pub mod catalog_file;
+pub mod cimd_http;
+pub mod cognito_clients;
 pub mod dynamodb_admin;
 pub mod dynamodb_config;
 pub mod http_target;
@@ -12,5 +14,7 @@ pub mod identity_secret;
 pub mod jwks_http;
 pub mod lambda_target;
 pub mod mcp_upstream;
+pub mod oauth_idp;
 pub mod outbound_auth;
+pub mod registrations;
 pub mod targets;

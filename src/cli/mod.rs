@@ -3,6 +3,7 @@
 //! `CliError`, which the binary prints as one line on stderr with a non-zero exit.
 
 pub mod audit;
+mod clients;
 mod identity_key;
 mod input;
 mod output;
@@ -65,6 +66,9 @@ pub enum Command {
     /// Put, get, list or delete a tool definition.
     #[command(subcommand)]
     Tool(ToolCommand),
+    /// List or remove the app clients the authorization-server façade registered.
+    #[command(subcommand)]
+    Clients(clients::ClientsCommand),
     /// Make the table match a configuration document; report what changed.
     ///
     /// The whole document is validated before anything is written, and only items that
@@ -216,6 +220,7 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         Command::Audit(args) => audit::run(g, out, args).await,
         Command::Tool(cmd) => tool(g, out, cmd).await,
         Command::IdentityKey(cmd) => identity_key::run(g, out, cmd).await,
+        Command::Clients(cmd) => clients::run(g, out, cmd).await,
         Command::Import {
             file,
             prune,

@@ -2,6 +2,7 @@
 //! these variables). A bad value stops start-up with an error naming the variable.
 
 pub mod audit;
+pub mod facade;
 pub mod identity_key;
 pub mod issuers;
 
@@ -57,6 +58,8 @@ pub struct Config {
     pub policy_max_staleness: Duration,
     /// Audit sinks and metrics (`config::audit`).
     pub audit: audit::AuditSettings,
+    /// The authorization-server façade (`GATEWAY_FACADE_*`); off when `None`.
+    pub facade: Option<facade::FacadeConfig>,
 }
 
 /// A setting that cannot be used.
@@ -221,6 +224,12 @@ impl Config {
                 ),
             ));
         }
+        let facade = facade::from_env(&env, &issuers, resource_url.as_deref(), &scopes_supported)?;
+        // With the façade on, clients are sent to it rather than to the IdP.
+        let authorization_servers = match &facade {
+            Some(f) => vec![f.base.clone()],
+            None => authorization_servers,
+        };
         Ok(Self {
             identity_key: identity_key::from_env(&env)?,
             bind,
@@ -241,6 +250,7 @@ impl Config {
             policy_refresh: Duration::from_secs(policy_refresh),
             policy_max_staleness: Duration::from_secs(policy_max_staleness),
             audit: audit::AuditSettings::from_lookup(&env)?,
+            facade,
         })
     }
 }

@@ -151,3 +151,44 @@ pub fn failure_response(failure: Failure, resource_metadata: impl FnOnce() -> St
     }
     resp
 }
+
+/// An OAuth refusal as RFC 6749 §5.2 / RFC 7591 §3.2.2 JSON. Upstream failures say only
+/// that the IdP is unavailable; their detail is logged by the caller.
+pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
+    use crate::oauth::OAuthError as E;
+    let (status, error, description) = match e {
+        E::InvalidRedirectUri(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            e.to_string(),
+        ),
+        E::InvalidClientMetadata(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            e.to_string(),
+        ),
+        E::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request", e.to_string()),
+        E::UnknownClient => (StatusCode::UNAUTHORIZED, "invalid_client", e.to_string()),
+        E::UnsupportedGrantType => (
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            e.to_string(),
+        ),
+        E::BadSeal | E::Expired => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the sign-in could not be completed (expired or altered); start again".into(),
+        ),
+        E::NotOffered => (StatusCode::NOT_FOUND, "invalid_request", e.to_string()),
+        E::Upstream(_) => (
+            StatusCode::BAD_GATEWAY,
+            "temporarily_unavailable",
+            "the identity provider is unavailable".into(),
+        ),
+    };
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    let mut resp = json_response(status, serde_json::to_vec(&body).unwrap_or_default());
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}

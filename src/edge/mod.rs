@@ -6,6 +6,7 @@ mod auth;
 pub mod errors;
 mod mcp_route;
 pub mod metadata;
+mod oauth;
 
 use std::sync::Arc;
 
@@ -36,6 +37,14 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/.well-known/oauth-protected-resource/{*path}",
             get(metadata::protected_resource),
         )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata).options(oauth::preflight),
+        )
+        .route("/register", post(oauth::register).options(oauth::preflight))
+        .route("/authorize", get(oauth::authorize))
+        .route("/oauth/callback", get(oauth::callback))
+        .route("/token", post(oauth::token).options(oauth::preflight))
         .fallback(not_found)
         .with_state(state)
 }

@@ -14,6 +14,12 @@
 // is that resource; any other resource is refused (invalid_target). The fixed clients and the
 // claims their tokens carry are in CLIENTS below.
 //
+// Authorization code + PKCE (the gateway's loopback relay): the public client `mcp-gateway-relay`
+// (application_type native, so its redirect URI http://127.0.0.1/oauth/callback matches on any
+// port, RFC 8252 §7.3) signs users in through the development login and consent pages (any
+// login and password; the login names the account). Access tokens of a signed-in user carry
+// that user's claims from USERS below; an unknown login gets no groups.
+//
 // Test-only side channel on the same port (loopback only, never in production):
 //   POST /__admin/rotate       new RS256 signing key with a new kid; the JWKS serves only it
 //   POST /__admin/jwks-down    the jwks_uri answers 503 until ...
@@ -68,6 +74,25 @@ const CLIENTS = {
   },
 };
 
+// The gateway's relay client and any other public authorization-code clients.
+const PUBLIC_CLIENTS = [
+  {
+    client_id: 'mcp-gateway-relay',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/oauth/callback'],
+    scope: `openid offline_access ${SCOPES}`,
+  },
+];
+
+// account id (the login typed on the login page) -> claims added to that user's access tokens
+const USERS = {
+  alice: CLIENTS['client-alice'].claims,
+  bob: CLIENTS['client-bob'].claims,
+};
+
 const log = (...args) => console.error('[oidc-provider]', ...args);
 
 const { values: opts } = parseArgs({
@@ -96,15 +121,18 @@ let jwksHits = 0;
 
 function buildProvider(issuer) {
   const provider = new Provider(issuer, {
-    clients: Object.entries(CLIENTS).map(([clientId, c]) => ({
-      client_id: clientId,
-      client_secret: c.secret,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: c.auth ?? 'client_secret_post',
-      scope: SCOPES,
-    })),
+    clients: [
+      ...Object.entries(CLIENTS).map(([clientId, c]) => ({
+        client_id: clientId,
+        client_secret: c.secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: c.auth ?? 'client_secret_post',
+        scope: SCOPES,
+      })),
+      ...PUBLIC_CLIENTS,
+    ],
     jwks: { keys: [signingKey] },
     cookies: { keys: cookieKeys },
     scopes: ['openid', 'offline_access', ...SCOPES.split(' ')],
@@ -133,7 +161,9 @@ function buildProvider(issuer) {
         },
       },
     },
-    extraTokenClaims: (_ctx, token) => CLIENTS[token.clientId]?.claims,
+    extraTokenClaims: (_ctx, token) => (token.accountId
+      ? { username: token.accountId, ...USERS[token.accountId] }
+      : CLIENTS[token.clientId]?.claims),
     formats: {
       customizers: {
         jwt: (_ctx, token, jwt) => {
