@@ -1,114 +1,19 @@
 //! The authorization-server façade end to end on the standalone server, against the local
-//! oidc-provider (login and consent pages) and moto's Cognito: metadata, registration,
-//! the loopback relay's refusals and pass-throughs, PKCE held by the client alone, the
-//! TypeScript SDK signing a user in headlessly and stepping up, and Cognito app clients
-//! created per registration and removed with `gatewayctl clients`.
+//! oidc-provider (login and consent pages): metadata, registration, the loopback relay's
+//! refusals and pass-throughs, PKCE held by the client alone, and the TypeScript SDK signing
+//! a user in headlessly and stepping up.
 //!
-//! Needs `MCP_E2E_NODE`, `OIDC_ISSUER`, `COGNITO_CONFIG` and `AWS_ENDPOINT_URL` (moto), which
-//! `make test` sets; without them these tests fail, they never skip.
+//! Needs `MCP_E2E_NODE` and `OIDC_ISSUER`, which `make test` sets; without them these tests
+//! fail, they never skip.
 
-use std::process::Command;
-
-use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
 #[path = "support/clients.rs"]
 mod clients;
+#[path = "support/oauth.rs"]
+mod oauth;
 use clients::*;
-
-/// The relay's client at the local oidc-provider (tests/idp/oidc_provider.mjs).
-const RELAY_CLIENT: &str = "mcp-gateway-relay";
-
-const CATALOG: &str = "\
-policies:
-  - {group: '*', allow: [current_time]}
-  - {group: engineering, allow: [echo]}
-  - group: admins
-    allow: ['*']
-    scopes: [{tools: 'admin_*', scopes: ['mcp:admin']}]
-tools:
-  - {name: echo, inputSchema: {type: object}, target: {kind: http, url: '${DEMO_TOOLS_URL}/echo'}}
-  - {name: admin_echo, inputSchema: {type: object}, target: {kind: http, url: '${DEMO_TOOLS_URL}/echo'}}
-  - {name: current_time, inputSchema: {type: object}, target: {kind: http, url: '${DEMO_TOOLS_URL}/current_time'}}
-";
-
-struct Gateway {
-    _tools: Server,
-    _gateway: Server,
-    base: String,
-    resource: String,
-}
-
-/// Demo tools (verifying who called) and a gateway whose façade fronts the local provider.
-async fn facade_gateway(extra: &[(&str, &str)]) -> Gateway {
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let resource = format!("{base}/mcp");
-    let tools_port = free_port();
-    let tools = spawn(
-        env!("CARGO_BIN_EXE_demo-tools"),
-        &[
-            ("DEMO_TOOLS_BIND", &format!("127.0.0.1:{tools_port}")),
-            ("DEMO_GATEWAY_ISSUER", &resource),
-            (
-                "DEMO_GATEWAY_JWKS_URL",
-                &format!("{base}/.well-known/jwks.json"),
-            ),
-            (
-                "DEMO_TOOLS_AUDIENCE",
-                &format!("http://127.0.0.1:{tools_port}"),
-            ),
-        ],
-    );
-    let dir = std::env::temp_dir().join(format!("e2e-oauth-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let catalog = dir.join("catalog.yaml");
-    std::fs::write(&catalog, CATALOG).unwrap();
-    register_resource(&resource).await;
-    let issuer = required_env("OIDC_ISSUER");
-    let bind = format!("127.0.0.1:{port}");
-    let mut env = vec![
-        ("GATEWAY_BIND", bind.as_str()),
-        ("DEMO_TOOLS_URL", tools.base.as_str()),
-        ("GATEWAY_RESOURCE_URL", resource.as_str()),
-        ("GATEWAY_OIDC_ISSUER", issuer.as_str()),
-        ("GATEWAY_CATALOG_FILE", catalog.to_str().unwrap()),
-        ("GATEWAY_SCOPES_SUPPORTED", "mcp:tools"),
-        ("GATEWAY_FACADE_ISSUER", issuer.as_str()),
-        ("GATEWAY_FACADE_CLIENT_ID", RELAY_CLIENT),
-    ];
-    env.extend_from_slice(extra);
-    let gateway = spawn(env!("CARGO_BIN_EXE_mcp-oauth-gateway"), &env);
-    Gateway {
-        _tools: tools,
-        _gateway: gateway,
-        base,
-        resource,
-    }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn register(base: &str, body: Value) -> (StatusCode, Value) {
-    let resp = http()
-        .post(format!("{base}/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (resp.status(), resp.json().await.unwrap())
-}
-
-fn query(location: &str) -> std::collections::HashMap<String, String> {
-    let url = url::Url::parse(location).unwrap();
-    url.query_pairs().into_owned().collect()
-}
+use oauth::*;
 
 #[tokio::test]
 async fn metadata_sends_clients_to_the_facade_and_registration_checks_redirect_uris() {
@@ -421,117 +326,4 @@ async fn the_typescript_sdk_signs_the_user_in_and_steps_up_for_a_wider_scope() {
     );
     assert_eq!(bob["tools"], json!(["current_time"]), "{bob}");
     assert_eq!(bob["signIns"], 1, "{bob}");
-}
-
-fn gatewayctl(table: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
-        .arg("--table")
-        .arg(table)
-        .args(args)
-        .output()
-        .expect("run gatewayctl")
-}
-
-#[tokio::test]
-async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_removes() {
-    let cognito = cognito_config();
-    let pool = cognito["userPoolId"].as_str().unwrap();
-    let table = format!("oauth-{}", uuid::Uuid::new_v4().simple());
-    let out = gatewayctl(&table, &["table", "create"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let resource = format!("{base}/mcp");
-    let _gateway = spawn(
-        env!("CARGO_BIN_EXE_mcp-oauth-gateway"),
-        &[
-            ("GATEWAY_BIND", &format!("127.0.0.1:{port}")),
-            ("GATEWAY_RESOURCE_URL", &resource),
-            ("GATEWAY_COGNITO_USER_POOL_ID", pool),
-            (
-                "GATEWAY_COGNITO_CLIENT_IDS",
-                cognito["clientId"].as_str().unwrap(),
-            ),
-            (
-                "GATEWAY_COGNITO_JWKS_URL",
-                cognito["jwksUrl"].as_str().unwrap(),
-            ),
-            ("GATEWAY_POLICY_TABLE", &table),
-            ("GATEWAY_FACADE_ISSUER", cognito["issuer"].as_str().unwrap()),
-            ("GATEWAY_FACADE_REGISTRATION", "cognito"),
-            ("GATEWAY_FACADE_SCOPES", "openid email"),
-        ],
-    );
-    let (status, answer) = register(
-        &base,
-        json!({"redirect_uris": ["http://127.0.0.1:7777/callback"], "client_name": "Claude Code"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{answer}");
-    let (status, refused) =
-        register(&base, json!({"redirect_uris": ["http://evil.example/cb"]})).await;
-    assert_eq!(
-        (status.as_u16(), refused["error"].as_str()),
-        (400, Some("invalid_redirect_uri"))
-    );
-
-    let out = gatewayctl(&table, &["--json", "clients", "list"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
-    let rec = &listed[0];
-    assert_eq!(rec["clientName"], "Claude Code");
-    assert_eq!(
-        rec["redirectUris"],
-        json!(["http://127.0.0.1:7777/callback"])
-    );
-    let app_client = rec["clientId"].as_str().unwrap().to_owned();
-
-    // The app client at Cognito: public, code flow, only the relay's callback, our scopes.
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-    let described = idp
-        .describe_user_pool_client()
-        .user_pool_id(pool)
-        .client_id(&app_client)
-        .send()
-        .await
-        .expect("the created app client exists");
-    let c = described.user_pool_client().unwrap();
-    assert_eq!(c.client_secret(), None);
-    assert_eq!(c.callback_urls(), [format!("{base}/oauth/callback")]);
-    assert_eq!(c.allowed_o_auth_scopes(), ["openid", "email"]);
-    assert_eq!(c.allowed_o_auth_flows().len(), 1);
-    assert_eq!(c.allowed_o_auth_flows()[0].as_str(), "code");
-
-    let out = gatewayctl(&table, &["clients", "remove", &app_client]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let gone = idp
-        .describe_user_pool_client()
-        .user_pool_id(pool)
-        .client_id(&app_client)
-        .send()
-        .await;
-    assert!(gone.is_err(), "the app client is deleted at Cognito");
-    let out = gatewayctl(&table, &["--json", "clients", "list"]);
-    assert_eq!(
-        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
-        json!([])
-    );
-    let out = gatewayctl(&table, &["clients", "remove", &app_client]);
-    assert!(!out.status.success(), "removing twice is an error");
 }

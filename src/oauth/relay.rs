@@ -195,8 +195,16 @@ impl Facade {
     async fn client(&self, client_id: &str, now: u64) -> Result<RelayClient, OAuthError> {
         if registration::is_client_id_url(client_id) && self.cimd_on() {
             let fetcher = self.cimd.as_ref().ok_or(OAuthError::UnknownClient)?;
-            let doc = fetcher.fetch(client_id).await?;
-            let req = registration::parse_document(client_id, &doc)?;
+            // The URL came from an unauthenticated request: whatever went wrong, the answer
+            // is "unknown client"; the reason is logged.
+            let req = match fetcher.fetch(client_id).await {
+                Ok(doc) => registration::parse_document(client_id, &doc),
+                Err(e) => Err(e),
+            }
+            .map_err(|e| {
+                tracing::info!(error = %e, "client metadata document refused");
+                OAuthError::UnknownClient
+            })?;
             return Ok(RelayClient {
                 i: self.settings.cimd_client_id.clone().unwrap_or_default(),
                 r: req.redirect_uris,
