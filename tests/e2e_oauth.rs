@@ -70,10 +70,6 @@ async fn metadata_sends_clients_to_the_facade_and_registration_checks_redirect_u
             json!({"redirect_uris": ["http://evil.example/cb"]}),
             "invalid_redirect_uri",
         ),
-        (
-            json!({"redirect_uris": ["http://localhost:3000/cb"]}),
-            "invalid_redirect_uri",
-        ),
         (json!({"redirect_uris": []}), "invalid_redirect_uri"),
         (
             json!({"redirect_uris": ["https://app.example/cb#x"]}),

@@ -1,5 +1,5 @@
 //! Which redirect URIs a client may register and how a presented one matches a registered
-//! one: `https://`, or `http://` on a loopback IP with any port (RFC 8252 §7.3, §8.3).
+//! one: `https://`, or `http://` on a loopback host with any port (RFC 8252 §7.3).
 
 use super::OAuthError;
 
@@ -20,8 +20,10 @@ fn host_of(authority: &str) -> &str {
     }
 }
 
+/// RFC 8252 §8.3 prefers the IP literals, but mcp-remote, Claude Code and others register
+/// `http://localhost:<port>/...`; it is the user's own machine either way.
 fn is_loopback_ip(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "[::1]")
+    matches!(host, "127.0.0.1" | "[::1]" | "localhost")
 }
 
 /// Checks one redirect URI a client asks to register.
@@ -48,7 +50,7 @@ pub fn validate(uri: &str) -> Result<(), OAuthError> {
         "https" => Ok(()),
         // RFC 8252 §8.3: `localhost` may resolve elsewhere; only the loopback IPs.
         "http" if is_loopback_ip(host) => Ok(()),
-        "http" => bad("http:// is allowed on 127.0.0.1 and [::1] only"),
+        "http" => bad("http:// is allowed on 127.0.0.1, [::1] and localhost only"),
         _ => bad("only https:// and loopback http:// redirect URIs are accepted"),
     }
 }
@@ -93,14 +95,15 @@ mod tests {
             "http://127.0.0.1/callback",
             "http://127.0.0.1:33418/callback",
             "http://[::1]:8080/cb?x=1",
+            "http://localhost:3000/oauth/callback",
             "https://claude.ai/api/mcp/auth_callback",
         ] {
             assert!(validate(ok).is_ok(), "{ok}");
         }
         for bad in [
             "http://example.com/cb",
-            "http://localhost:3000/cb",
             "http://127.0.0.1.evil.example/cb",
+            "http://localhost.evil.example/cb",
             "http://127.0.0.1@evil.example/cb",
             "https://app.example.com/cb#frag",
             "javascript:alert(1)",
@@ -128,6 +131,11 @@ mod tests {
         assert!(!matches(reg, "http://127.0.0.1:51234/other"));
         assert!(!matches(reg, "http://127.0.0.1:51234/callback?x=1"));
         assert!(!matches(reg, "http://[::1]:51234/callback"));
+        assert!(!matches(reg, "http://localhost:51234/callback"));
+        assert!(matches(
+            "http://localhost:1/oauth/callback",
+            "http://localhost:2/oauth/callback"
+        ));
         assert!(!matches(
             reg,
             "http://127.0.0.1:51234@evil.example/callback"

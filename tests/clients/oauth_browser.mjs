@@ -19,16 +19,18 @@ function formOf(html) {
   return { action: form[1].replace(/&amp;/g, '&'), fields };
 }
 
+// With `redirectUri` null the browser goes all the way: the client's own callback page is
+// loaded too (a client such as mcp-remote listens there), and its URL is returned.
 export async function signIn(startUrl, redirectUri, login, { log = () => {} } = {}) {
   const jar = new Map(); // host -> Map(cookie name -> value)
-  const landing = new URL(redirectUri);
+  const landing = redirectUri ? new URL(redirectUri) : undefined;
   let url = startUrl;
   let method = 'GET';
   let body;
   const visited = [];
   for (let step = 0; step < 25; step++) {
     const u = new URL(url);
-    if (u.origin === landing.origin && u.pathname === landing.pathname) return u;
+    if (landing && u.origin === landing.origin && u.pathname === landing.pathname) return u;
     visited.push(`${method} ${u.origin}${u.pathname}`);
     const cookies = jar.get(u.host) ?? new Map();
     jar.set(u.host, cookies);
@@ -53,6 +55,7 @@ export async function signIn(startUrl, redirectUri, login, { log = () => {} } = 
     }
     const text = await res.text();
     const form = res.status === 200 ? formOf(text) : undefined;
+    if (!landing && res.status === 200 && !form) return u;
     if (!form) throw new Error(`sign-in stopped at ${method} ${url}: HTTP ${res.status} ${text.slice(0, 400)} (path: ${visited.join(' | ')})`);
     const fields = { ...form.fields };
     if ('login' in fields || fields.prompt === 'login') {

