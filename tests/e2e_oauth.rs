@@ -310,6 +310,20 @@ async fn the_typescript_sdk_signs_the_user_in_and_steps_up_for_a_wider_scope() {
             "{alice}"
         );
     }
+    // The same sign-in with the SDK offering the 2025-06-18 revision.
+    let older = run_client(
+        &node,
+        &[
+            "tests/clients/ts_oauth_client.mjs",
+            &g.resource,
+            "--protocol",
+            "2025-06-18",
+            "--call",
+            r#"echo={"text":"older revision"}"#,
+        ],
+    );
+    assert_eq!(older["protocolVersion"], "2025-06-18", "{older}");
+    assert_eq!(older["calls"]["echo"]["isError"], false, "{older}");
     // Bob signs in as himself and sees what his groups allow.
     let bob = run_client(
         &node,

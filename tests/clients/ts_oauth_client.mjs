@@ -7,7 +7,9 @@
 // re-authorize with the wider scope (step-up); the script finishes that sign-in and retries.
 //
 // Usage: node tests/clients/ts_oauth_client.mjs <mcp-url> [--login alice] [--cimd-url URL]
-//        [--call 'name={"arg": 1}']...
+//        [--protocol 2025-06-18] [--call 'name={"arg": 1}']...
+// --protocol makes the SDK offer that revision at initialize instead of its latest (the SDK
+// has no setting for it, so the request body is rewritten on its way out).
 // Prints one JSON line: protocolVersion, tools, calls (per tool: isError, text), and what the
 // flow did (registrations, sign-ins, the scopes of each authorization, states returned intact).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,12 +18,13 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { signIn } from './oauth_browser.mjs';
 
 function parseArgs(argv) {
-  const opts = { url: undefined, login: 'alice', cimdUrl: undefined, calls: [] };
+  const opts = { url: undefined, login: 'alice', cimdUrl: undefined, protocol: undefined, calls: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => { if (argv[i + 1] === undefined) throw new Error(`${a} needs a value`); return argv[++i]; };
     if (a === '--login') opts.login = v();
     else if (a === '--cimd-url') opts.cimdUrl = v();
+    else if (a === '--protocol') opts.protocol = v();
     else if (a === '--call') {
       const s = v();
       const eq = s.indexOf('=');
@@ -75,6 +78,16 @@ class HeadlessProvider {
   }
 }
 
+// Offers --protocol at initialize; every other request goes out unchanged.
+async function offering(input, init) {
+  if (opts.protocol && typeof init?.body === 'string' && init.body.includes('"method":"initialize"')) {
+    const msg = JSON.parse(init.body);
+    msg.params.protocolVersion = opts.protocol;
+    init = { ...init, body: JSON.stringify(msg) };
+  }
+  return fetch(input, init);
+}
+
 // Runs `op`; when the SDK stopped for a sign-in, finishes it and runs `op` again.
 async function withSignIn(transport, op) {
   for (let attempt = 0; ; attempt++) {
@@ -96,7 +109,7 @@ async function main() {
   let client;
   // The first connect stops at the sign-in; a fresh transport connects with the new token.
   for (let attempt = 0; attempt < 3 && !client; attempt++) {
-    transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
+    transport = new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: offering });
     const c = new Client({ name: 'mcp-oauth-gateway-ts-oauth-client', version: '0.1.0' });
     c.onerror = (e) => log(`transport warning: ${e?.message ?? e}`);
     try {
