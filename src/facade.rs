@@ -82,6 +82,7 @@ pub async fn build(config: &Config) -> Result<Option<Arc<Facade>>, StartupError>
         cimd_client_id: f.client_id.clone().filter(|_| f.cimd),
         scopes: f.scopes.clone(),
         state_ttl: f.state_ttl_secs,
+        forward_resource: f.forward_resource,
     };
     Ok(Some(Arc::new(Facade::new(
         settings, sealer, idp, factory, log, cimd,

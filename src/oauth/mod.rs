@@ -7,6 +7,8 @@ pub mod metadata;
 pub mod redirect;
 pub mod registration;
 pub mod relay;
+#[cfg(test)]
+mod relay_tests;
 pub mod seal;
 
 use async_trait::async_trait;

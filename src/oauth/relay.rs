@@ -39,6 +39,8 @@ pub struct FacadeSettings {
     pub scopes: Vec<String>,
     /// Lifetime of the relay state, seconds.
     pub state_ttl: u64,
+    /// Whether the RFC 8707 `resource` parameter reaches the IdP (Entra ID v2 refuses it).
+    pub forward_resource: bool,
 }
 
 /// A registered client as the relay knows it, sealed into the client id it hands out.
@@ -285,6 +287,9 @@ impl Facade {
             ("state", relay_state.as_str()),
         ];
         for pass in ["scope", "resource", "prompt", "login_hint", "nonce"] {
+            if pass == "resource" && !self.settings.forward_resource {
+                continue;
+            }
             if let Some(v) = p.get(pass) {
                 pairs.push((pass, v));
             }
@@ -360,7 +365,7 @@ impl Facade {
             }
             _ => return Err(OAuthError::UnsupportedGrantType),
         }
-        if let Some(r) = p.get("resource") {
+        if let Some(r) = p.get("resource").filter(|_| self.settings.forward_resource) {
             form.push(("resource".into(), r.clone()));
         }
         let idp = self.idp.metadata().await?;
