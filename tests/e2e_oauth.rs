@@ -251,6 +251,11 @@ async fn only_the_clients_verifier_redeems_the_code() {
     assert_eq!(report["rightVerifier"]["status"], 200, "{report}");
     assert_eq!(report["rightVerifier"]["hasAccessToken"], true);
     assert_eq!(
+        report["refreshed"],
+        json!({"status": 200, "hasAccessToken": true}),
+        "refresh tokens are relayed too"
+    );
+    assert_eq!(
         report["codeReused"],
         json!({"status": 400, "error": "invalid_grant"})
     );

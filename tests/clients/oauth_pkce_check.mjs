@@ -2,7 +2,7 @@
 // loopback relay, driven by hand (no SDK): registers at the gateway, sends the browser to the
 // gateway's /authorize with its own PKCE pair and state, signs in at the IdP headlessly, then
 // redeems the code at the gateway's /token with a wrong verifier, the right one, and the
-// right one again. Prints one JSON line with what each step answered.
+// right one, refreshes the token through the gateway, and redeems the code again. Prints one JSON line with what each step answered.
 //
 // Usage: node tests/clients/oauth_pkce_check.mjs <gateway-origin> <resource> [--login alice]
 import { createHash, randomBytes } from 'node:crypto';
@@ -32,7 +32,8 @@ async function main() {
   const auth = new URL(`${origin}/authorize`);
   for (const [k, v] of Object.entries({
     response_type: 'code', client_id: client.client_id, redirect_uri: redirect, state,
-    code_challenge: challenge, code_challenge_method: 'S256', scope: 'mcp:tools', resource,
+    code_challenge: challenge, code_challenge_method: 'S256', scope: 'mcp:tools offline_access',
+    prompt: 'consent', resource,
   })) auth.searchParams.set(k, v);
   const landed = await signIn(auth.href, redirect, login);
   const code = landed.searchParams.get('code');
@@ -41,6 +42,10 @@ async function main() {
   const wrong = await token({ ...base, code_verifier: b64(randomBytes(32)) });
   const none = await token({ ...base });
   const right = await token({ ...base, code_verifier: verifier });
+  const refreshed = right.body.refresh_token
+    ? await token({ grant_type: 'refresh_token', client_id: client.client_id, refresh_token: right.body.refresh_token, resource })
+    : { status: null, body: {} };
+  // Last: a reused code makes the IdP revoke what it issued for it (RFC 6749 §4.1.2).
   const again = await token({ ...base, code_verifier: verifier });
   console.log(JSON.stringify({
     stateReturned: landed.searchParams.get('state') === state,
@@ -48,6 +53,7 @@ async function main() {
     noVerifier: { status: none.status, error: none.body.error ?? null },
     rightVerifier: { status: right.status, tokenType: right.body.token_type ?? null, hasAccessToken: typeof right.body.access_token === 'string' },
     codeReused: { status: again.status, error: again.body.error ?? null },
+    refreshed: { status: refreshed.status, hasAccessToken: typeof refreshed.body.access_token === 'string' },
     accessToken: right.body.access_token ?? null,
   }));
 }
