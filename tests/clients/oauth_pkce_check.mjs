@@ -1,8 +1,9 @@
 // oauth_pkce_check.mjs - owns the "only the client's verifier redeems the code" check of the
 // loopback relay, driven by hand (no SDK): registers at the gateway, sends the browser to the
 // gateway's /authorize with its own PKCE pair and state, signs in at the IdP headlessly, then
-// redeems the code at the gateway's /token with a wrong verifier, the right one, and the
-// right one, refreshes the token through the gateway, and redeems the code again. Prints one JSON line with what each step answered.
+// redeems the code at the gateway's /token with a wrong verifier, none and the right one,
+// refreshes the token through the gateway, and redeems the code again. Prints one JSON line
+// with what each step answered.
 //
 // Usage: node tests/clients/oauth_pkce_check.mjs <gateway-origin> <resource> [--login alice]
 import { createHash, randomBytes } from 'node:crypto';
