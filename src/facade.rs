@@ -35,18 +35,13 @@ pub async fn build(config: &Config) -> Result<Option<Arc<Facade>>, StartupError>
                 cognito_client().await,
                 user_pool_id.clone(),
             ));
-            // Registrations are recorded beside the policies when there is a table.
+            // Registrations are recorded beside the policies; configuration requires the table.
             let log: Option<Arc<dyn RegistrationLog>> = match &config.policy_table {
                 Some(t) => Some(Arc::new(Registrations::new(DynamoConfig::new(
                     dynamodb_client().await,
                     t.clone(),
                 )))),
-                None => {
-                    tracing::warn!(
-                        "GATEWAY_POLICY_TABLE is unset: Cognito registrations are not recorded for gatewayctl clients"
-                    );
-                    None
-                }
+                None => None,
             };
             (RegistrationMode::Cognito, Some(factory), log)
         }
@@ -83,6 +78,7 @@ pub async fn build(config: &Config) -> Result<Option<Arc<Facade>>, StartupError>
         scopes: f.scopes.clone(),
         state_ttl: f.state_ttl_secs,
         forward_resource: f.forward_resource,
+        max_registrations: f.max_registrations,
     };
     Ok(Some(Arc::new(Facade::new(
         settings, sealer, idp, factory, log, cimd,

@@ -1,7 +1,7 @@
 //! The façade's Cognito registration mode against moto: each `POST /register` creates a
 //! public app client (authorization code + PKCE, the relay's callback, the configured
-//! scopes) recorded in the policy table; `gatewayctl clients list|remove` lists it and
-//! deletes it at Cognito. moto has no hosted login, so the sign-in itself is tested against
+//! scopes) recorded in the policy table, up to `GATEWAY_FACADE_MAX_REGISTRATIONS`;
+//! `gatewayctl clients list|remove` lists it and deletes it at Cognito. moto has no hosted login, so the sign-in itself is tested against
 //! the local oidc-provider (tests/e2e_oauth.rs).
 //!
 //! Needs `COGNITO_CONFIG` and `AWS_ENDPOINT_URL` (moto), which `make test` sets; without
@@ -59,6 +59,7 @@ async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_remo
             ("GATEWAY_FACADE_ISSUER", cognito["issuer"].as_str().unwrap()),
             ("GATEWAY_FACADE_REGISTRATION", "cognito"),
             ("GATEWAY_FACADE_SCOPES", "openid email"),
+            ("GATEWAY_FACADE_MAX_REGISTRATIONS", "1"),
         ],
     );
     let (status, answer) = register(
@@ -72,6 +73,15 @@ async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_remo
     assert_eq!(
         (status.as_u16(), refused["error"].as_str()),
         (400, Some("invalid_redirect_uri"))
+    );
+    // Anyone may register: past GATEWAY_FACADE_MAX_REGISTRATIONS no more app clients are made.
+    let second =
+        json!({"redirect_uris": ["http://127.0.0.1:8888/callback"], "client_name": "Cursor"});
+    let (status, full) = register(&base, second.clone()).await;
+    assert_eq!(
+        (status.as_u16(), full["error"].as_str()),
+        (403, Some("access_denied")),
+        "{full}"
     );
 
     let out = gatewayctl(&table, &["--json", "clients", "list"]);
@@ -129,4 +139,7 @@ async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_remo
     );
     let out = gatewayctl(&table, &["clients", "remove", &app_client]);
     assert!(!out.status.success(), "removing twice is an error");
+    // The removed registration no longer counts against the limit.
+    let (status, answer) = register(&base, second).await;
+    assert_eq!(status, 201, "{answer}");
 }

@@ -78,4 +78,23 @@ impl RegistrationLog for Registrations {
             .map_err(|e| OAuthError::Upstream(format!("PutItem: {}", brief(&e))))?;
         Ok(())
     }
+
+    async fn count(&self) -> Result<usize, OAuthError> {
+        let mut total = 0usize;
+        let mut pages = self
+            .table
+            .client()
+            .query()
+            .table_name(self.table.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(CLIENT_PK.into()))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| OAuthError::Upstream(format!("Query: {}", brief(&e))))?;
+            total += usize::try_from(page.count()).unwrap_or(0);
+        }
+        Ok(total)
+    }
 }

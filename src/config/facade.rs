@@ -43,6 +43,9 @@ pub struct FacadeConfig {
     pub state_key: Option<Vec<u8>>,
     /// `GATEWAY_FACADE_STATE_TTL_SECS` (default 600): how long a login may take.
     pub state_ttl_secs: u64,
+    /// `GATEWAY_FACADE_MAX_REGISTRATIONS` (default 500): most app clients created by
+    /// registrations (Cognito mode; Cognito allows 1,000 per pool).
+    pub max_registrations: usize,
     /// `GATEWAY_FACADE_RESOURCE_PARAM` (default on): relay RFC 8707 `resource` to the IdP;
     /// off for IdPs that refuse it (Entra ID v2).
     pub forward_resource: bool,
@@ -184,6 +187,12 @@ pub fn from_env(
         get("GATEWAY_FACADE_RESOURCE_PARAM"),
         true,
     )?;
+    let max_registrations = super::number(
+        env,
+        "GATEWAY_FACADE_MAX_REGISTRATIONS",
+        500usize,
+        1..=10_000,
+    )?;
     let state_ttl_secs = super::number(env, "GATEWAY_FACADE_STATE_TTL_SECS", 600u64, 30..=3600)?;
     let scopes = match get("GATEWAY_FACADE_SCOPES") {
         Some(s) => list(&s),
@@ -202,6 +211,7 @@ pub fn from_env(
         state_key,
         state_ttl_secs,
         forward_resource,
+        max_registrations,
     }))
 }
 
@@ -312,8 +322,17 @@ mod tests {
             ("GATEWAY_COGNITO_CLIENT_IDS", "c1"),
             ("GATEWAY_FACADE_ISSUER", pool),
             ("GATEWAY_FACADE_REGISTRATION", "cognito"),
+            ("GATEWAY_POLICY_TABLE", "mcp-gateway"),
         ])
         .unwrap();
+        // Without a table to record them in, Cognito registrations are refused at start-up.
+        let no_table = cfg(&[
+            ("GATEWAY_COGNITO_USER_POOL_ID", "eu-west-1_Abc"),
+            ("GATEWAY_COGNITO_CLIENT_IDS", "c1"),
+            ("GATEWAY_FACADE_ISSUER", pool),
+            ("GATEWAY_FACADE_REGISTRATION", "cognito"),
+        ]);
+        assert_eq!(no_table.unwrap_err().name, "GATEWAY_FACADE_REGISTRATION");
         assert_eq!(
             c.facade.unwrap().registration,
             super::FacadeRegistration::Cognito {

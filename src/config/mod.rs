@@ -225,6 +225,16 @@ impl Config {
             ));
         }
         let facade = facade::from_env(&env, &issuers, resource_url.as_deref(), &scopes_supported)?;
+        if facade
+            .as_ref()
+            .is_some_and(|f| matches!(f.registration, facade::FacadeRegistration::Cognito { .. }))
+            && policy_table.is_none()
+        {
+            return Err(bad(
+                "GATEWAY_FACADE_REGISTRATION",
+                "cognito records registrations in GATEWAY_POLICY_TABLE, which is unset",
+            ));
+        }
         // With the façade on, clients are sent to it rather than to the IdP.
         let authorization_servers = match &facade {
             Some(f) => vec![f.base.clone()],

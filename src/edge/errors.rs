@@ -180,6 +180,7 @@ pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
             "the sign-in could not be completed (expired or altered); start again".into(),
         ),
         E::NotOffered => (StatusCode::NOT_FOUND, "invalid_request", e.to_string()),
+        E::RegistrationLimit => (StatusCode::FORBIDDEN, "access_denied", e.to_string()),
         E::Upstream(_) => (
             StatusCode::BAD_GATEWAY,
             "temporarily_unavailable",

@@ -36,6 +36,9 @@ pub enum OAuthError {
     Expired,
     #[error("not offered by this gateway")]
     NotOffered,
+    /// `POST /register` is open to anyone: created app clients are capped.
+    #[error("the registration limit is reached")]
+    RegistrationLimit,
     /// The IdP, Cognito, the registrations table or a metadata document host failed; the
     /// detail is logged, never answered.
     #[error("upstream failure: {0}")]
@@ -70,6 +73,8 @@ pub trait ClientFactory: Send + Sync {
 #[async_trait]
 pub trait RegistrationLog: Send + Sync {
     async fn record(&self, registration: &Registration) -> Result<(), OAuthError>;
+    /// How many registrations are recorded.
+    async fn count(&self) -> Result<usize, OAuthError>;
 }
 
 /// Fetches a Client ID Metadata Document (bounded in size and time).

@@ -41,6 +41,8 @@ pub struct FacadeSettings {
     pub state_ttl: u64,
     /// Whether the RFC 8707 `resource` parameter reaches the IdP (Entra ID v2 refuses it).
     pub forward_resource: bool,
+    /// Most app clients created per registration (Cognito mode).
+    pub max_registrations: usize,
 }
 
 /// A registered client as the relay knows it, sealed into the client id it hands out.
@@ -142,6 +144,11 @@ impl Facade {
             RegistrationMode::Static { client_id } => client_id.clone(),
             RegistrationMode::Cognito => {
                 let factory = self.factory.as_ref().ok_or(OAuthError::NotOffered)?;
+                let log = self.log.as_ref().ok_or(OAuthError::NotOffered)?;
+                // Anyone may register, and each registration is an app client at the IdP.
+                if log.count().await? >= self.settings.max_registrations {
+                    return Err(OAuthError::RegistrationLimit);
+                }
                 // With the relay the IdP only ever sees the gateway's callback.
                 let callbacks = if self.settings.relay {
                     vec![self.callback_url()]
@@ -157,16 +164,14 @@ impl Facade {
                 let id = factory
                     .create(&name, &callbacks, &self.settings.scopes)
                     .await?;
-                if let Some(log) = &self.log {
-                    log.record(&Registration {
-                        client_id: id.clone(),
-                        client_name: req.client_name.clone(),
-                        redirect_uris: req.redirect_uris.clone(),
-                        issuer: self.settings.idp_issuer.clone(),
-                        created_at: now,
-                    })
-                    .await?;
-                }
+                log.record(&Registration {
+                    client_id: id.clone(),
+                    client_name: req.client_name.clone(),
+                    redirect_uris: req.redirect_uris.clone(),
+                    issuer: self.settings.idp_issuer.clone(),
+                    created_at: now,
+                })
+                .await?;
                 id
             }
         };

@@ -52,6 +52,7 @@ fn facade(forward_resource: bool) -> (Facade, Arc<FakeIdp>) {
         scopes: vec![],
         state_ttl: 600,
         forward_resource,
+        max_registrations: 10,
     };
     (
         Facade::new(
