@@ -27,6 +27,45 @@ async fn a_machine_client_gets_its_own_token_with_client_credentials() {
     // No façade: the metadata names the IdP, whose token endpoint the SDK calls itself.
     let g = facade_gateway(&[("GATEWAY_FACADE_ISSUER", "")]).await;
     let issuer = required_env("OIDC_ISSUER");
+    // With the façade off the metadata names the IdP and the façade's routes are not there.
+    let prm: Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-protected-resource/mcp",
+            g.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        prm["authorization_servers"],
+        serde_json::json!([issuer]),
+        "{prm}"
+    );
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/authorize",
+        "/oauth/callback",
+    ] {
+        let status = http()
+            .get(format!("{}{path}", g.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{path}");
+    }
+    for path in ["/register", "/token"] {
+        let status = http()
+            .post(format!("{}{path}", g.base))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{path}");
+    }
     let report = run_client(
         &required_env("MCP_E2E_NODE"),
         &[
