@@ -1,6 +1,7 @@
 //! Application state: everything expensive, built once at start-up and shared by every
 //! request (catalog, HTTP clients, token verifier with its loaded keys, MCP service).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -8,11 +9,14 @@ use std::time::Duration;
 use crate::adapters::audit_dynamodb::DynamoAuditStore;
 use crate::adapters::audit_stdout::StdoutSink;
 use crate::adapters::catalog_file::{self, FileSource};
+use crate::adapters::cognito_getuser::{CognitoGetUser, cognito_client};
 use crate::adapters::dynamodb_config::DynamoConfig;
+use crate::adapters::dynamodb_revocation::DynamoDenyList;
 use crate::adapters::http_target::{HttpInvoker, target_client};
 use crate::adapters::identity_key::LocalKeySigner;
 use crate::adapters::identity_kms::{KmsSigner, kms_client};
 use crate::adapters::identity_secret::SecretKeySigner;
+use crate::adapters::introspection_http::Introspection;
 use crate::adapters::jwks_http::HttpJwksFetcher;
 use crate::adapters::lambda_target::{LambdaInvoker, lambda_client};
 use crate::adapters::mcp_upstream::McpUpstream;
@@ -20,6 +24,10 @@ use crate::adapters::outbound_auth::{OutboundAuthenticator, secrets_client};
 use crate::adapters::targets::TargetRouter;
 use crate::audit::{AuditSink, AuditTrail, MetricsSettings, MetricsSink};
 use crate::auth::keystore::RefreshPolicy;
+use crate::auth::revocation::{
+    DenyListPolicy, DenyListSource, DenyListStore, OnlineCheck, OnlineCheckKind, Revocation,
+    TokenStatusSource,
+};
 use crate::auth::{JwksFetcher, Verifier};
 use crate::config::identity_key::IdentityKeySource;
 use crate::config::{Config, ConfigError};
@@ -80,6 +88,47 @@ pub enum StartupError {
     IdentityKms(#[from] crate::adapters::identity_kms::KmsKeyError),
 }
 
+/// The revocation checks configured: the deny-list (when it has a source) and each issuer's
+/// online check, with their clients built here, once.
+async fn revocation(
+    config: &Config,
+    deny_source: Option<Arc<dyn DenyListSource>>,
+) -> Result<Revocation, StartupError> {
+    let deny = match (deny_source, &config.deny_list) {
+        (Some(source), Some(c)) => Some(Arc::new(DenyListStore::new(
+            source,
+            DenyListPolicy {
+                refresh_every: c.refresh,
+                max_staleness: c.max_staleness,
+                read_timeout: Duration::from_secs(2),
+            },
+        ))),
+        _ => None,
+    };
+    let mut online = HashMap::new();
+    for issuer in &config.issuers {
+        let Some(check) = &issuer.online_check else {
+            continue;
+        };
+        let source: Arc<dyn TokenStatusSource> = match &check.kind {
+            OnlineCheckKind::CognitoGetUser { region } => {
+                Arc::new(CognitoGetUser::new(cognito_client(region).await))
+            }
+            OnlineCheckKind::Introspection {
+                url,
+                client_id,
+                client_secret,
+            } => Arc::new(Introspection::new(url.clone(), client_id, client_secret)?),
+        };
+        tracing::info!(issuer = %issuer.issuer, check = source.name(), cache_secs = check.settings.cache_for.as_secs(), fail_open = check.settings.fail_open, "online revocation check on");
+        online.insert(
+            issuer.issuer.clone(),
+            OnlineCheck::new(source, check.settings),
+        );
+    }
+    Ok(Revocation::new(deny, online))
+}
+
 /// The DynamoDB client: built once, with bounded retries and timeouts so a throttled or
 /// unreachable table costs a bounded wait before the last good snapshot is used.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
@@ -131,7 +180,15 @@ impl AppState {
                 config.audit.ttl_days,
             )));
         }
-        Self::build_full(config, fetcher, source, sinks).await
+        // The deny-list lives in the policy table (see adapters::dynamodb_revocation).
+        let deny_source: Option<Arc<dyn DenyListSource>> =
+            match (&config.policy_table, &dynamodb, &config.deny_list) {
+                (Some(table), Some(client), Some(_)) => Some(Arc::new(DynamoDenyList::new(
+                    DynamoConfig::new(client.clone(), table.clone()),
+                ))),
+                _ => None,
+            };
+        Self::build_full(config, fetcher, source, sinks, deny_source).await
     }
 
     /// The audit trail: stdout and metrics as configured, plus `sinks`.
@@ -150,21 +207,24 @@ impl AppState {
         AuditTrail::new(uuid::Uuid::new_v4().to_string(), sinks, metrics)
     }
 
-    /// As `build`, with the key-document fetcher and the configuration source given.
+    /// As `build`, with the key-document fetcher and the configuration source given (no
+    /// deny-list).
     pub async fn build_with(
         config: &Config,
         fetcher: Arc<dyn JwksFetcher>,
         source: Arc<dyn ConfigSource>,
     ) -> Result<Arc<Self>, StartupError> {
-        Self::build_full(config, fetcher, source, Vec::new()).await
+        Self::build_full(config, fetcher, source, Vec::new(), None).await
     }
 
-    /// As `build_with`, with audit sinks beyond the configured stdout one.
+    /// As `build_with`, with audit sinks beyond the configured stdout one and the
+    /// deny-list's source.
     pub async fn build_full(
         config: &Config,
         fetcher: Arc<dyn JwksFetcher>,
         source: Arc<dyn ConfigSource>,
         audit_sinks: Vec<Arc<dyn AuditSink>>,
+        deny_source: Option<Arc<dyn DenyListSource>>,
     ) -> Result<Arc<Self>, StartupError> {
         let source_name = source.name();
         let targets = target_client()?;
@@ -211,14 +271,21 @@ impl AppState {
                 ..RefreshPolicy::default()
             },
             config.token_cache_size,
-        );
-        // Keys and policies load in parallel; a failed policy load is logged and refused
-        // per request (fail closed) until a refresh succeeds.
+        )
+        .with_revocation(Arc::new(revocation(config, deny_source).await?));
+        // Keys, policies and the deny-list load in parallel; a failed load is logged and
+        // refused per request (fail closed) until a refresh succeeds.
         // The identity key loads alongside; a key that cannot be used stops start-up.
-        let (_, policies, identity) = tokio::join!(
+        let start_revocation = async {
+            if let Some(r) = verifier.revocation() {
+                r.start().await;
+            }
+        };
+        let (_, policies, identity, _) = tokio::join!(
             verifier.load_all(),
             snapshots.refresh(),
-            identity_signer(config, secrets)
+            identity_signer(config, secrets),
+            start_revocation
         );
         let identity = identity?;
         match policies {

@@ -23,6 +23,7 @@ use crate::policy::model::PolicyError;
 use crate::policy::{GroupPolicy, PolicySet};
 
 mod import;
+mod revocations;
 mod table;
 mod upstreams;
 pub use import::ImportReport;
@@ -74,7 +75,7 @@ pub enum AdminError {
     },
 }
 
-fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let secs = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

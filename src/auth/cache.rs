@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use aws_lc_rs::digest;
 
 use super::Principal;
+use super::revocation::TokenFacts;
 
 /// SHA-256 of a token: how the cache (and revocation) know a token without keeping it.
 pub type TokenDigest = [u8; 32];
@@ -25,6 +26,8 @@ pub fn token_digest(token: &str) -> TokenDigest {
 pub struct CachedToken {
     pub principal: Arc<Principal>,
     pub kid: Arc<str>,
+    /// What revocation checks read besides the principal.
+    pub facts: Arc<TokenFacts>,
 }
 
 /// Lookups answered from the cache and not, process-wide (for the metrics lines).
@@ -104,6 +107,7 @@ mod tests {
         CachedToken {
             principal,
             kid: "k".into(),
+            facts: Arc::default(),
         }
     }
 

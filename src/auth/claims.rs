@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::issuer::{IssuerConfig, IssuerKind};
+use super::revocation::TokenFacts;
 use super::{AuthError, Principal};
 
 /// Allowed clock skew, seconds.
@@ -89,6 +90,16 @@ fn at_path<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Va
 
 /// Checks a signature-verified payload against the issuer's rules at time `now`.
 pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principal, AuthError> {
+    validate_with_facts(cfg, payload, now).map(|(p, _)| p)
+}
+
+/// As `validate`, with the claims revocation checks need (`iat`, `origin_jti`), from the
+/// same single parse.
+pub fn validate_with_facts(
+    cfg: &IssuerConfig,
+    payload: &[u8],
+    now: u64,
+) -> Result<(Principal, TokenFacts), AuthError> {
     let claims: Map<String, Value> = serde_json::from_slice(payload)
         .map_err(|_| AuthError::Malformed("payload is not a JSON object"))?;
     if str_claim(&claims, "iss")? != Some(cfg.issuer.as_str()) {
@@ -103,7 +114,8 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
     if time_claim(&claims, "nbf")?.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
         return Err(AuthError::NotYetValid);
     }
-    if time_claim(&claims, "iat")?.is_some_and(|iat| iat > now + LEEWAY_SECS) {
+    let issued_at = time_claim(&claims, "iat")?;
+    if issued_at.is_some_and(|iat| iat > now + LEEWAY_SECS) {
         return Err(AuthError::IssuedInFuture);
     }
     let client_id = str_claim(&claims, "client_id")?
@@ -159,7 +171,11 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
     if let Some(scp) = claims.get("scp") {
         scopes.extend(strings(scp));
     }
-    Ok(Principal {
+    let facts = TokenFacts {
+        issued_at,
+        origin_token_id: str_claim(&claims, "origin_jti")?.map(str::to_owned),
+    };
+    let principal = Principal {
         issuer: cfg.issuer.clone(),
         subject,
         username,
@@ -169,7 +185,8 @@ pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principa
         client_id,
         expires_at: exp,
         token_id: str_claim(&claims, "jti")?.map(str::to_owned),
-    })
+    };
+    Ok((principal, facts))
 }
 
 #[cfg(test)]

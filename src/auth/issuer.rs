@@ -1,6 +1,8 @@
 //! Trusted issuers: what each accepts and where its keys are. Built from configuration
 //! (`config::issuers`) and validated there; the verifier only reads them.
 
+use super::revocation::OnlineCheckConfig;
+
 /// How an issuer's access tokens are checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssuerKind {
@@ -35,6 +37,9 @@ pub struct IssuerConfig {
     pub groups_claim: Vec<String>,
     /// Claims tried in order for the user name; `sub` when none is present.
     pub username_claims: Vec<String>,
+    /// Asking the issuer whether a verified token still stands (off by default: it costs
+    /// a network call per token and cache window).
+    pub online_check: Option<OnlineCheckConfig>,
 }
 
 impl IssuerConfig {
@@ -53,6 +58,7 @@ impl IssuerConfig {
             keys: KeySource::Jwks(jwks),
             groups_claim: vec!["cognito:groups".into()],
             username_claims: vec!["username".into()],
+            online_check: None,
         }
     }
 
@@ -85,6 +91,7 @@ impl IssuerConfig {
                 "upn".into(),
                 "email".into(),
             ],
+            online_check: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod issuer;
 pub mod jwk;
 pub mod jws;
 pub mod keystore;
+pub mod revocation;
 pub mod verifier;
 
 pub use issuer::{IssuerConfig, IssuerKind};
@@ -74,4 +75,7 @@ pub enum AuthError {
     TokenUse,
     #[error("claim {0} missing or malformed")]
     Claim(&'static str),
+    /// Verified, but revoked since (or its revocation status cannot be known).
+    #[error("token refused: {0}")]
+    Revoked(revocation::Revoked),
 }

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::cache::{CachedToken, TokenCache, TokenDigest, token_digest};
 use super::issuer::IssuerConfig;
 use super::keystore::{JwksFetcher, KeyStore, RefreshPolicy};
+use super::revocation::Revocation;
 use super::{AuthError, Principal, claims, jws};
 
 struct Issuer {
@@ -20,6 +21,8 @@ struct Issuer {
 pub struct Verifier {
     issuers: HashMap<String, Issuer>,
     cache: TokenCache,
+    /// Checked after verification on every request, cached tokens included.
+    revocation: Option<Arc<Revocation>>,
 }
 
 /// A verified token: who, and the digest that names the token without keeping it.
@@ -59,7 +62,18 @@ impl Verifier {
         Self {
             issuers,
             cache: TokenCache::new(cache_capacity),
+            revocation: None,
         }
+    }
+
+    /// Adds revocation checks (nothing changes when none is configured).
+    pub fn with_revocation(mut self, revocation: Arc<Revocation>) -> Self {
+        self.revocation = Some(revocation).filter(|r| !r.is_empty());
+        self
+    }
+
+    pub fn revocation(&self) -> Option<&Arc<Revocation>> {
+        self.revocation.as_ref()
     }
 
     /// Loads every issuer's keys, all in parallel. Failures are logged; those issuers fail
@@ -103,6 +117,10 @@ impl Verifier {
                 .get(&hit.principal.issuer)
                 .is_some_and(|i| i.keys.keys().get(&hit.kid).is_some());
             if key_still_published {
+                if let Some(r) = &self.revocation {
+                    r.check(token, &digest, &hit.principal, &hit.facts, now)
+                        .await?;
+                }
                 return Ok(Verified {
                     principal: hit.principal,
                     digest,
@@ -117,12 +135,18 @@ impl Verifier {
         let issuer = self.issuers.get(&iss).ok_or(AuthError::UnknownIssuer)?;
         let key = issuer.keys.key(&jws.kid).await?;
         jws.verify(&key)?;
-        let principal = Arc::new(claims::validate(&issuer.config, &jws.payload, now)?);
+        let (principal, facts) = claims::validate_with_facts(&issuer.config, &jws.payload, now)?;
+        let (principal, facts) = (Arc::new(principal), Arc::new(facts));
         let entry = CachedToken {
             principal: Arc::clone(&principal),
             kid: Arc::from(jws.kid.as_str()),
+            facts: Arc::clone(&facts),
         };
+        // Cached before the revocation check: the check runs on cached tokens too.
         self.cache.insert(digest, entry, now);
+        if let Some(r) = &self.revocation {
+            r.check(token, &digest, &principal, &facts, now).await?;
+        }
         Ok(Verified {
             principal,
             digest,

@@ -7,6 +7,7 @@ mod clients;
 mod identity_key;
 mod input;
 mod output;
+pub mod revoke;
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ use crate::adapters::dynamodb_admin::{AdminError, TableState};
 use crate::policy::{Caller, ConfigDocument};
 use output::Out;
 
-/// Administer the MCP gateway's group policies and tool catalog in DynamoDB.
+/// Administer the MCP gateway's group policies, tool catalog and revocations in DynamoDB.
 #[derive(Debug, Parser)]
 #[command(
     name = "gatewayctl",
@@ -101,6 +102,14 @@ pub enum Command {
     /// Create or rotate the gateway's identity-statement key in Secrets Manager.
     #[command(subcommand)]
     IdentityKey(identity_key::IdentityKeyCommand),
+    /// Revoke a user, a token or an app client (the deny-list).
+    #[command(subcommand)]
+    Revoke(revoke::RevokeCommand),
+    /// Remove a revocation.
+    #[command(subcommand)]
+    Unrevoke(revoke::UnrevokeCommand),
+    /// List the revocations (the deny-list).
+    Revocations,
     /// Show the decision for a caller and a tool, and the rule that made it.
     Explain {
         /// The caller's groups, comma-separated (none: only the every-user policy applies).
@@ -218,6 +227,9 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Command::Policy(cmd) => policy(g, out, cmd).await,
         Command::Audit(args) => audit::run(g, out, args).await,
+        Command::Revoke(cmd) => revoke::revoke(g, out, cmd).await,
+        Command::Unrevoke(cmd) => revoke::unrevoke(g, out, cmd).await,
+        Command::Revocations => revoke::list(g, out).await,
         Command::Tool(cmd) => tool(g, out, cmd).await,
         Command::IdentityKey(cmd) => identity_key::run(g, out, cmd).await,
         Command::Clients(cmd) => clients::run(g, out, cmd).await,

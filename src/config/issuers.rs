@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::revocation::{self, IntrospectionSpec, OnlineSpec};
 use super::{ConfigError, bad, list, url_is_safe};
 use crate::auth::IssuerConfig;
 
@@ -18,6 +19,9 @@ enum IssuerSpec {
         client_ids: Vec<String>,
         #[serde(default)]
         jwks_url: Option<String>,
+        /// Cognito `GetUser` on every token (cached): `{"cacheSecs": 30, "failOpen": false}`.
+        #[serde(default)]
+        get_user: Option<OnlineSpec>,
     },
     #[serde(rename_all = "camelCase")]
     Oidc {
@@ -30,6 +34,9 @@ enum IssuerSpec {
         jwks_url: Option<String>,
         #[serde(default)]
         groups_claim: Option<String>,
+        /// RFC 7662 introspection of every token (cached).
+        #[serde(default)]
+        introspection: Option<IntrospectionSpec>,
     },
 }
 
@@ -82,6 +89,11 @@ fn cognito(
     Ok(IssuerConfig::cognito(prefix, pool, client_ids, jwks_url))
 }
 
+/// The region of a (validated) user pool id.
+fn pool_region(pool: &str) -> &str {
+    pool.trim().split_once('_').map_or("", |(r, _)| r)
+}
+
 fn oidc(
     name: &'static str,
     issuer: String,
@@ -130,16 +142,18 @@ pub fn from_env(
     let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     let mut out = Vec::new();
     if let Some(pool) = get("GATEWAY_COGNITO_USER_POOL_ID") {
-        out.push(cognito(
+        let mut issuer = cognito(
             "GATEWAY_COGNITO_USER_POOL_ID",
             get("GATEWAY_COGNITO_REGION"),
             pool.trim(),
             list(&get("GATEWAY_COGNITO_CLIENT_IDS").unwrap_or_default()),
             get("GATEWAY_COGNITO_JWKS_URL"),
-        )?);
+        )?;
+        issuer.online_check = revocation::cognito_from_env(env, pool_region(&pool))?;
+        out.push(issuer);
     }
     if let Some(issuer) = get("GATEWAY_OIDC_ISSUER") {
-        out.push(oidc(
+        let mut issuer = oidc(
             "GATEWAY_OIDC_ISSUER",
             issuer.trim().to_owned(),
             list(&get("GATEWAY_OIDC_AUDIENCES").unwrap_or_default()),
@@ -147,7 +161,9 @@ pub fn from_env(
             get("GATEWAY_OIDC_JWKS_URL"),
             get("GATEWAY_OIDC_GROUPS_CLAIM"),
             resource_url,
-        )?);
+        )?;
+        issuer.online_check = revocation::oidc_from_env(env)?;
+        out.push(issuer);
     }
     if let Some(json) = get("GATEWAY_ISSUERS") {
         let specs: Vec<IssuerSpec> = serde_json::from_str(&json).map_err(|e| {
@@ -163,28 +179,45 @@ pub fn from_env(
                     user_pool_id,
                     client_ids,
                     jwks_url,
-                } => cognito(
-                    "GATEWAY_ISSUERS",
-                    region,
-                    &user_pool_id,
-                    client_ids,
-                    jwks_url,
-                )?,
+                    get_user,
+                } => {
+                    let mut i = cognito(
+                        "GATEWAY_ISSUERS",
+                        region,
+                        &user_pool_id,
+                        client_ids,
+                        jwks_url,
+                    )?;
+                    i.online_check = get_user
+                        .map(|spec| {
+                            let region = pool_region(&user_pool_id);
+                            revocation::cognito(env, "GATEWAY_ISSUERS", region, &spec)
+                        })
+                        .transpose()?;
+                    i
+                }
                 IssuerSpec::Oidc {
                     issuer,
                     audiences,
                     client_ids,
                     jwks_url,
                     groups_claim,
-                } => oidc(
-                    "GATEWAY_ISSUERS",
-                    issuer,
-                    audiences,
-                    client_ids,
-                    jwks_url,
-                    groups_claim,
-                    resource_url,
-                )?,
+                    introspection,
+                } => {
+                    let mut i = oidc(
+                        "GATEWAY_ISSUERS",
+                        issuer,
+                        audiences,
+                        client_ids,
+                        jwks_url,
+                        groups_claim,
+                        resource_url,
+                    )?;
+                    i.online_check = introspection
+                        .map(|spec| revocation::introspection(env, "GATEWAY_ISSUERS", &spec))
+                        .transpose()?;
+                    i
+                }
             });
         }
     }

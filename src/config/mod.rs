@@ -5,6 +5,7 @@ pub mod audit;
 pub mod facade;
 pub mod identity_key;
 pub mod issuers;
+pub mod revocation;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub struct Config {
     pub audit: audit::AuditSettings,
     /// The authorization-server façade (`GATEWAY_FACADE_*`); off when `None`.
     pub facade: Option<facade::FacadeConfig>,
+    /// The deny-list (`GATEWAY_REVOCATION_*`): on by default with a policy table.
+    pub deny_list: Option<revocation::DenyListConfig>,
 }
 
 /// A setting that cannot be used.
@@ -240,6 +243,7 @@ impl Config {
             Some(f) => vec![f.base.clone()],
             None => authorization_servers,
         };
+        let deny_list = revocation::deny_list(&env, policy_table.as_deref())?;
         Ok(Self {
             identity_key: identity_key::from_env(&env)?,
             bind,
@@ -261,6 +265,7 @@ impl Config {
             policy_max_staleness: Duration::from_secs(policy_max_staleness),
             audit: audit::AuditSettings::from_lookup(&env)?,
             facade,
+            deny_list,
         })
     }
 }

@@ -78,6 +78,8 @@ impl DynamoAdmin {
                 return Err(AdminError::WrongSchema(self.table().to_owned()));
             }
             if t.table_status() == Some(&TableStatus::Active) {
+                // Revocations expire through the table's TTL.
+                self.enable_ttl().await?;
                 return Ok(state);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;

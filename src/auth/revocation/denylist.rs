@@ -1,0 +1,289 @@
+//! The deny-list: revoked users (a not-before time: every token issued earlier is refused),
+//! single tokens (`jti`, or Cognito's `origin_jti`), and whole app clients. Entries end at
+//! their `expires_at` (set to at least the longest token lifetime, after which every token
+//! they could refuse has expired anyway).
+//!
+//! The list is read whole from a [`DenyListSource`] and kept in memory, refreshed the way
+//! the policy snapshot is: every interval (in the background in standalone mode, by the
+//! first request that finds it old under Lambda), one read at a time; a failed read keeps
+//! the last good list until it is older than the allowed staleness, after which every token
+//! is refused (fail closed). An interval of zero reads the list on every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{Revoked, TokenFacts};
+use crate::auth::Principal;
+
+/// What an entry revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DenyKind {
+    /// A user, by `sub` or user name.
+    User,
+    /// One token, by `jti` or `origin_jti`.
+    Token,
+    /// An app client, by client id.
+    Client,
+}
+
+/// One revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DenyEntry {
+    pub kind: DenyKind,
+    pub value: String,
+    /// Only tokens of this issuer; every trusted issuer when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Users: tokens issued (`iat`) before this are refused; absent: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<u64>,
+    /// Seconds since the epoch; the entry is ignored from then on (and the store's TTL
+    /// deletes it eventually).
+    pub expires_at: u64,
+    /// When and why, for people (RFC 3339 time, free text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl DenyEntry {
+    fn applies(&self, p: &Principal, now: u64) -> bool {
+        self.expires_at > now && self.issuer.as_ref().is_none_or(|i| *i == p.issuer)
+    }
+}
+
+/// The deny-list, indexed for per-request lookups.
+#[derive(Debug, Default)]
+pub struct DenyList {
+    by_value: HashMap<(DenyKind, String), Vec<DenyEntry>>,
+}
+
+impl DenyList {
+    pub fn new(entries: Vec<DenyEntry>) -> Self {
+        let mut by_value: HashMap<(DenyKind, String), Vec<DenyEntry>> = HashMap::new();
+        for e in entries {
+            by_value
+                .entry((e.kind, e.value.clone()))
+                .or_default()
+                .push(e);
+        }
+        Self { by_value }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_value.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_value.is_empty()
+    }
+
+    fn hits(&self, kind: DenyKind, value: &str) -> impl Iterator<Item = &DenyEntry> {
+        self.by_value
+            .get(&(kind, value.to_owned()))
+            .into_iter()
+            .flatten()
+    }
+
+    /// Whether a verified token is revoked at `now`, and how.
+    pub fn check(&self, p: &Principal, facts: &TokenFacts, now: u64) -> Result<(), Revoked> {
+        if self.by_value.is_empty() {
+            return Ok(());
+        }
+        // A token without `iat` cannot show it came after the revocation: refused.
+        let user_hit = [&p.subject, &p.username]
+            .into_iter()
+            .flat_map(|v| self.hits(DenyKind::User, v))
+            .any(|e| {
+                e.applies(p, now)
+                    && e.not_before
+                        .is_none_or(|nbf| facts.issued_at.is_none_or(|iat| iat < nbf))
+            });
+        if user_hit {
+            return Err(Revoked::User);
+        }
+        let token_hit = [&p.token_id, &facts.origin_token_id]
+            .into_iter()
+            .flatten()
+            .flat_map(|v| self.hits(DenyKind::Token, v))
+            .any(|e| e.applies(p, now));
+        if token_hit {
+            return Err(Revoked::Token);
+        }
+        let client_hit = p
+            .client_id
+            .iter()
+            .flat_map(|v| self.hits(DenyKind::Client, v))
+            .any(|e| e.applies(p, now));
+        if client_hit {
+            return Err(Revoked::Client);
+        }
+        Ok(())
+    }
+}
+
+/// Where the deny-list is kept.
+#[async_trait]
+pub trait DenyListSource: Send + Sync {
+    /// For logs: `dynamodb:TABLE`.
+    fn name(&self) -> String;
+    /// Every entry. The text of an error is for the log.
+    async fn load(&self) -> Result<Vec<DenyEntry>, String>;
+}
+
+/// Refresh timing.
+#[derive(Debug, Clone, Copy)]
+pub struct DenyListPolicy {
+    /// Zero: read on every request.
+    pub refresh_every: Duration,
+    pub max_staleness: Duration,
+    /// The longest one read may take.
+    pub read_timeout: Duration,
+}
+
+struct Current {
+    list: Arc<DenyList>,
+    /// When the read that produced it started (what it can be older than).
+    at: Instant,
+}
+
+/// The deny-list as the gateway holds it.
+pub struct DenyListStore {
+    source: Arc<dyn DenyListSource>,
+    policy: DenyListPolicy,
+    current: RwLock<Option<Current>>,
+    last_attempt: RwLock<Option<Instant>>,
+    gate: tokio::sync::Mutex<()>,
+}
+
+impl DenyListStore {
+    pub fn new(source: Arc<dyn DenyListSource>, policy: DenyListPolicy) -> Self {
+        Self {
+            source,
+            policy,
+            current: RwLock::new(None),
+            last_attempt: RwLock::new(None),
+            gate: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn policy(&self) -> DenyListPolicy {
+        self.policy
+    }
+
+    fn due(&self) -> bool {
+        self.last_attempt
+            .read()
+            .expect("deny-list lock")
+            .is_none_or(|t| t.elapsed() >= self.policy.refresh_every)
+    }
+
+    fn usable(&self) -> Option<Arc<DenyList>> {
+        let cur = self.current.read().expect("deny-list lock");
+        cur.as_ref()
+            .filter(|c| c.at.elapsed() <= self.policy.max_staleness)
+            .map(|c| Arc::clone(&c.list))
+    }
+
+    /// Reads the list now; on failure the previous one stays.
+    pub async fn refresh(&self) -> Result<usize, String> {
+        let started = Instant::now();
+        *self.last_attempt.write().expect("deny-list lock") = Some(started);
+        let read = tokio::time::timeout(self.policy.read_timeout, self.source.load()).await;
+        match read.unwrap_or_else(|_| Err("read timed out".into())) {
+            Ok(entries) => {
+                let list = DenyList::new(entries);
+                let n = list.len();
+                let mut cur = self.current.write().expect("deny-list lock");
+                // Reads may overlap (per-request mode): an older read never replaces a newer.
+                if cur.as_ref().is_none_or(|c| c.at <= started) {
+                    *cur = Some(Current {
+                        list: Arc::new(list),
+                        at: started,
+                    });
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                tracing::error!(source = %self.source.name(), error = %e, "deny-list read failed; keeping the last good list");
+                Err(e)
+            }
+        }
+    }
+
+    async fn refresh_gated(&self) -> Result<usize, String> {
+        let _flight = self.gate.lock().await;
+        self.refresh().await
+    }
+
+    /// The list to decide on, refreshed first when due.
+    pub async fn current(&self) -> Option<Arc<DenyList>> {
+        if self.policy.refresh_every.is_zero() {
+            // Per request: every request reads for itself.
+            let _ = self.refresh().await;
+        } else if self.due() {
+            match self.gate.try_lock() {
+                Ok(_flight) => {
+                    if self.due() {
+                        let _ = self.refresh().await;
+                    }
+                }
+                Err(_) if self.usable().is_none() => {
+                    let wait = self.gate.lock();
+                    let _ = tokio::time::timeout(self.policy.read_timeout, wait).await;
+                }
+                Err(_) => {}
+            }
+        }
+        self.usable()
+    }
+
+    /// Refuses a revoked token; refuses every token when no list young enough is held.
+    pub async fn check(&self, p: &Principal, facts: &TokenFacts, now: u64) -> Result<(), Revoked> {
+        let list = self.current().await.ok_or(Revoked::DenyListUnavailable)?;
+        list.check(p, facts, now)
+    }
+
+    /// Loads the list (start-up), then refreshes it every interval in the background, in
+    /// standalone mode only: a Lambda process is frozen between invocations, and the
+    /// request-driven refresh in `current` does the work.
+    pub async fn start(&self) {
+        match self.refresh_gated().await {
+            Ok(n) => tracing::info!(source = %self.source.name(), entries = n, "deny-list loaded"),
+            Err(_) => {
+                tracing::error!(source = %self.source.name(), "deny-list could not be loaded at start-up: every token is refused until it is")
+            }
+        }
+    }
+
+    /// The background refresh (see `start`).
+    pub fn spawn_refresher(self: &Arc<Self>) {
+        if self.policy.refresh_every.is_zero() || crate::runtime::under_lambda() {
+            return;
+        }
+        let me = Arc::downgrade(self);
+        let every = self.policy.refresh_every;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(store) = me.upgrade() else { return };
+                if store.due() {
+                    let _ = store.refresh_gated().await;
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "denylist_tests.rs"]
+mod tests;

@@ -1,0 +1,228 @@
+//! Revocation settings: the deny-list's refresh (global: it lives in the policy table) and
+//! each issuer's online check (Cognito `GetUser`, RFC 7662 introspection), from plain
+//! variables for the one Cognito pool and one OIDC provider, or per issuer in
+//! `GATEWAY_ISSUERS`.
+//!
+//! Defaults are safe and cheap: the deny-list is on whenever a policy table is configured
+//! (one query per refresh interval, shared by every request); online checks are off unless
+//! configured, because each costs a network call per token and cache window.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, bad, number, url_is_safe};
+use crate::auth::revocation::{OnlineCheckConfig, OnlineCheckKind, OnlineSettings, Secret};
+
+/// How the deny-list is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenyListConfig {
+    /// `GATEWAY_REVOCATION_REFRESH_MS` (1000; 0 reads on every request).
+    pub refresh: Duration,
+    /// `GATEWAY_REVOCATION_MAX_STALENESS_SECS` (300): past this age without a successful
+    /// read, every token is refused.
+    pub max_staleness: Duration,
+}
+
+/// `GATEWAY_REVOCATION_DENY_LIST` (`on` by default when a policy table is set; `off`).
+pub fn deny_list(
+    env: &impl Fn(&str) -> Option<String>,
+    policy_table: Option<&str>,
+) -> Result<Option<DenyListConfig>, ConfigError> {
+    const NAME: &str = "GATEWAY_REVOCATION_DENY_LIST";
+    let on = match flag(env, NAME)? {
+        Some(true) if policy_table.is_none() => {
+            return Err(bad(
+                NAME,
+                "the deny-list lives in the policy table: set GATEWAY_POLICY_TABLE",
+            ));
+        }
+        Some(on) => on,
+        None => policy_table.is_some(),
+    };
+    if !on {
+        return Ok(None);
+    }
+    let refresh = number(env, "GATEWAY_REVOCATION_REFRESH_MS", 1_000u64, 0..=60_000)?;
+    let max_staleness = number(
+        env,
+        "GATEWAY_REVOCATION_MAX_STALENESS_SECS",
+        300u64,
+        1..=86_400,
+    )?;
+    Ok(Some(DenyListConfig {
+        refresh: Duration::from_millis(refresh),
+        max_staleness: Duration::from_secs(max_staleness),
+    }))
+}
+
+/// A true/false setting.
+fn flag(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<bool>, ConfigError> {
+    match env(name).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(None),
+        Some("1" | "true" | "on" | "yes") => Ok(Some(true)),
+        Some("0" | "false" | "off" | "no") => Ok(Some(false)),
+        Some(v) => Err(bad(name, format!("{v:?} is not true or false"))),
+    }
+}
+
+/// Online-check tuning in `GATEWAY_ISSUERS`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OnlineSpec {
+    #[serde(default)]
+    pub cache_secs: Option<u64>,
+    #[serde(default)]
+    pub fail_open: bool,
+}
+
+/// An issuer's introspection endpoint in `GATEWAY_ISSUERS`; the secret is read from the
+/// variable `clientSecretEnv` names, never written into the JSON.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntrospectionSpec {
+    pub url: String,
+    pub client_id: String,
+    pub client_secret_env: String,
+    #[serde(default)]
+    pub cache_secs: Option<u64>,
+    #[serde(default)]
+    pub fail_open: bool,
+}
+
+const DEFAULT_CACHE_SECS: u64 = 30;
+
+fn settings(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    cache_secs: Option<u64>,
+    fail_open: bool,
+) -> Result<OnlineSettings, ConfigError> {
+    let cache_secs = cache_secs.unwrap_or(DEFAULT_CACHE_SECS);
+    if cache_secs > 3_600 {
+        return Err(bad(name, format!("cache {cache_secs} s is over 3600")));
+    }
+    let timeout = number(
+        env,
+        "GATEWAY_ONLINE_CHECK_TIMEOUT_MS",
+        2_000u64,
+        100..=10_000,
+    )?;
+    Ok(OnlineSettings {
+        cache_for: Duration::from_secs(cache_secs),
+        timeout: Duration::from_millis(timeout),
+        fail_open,
+    })
+}
+
+/// The plain variables' Cognito check: `GATEWAY_COGNITO_GET_USER`, with
+/// `GATEWAY_COGNITO_GET_USER_CACHE_SECS` and `GATEWAY_COGNITO_GET_USER_FAIL_OPEN`.
+pub fn cognito_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+    region: &str,
+) -> Result<Option<OnlineCheckConfig>, ConfigError> {
+    if flag(env, "GATEWAY_COGNITO_GET_USER")? != Some(true) {
+        return Ok(None);
+    }
+    let cache = number(
+        env,
+        "GATEWAY_COGNITO_GET_USER_CACHE_SECS",
+        DEFAULT_CACHE_SECS,
+        0..=3_600,
+    )?;
+    let fail_open = flag(env, "GATEWAY_COGNITO_GET_USER_FAIL_OPEN")?.unwrap_or(false);
+    cognito(
+        env,
+        "GATEWAY_COGNITO_GET_USER",
+        region,
+        &OnlineSpec {
+            cache_secs: Some(cache),
+            fail_open,
+        },
+    )
+    .map(Some)
+}
+
+pub fn cognito(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    region: &str,
+    spec: &OnlineSpec,
+) -> Result<OnlineCheckConfig, ConfigError> {
+    Ok(OnlineCheckConfig {
+        kind: OnlineCheckKind::CognitoGetUser {
+            region: region.to_owned(),
+        },
+        settings: settings(env, name, spec.cache_secs, spec.fail_open)?,
+    })
+}
+
+/// The plain variables' introspection: `GATEWAY_OIDC_INTROSPECTION_URL`,
+/// `..._CLIENT_ID`, `..._CLIENT_SECRET`, `..._CACHE_SECS`, `..._FAIL_OPEN`.
+pub fn oidc_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<OnlineCheckConfig>, ConfigError> {
+    const NAME: &str = "GATEWAY_OIDC_INTROSPECTION_URL";
+    let Some(url) = env(NAME).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let client_id = env("GATEWAY_OIDC_INTROSPECTION_CLIENT_ID")
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            bad(
+                "GATEWAY_OIDC_INTROSPECTION_CLIENT_ID",
+                "required with GATEWAY_OIDC_INTROSPECTION_URL",
+            )
+        })?;
+    let spec = IntrospectionSpec {
+        url: url.trim().to_owned(),
+        client_id: client_id.trim().to_owned(),
+        client_secret_env: "GATEWAY_OIDC_INTROSPECTION_CLIENT_SECRET".into(),
+        cache_secs: Some(number(
+            env,
+            "GATEWAY_OIDC_INTROSPECTION_CACHE_SECS",
+            DEFAULT_CACHE_SECS,
+            0..=3_600,
+        )?),
+        fail_open: flag(env, "GATEWAY_OIDC_INTROSPECTION_FAIL_OPEN")?.unwrap_or(false),
+    };
+    introspection(env, NAME, &spec).map(Some)
+}
+
+pub fn introspection(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    spec: &IntrospectionSpec,
+) -> Result<OnlineCheckConfig, ConfigError> {
+    if !url_is_safe(&spec.url) {
+        return Err(bad(
+            name,
+            format!(
+                "introspection URL {:?} must be https:// (http:// only on loopback)",
+                spec.url
+            ),
+        ));
+    }
+    let secret = env(&spec.client_secret_env)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            bad(
+                name,
+                format!(
+                    "the introspection client secret variable {} is not set",
+                    spec.client_secret_env
+                ),
+            )
+        })?;
+    Ok(OnlineCheckConfig {
+        kind: OnlineCheckKind::Introspection {
+            url: spec.url.clone(),
+            client_id: spec.client_id.clone(),
+            client_secret: Secret(secret),
+        },
+        settings: settings(env, name, spec.cache_secs, spec.fail_open)?,
+    })
+}
