@@ -66,6 +66,13 @@ const CLIENTS = {
     claims: { username: 'scp-user', groups: ['engineering'] },
     scpArray: true,
   },
+  // The gateway itself, for RFC 7662 introspection of other clients' tokens (HTTP Basic, as
+  // the gateway authenticates there).
+  'gateway-introspector': {
+    secret: 'introspector-secret',
+    auth: 'client_secret_basic',
+    claims: {},
+  },
   // Same claims as alice, but authenticates with HTTP Basic instead of form fields.
   'client-basic': {
     secret: 'basic-secret',
