@@ -5,11 +5,13 @@
 //! oidc-provider refuses to introspect or revoke the JWT access tokens it issues
 //! ("Structured JWT Tokens cannot be introspected via the introspection_endpoint",
 //! `unsupported_token_type`): it does not store them. Only its opaque tokens can be
-//! introspected and revoked. So the adapter (`adapters::introspection_http`) is tested here
-//! with opaque tokens against the real endpoints (active, then inactive once revoked at the
-//! provider, refused with wrong credentials), and the standalone gateway with JWTs: an
-//! introspection endpoint that cannot vouch for a token gets that token refused (fail
-//! closed), unless failing open is configured.
+//! introspected and revoked. So the gateway is tested end to end with the provider's opaque
+//! tokens (`GATEWAY_OIDC_INTROSPECTION_OPAQUE`: identified by introspection, then checked by
+//! the same claim rules and cached like JWTs): accepted, then refused within the 1 s verdict
+//! window once revoked at the provider. The adapter (`adapters::introspection_http`) is
+//! tested against the real endpoints (active, inactive once revoked, wrong credentials), and
+//! the gateway with JWTs: an introspection endpoint that cannot vouch for a token gets that
+//! token refused (fail closed), unless failing open is configured.
 //!
 //! Needs `MCP_E2E_NODE`, which `make test` exports; without it these tests fail.
 
@@ -17,7 +19,7 @@
 mod idp;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -28,7 +30,9 @@ use mcp_oauth_gateway::auth::revocation::{
     OnlineCheck, OnlineSettings, Revoked, Secret, TokenStatus, TokenStatusSource,
 };
 
-use idp::{OidcProvider, alice_token, http, spawn_gateway, tools_list, unique_resource};
+use idp::{
+    OidcProvider, alice_token, http, spawn_gateway, tool_names, tools_list, unique_resource,
+};
 
 const CLIENT: &str = "gateway-introspector";
 const SECRET: &str = "introspector-secret";
@@ -42,17 +46,25 @@ fn introspection(issuer: &str, secret: &str) -> Introspection {
     .expect("HTTP client")
 }
 
-/// An opaque access token of client-alice (no resource indicator: the provider issues
-/// opaque tokens then).
+/// An opaque access token of client-alice (without a resource indicator, or for a resource
+/// the provider issues opaque tokens for).
 async fn opaque_token(issuer: &str) -> String {
+    opaque_token_for(issuer, None).await
+}
+
+async fn opaque_token_for(issuer: &str, resource: Option<&str>) -> String {
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", "client-alice"),
+        ("client_secret", "alice-secret"),
+        ("scope", "mcp:tools"),
+    ];
+    if let Some(r) = resource {
+        form.push(("resource", r));
+    }
     let body: Value = http()
         .post(format!("{issuer}/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "client-alice"),
-            ("client_secret", "alice-secret"),
-            ("scope", "mcp:tools"),
-        ])
+        .form(&form)
         .send()
         .await
         .expect("token request")
@@ -152,4 +164,53 @@ async fn the_gateway_refuses_a_token_its_introspection_endpoint_cannot_vouch_for
     let open: Vec<(&str, &str)> = open.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let gw = spawn_gateway(&open);
     assert_eq!(tools_list(&gw.base, Some(&jwt)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_gateway_refuses_an_opaque_token_revoked_at_the_provider_within_the_window() {
+    let resource = unique_resource();
+    let idp = OidcProvider::spawn_with(&[], &[&resource]);
+    let url = format!("{}/token/introspection", idp.issuer);
+    let gw = spawn_gateway(&[
+        ("GATEWAY_OIDC_ISSUER", idp.issuer.as_str()),
+        ("GATEWAY_RESOURCE_URL", resource.as_str()),
+        ("GATEWAY_OIDC_INTROSPECTION_URL", url.as_str()),
+        ("GATEWAY_OIDC_INTROSPECTION_CLIENT_ID", CLIENT),
+        ("GATEWAY_OIDC_INTROSPECTION_CLIENT_SECRET", SECRET),
+        ("GATEWAY_OIDC_INTROSPECTION_OPAQUE", "true"),
+        ("GATEWAY_OIDC_INTROSPECTION_CACHE_SECS", "1"),
+    ]);
+    let token = opaque_token_for(&idp.issuer, Some(&resource)).await;
+    let other = opaque_token_for(&idp.issuer, Some(&resource)).await;
+    let (status, _, body) = tools_list(&gw.base, Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Who it is came from the introspection response: alice's groups see these tools.
+    assert_eq!(tool_names(&body), ["calculate", "current_time", "echo"]);
+    assert_eq!(tools_list(&gw.base, Some(&other)).await.0, StatusCode::OK);
+
+    revoke_at_provider(&idp.issuer, &token).await;
+    let start = Instant::now();
+    while tools_list(&gw.base, Some(&token)).await.0 != StatusCode::UNAUTHORIZED {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "revocation not seen"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "introspection (1 s cache): revocation to first 401 took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        tools_list(&gw.base, Some(&other)).await.0,
+        StatusCode::OK,
+        "other tokens unaffected"
+    );
+    // An opaque token the provider never issued.
+    assert_eq!(
+        tools_list(&gw.base, Some("not-a-token-anyone-issued"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -51,11 +51,6 @@ impl Introspection {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Answer {
-    active: bool,
-}
-
 #[async_trait]
 impl TokenStatusSource for Introspection {
     fn name(&self) -> &'static str {
@@ -63,6 +58,13 @@ impl TokenStatusSource for Introspection {
     }
 
     async fn status(&self, token: &str) -> Result<TokenStatus, String> {
+        Ok(match self.introspect(token).await? {
+            Some(_) => TokenStatus::Active,
+            None => TokenStatus::Refused(Revoked::Inactive),
+        })
+    }
+
+    async fn introspect(&self, token: &str) -> Result<Option<Vec<u8>>, String> {
         let mut resp = self
             .client
             .post(&self.url)
@@ -91,13 +93,10 @@ impl TokenStatusSource for Introspection {
         if !status.is_success() {
             return Err(format!("{}: HTTP {}", self.url, status.as_u16()));
         }
-        let answer: Answer = serde_json::from_slice(&body)
+        let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
             .map_err(|_| format!("{}: not an introspection response", self.url))?;
-        Ok(if answer.active {
-            TokenStatus::Active
-        } else {
-            TokenStatus::Refused(Revoked::Inactive)
-        })
+        // RFC 7662 §2.2: anything but `"active": true` is inactive.
+        Ok((answer.get("active") == Some(&serde_json::Value::Bool(true))).then_some(body))
     }
 }
 

@@ -28,6 +28,8 @@ pub struct CachedToken {
     pub kid: Arc<str>,
     /// What revocation checks read besides the principal.
     pub facts: Arc<TokenFacts>,
+    /// An opaque token identified by introspection (no signing key to still be published).
+    pub introspected: bool,
 }
 
 /// Lookups answered from the cache and not, process-wide (for the metrics lines).
@@ -108,6 +110,7 @@ mod tests {
             principal,
             kid: "k".into(),
             facts: Arc::default(),
+            introspected: false,
         }
     }
 

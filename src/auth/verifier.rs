@@ -23,6 +23,8 @@ pub struct Verifier {
     cache: TokenCache,
     /// Checked after verification on every request, cached tokens included.
     revocation: Option<Arc<Revocation>>,
+    /// The issuer whose opaque tokens are accepted (identified by introspection), if any.
+    opaque_issuer: Option<String>,
 }
 
 /// A verified token: who, and the digest that names the token without keeping it.
@@ -47,6 +49,10 @@ impl Verifier {
         policy: RefreshPolicy,
         cache_capacity: usize,
     ) -> Self {
+        let opaque_issuer = configs
+            .iter()
+            .find(|c| c.online_check.as_ref().is_some_and(|o| o.accept_opaque))
+            .map(|c| c.issuer.clone());
         let issuers = configs
             .into_iter()
             .map(|config| {
@@ -63,6 +69,7 @@ impl Verifier {
             issuers,
             cache: TokenCache::new(cache_capacity),
             revocation: None,
+            opaque_issuer,
         }
     }
 
@@ -115,7 +122,7 @@ impl Verifier {
             let key_still_published = self
                 .issuers
                 .get(&hit.principal.issuer)
-                .is_some_and(|i| i.keys.keys().get(&hit.kid).is_some());
+                .is_some_and(|i| hit.introspected || i.keys.keys().get(&hit.kid).is_some());
             if key_still_published {
                 if let Some(r) = &self.revocation {
                     r.check(token, &digest, &hit.principal, &hit.facts, now)
@@ -130,6 +137,11 @@ impl Verifier {
             // Its key was rotated out (perhaps because it leaked): verify again.
             self.cache.remove(&digest);
         }
+        if !token.contains('.') {
+            if let (Some(issuer), Some(r)) = (&self.opaque_issuer, &self.revocation) {
+                return self.verify_opaque(r, issuer, token, digest, now).await;
+            }
+        }
         let jws = jws::parse(token)?;
         let iss = claims::unverified_issuer(&jws.payload)?;
         let issuer = self.issuers.get(&iss).ok_or(AuthError::UnknownIssuer)?;
@@ -141,12 +153,48 @@ impl Verifier {
             principal: Arc::clone(&principal),
             kid: Arc::from(jws.kid.as_str()),
             facts: Arc::clone(&facts),
+            introspected: false,
         };
         // Cached before the revocation check: the check runs on cached tokens too.
         self.cache.insert(digest, entry, now);
         if let Some(r) = &self.revocation {
             r.check(token, &digest, &principal, &facts, now).await?;
         }
+        Ok(Verified {
+            principal,
+            digest,
+            cached: false,
+        })
+    }
+
+    /// An opaque token: its issuer's introspection says who it is, the issuer's claim rules
+    /// decide, and it is cached like a verified JWT (its online verdict is cached too, so a
+    /// revocation shows within the issuer's cache window).
+    async fn verify_opaque(
+        &self,
+        revocation: &Revocation,
+        issuer: &str,
+        token: &str,
+        digest: TokenDigest,
+        now: u64,
+    ) -> Result<Verified, AuthError> {
+        let issuer = self.issuers.get(issuer).ok_or(AuthError::UnknownIssuer)?;
+        let response = revocation
+            .identify(&issuer.config.issuer, token, &digest)
+            .await?;
+        let (principal, facts) = claims::validate_introspected(&issuer.config, &response, now)?;
+        let (principal, facts) = (Arc::new(principal), Arc::new(facts));
+        let entry = CachedToken {
+            principal: Arc::clone(&principal),
+            kid: Arc::from(""),
+            facts: Arc::clone(&facts),
+            introspected: true,
+        };
+        self.cache.insert(digest, entry, now);
+        // The deny-list applies to opaque tokens too.
+        revocation
+            .check(token, &digest, &principal, &facts, now)
+            .await?;
         Ok(Verified {
             principal,
             digest,

@@ -227,6 +227,16 @@ pub fn from_env(
             "no trusted issuer: set GATEWAY_COGNITO_USER_POOL_ID, GATEWAY_OIDC_ISSUER or GATEWAY_ISSUERS",
         ));
     }
+    let opaque = out
+        .iter()
+        .filter(|i| i.online_check.as_ref().is_some_and(|o| o.accept_opaque))
+        .count();
+    if opaque > 1 {
+        return Err(bad(
+            "GATEWAY_ISSUERS",
+            "opaque tokens name no issuer: at most one issuer may accept them",
+        ));
+    }
     for (i, a) in out.iter().enumerate() {
         if out[..i].iter().any(|b| b.issuer == a.issuer) {
             return Err(bad(

@@ -91,6 +91,9 @@ pub struct IntrospectionSpec {
     pub cache_secs: Option<u64>,
     #[serde(default)]
     pub fail_open: bool,
+    /// Also accept opaque access tokens, identified by introspection alone.
+    #[serde(default)]
+    pub accept_opaque: bool,
 }
 
 const DEFAULT_CACHE_SECS: u64 = 30;
@@ -157,6 +160,7 @@ pub fn cognito(
             region: region.to_owned(),
         },
         settings: settings(env, name, spec.cache_secs, spec.fail_open)?,
+        accept_opaque: false,
     })
 }
 
@@ -188,6 +192,7 @@ pub fn oidc_from_env(
             0..=3_600,
         )?),
         fail_open: flag(env, "GATEWAY_OIDC_INTROSPECTION_FAIL_OPEN")?.unwrap_or(false),
+        accept_opaque: flag(env, "GATEWAY_OIDC_INTROSPECTION_OPAQUE")?.unwrap_or(false),
     };
     introspection(env, NAME, &spec).map(Some)
 }
@@ -224,5 +229,100 @@ pub fn introspection(
             client_secret: Secret(secret),
         },
         settings: settings(env, name, spec.cache_secs, spec.fail_open)?,
+        accept_opaque: spec.accept_opaque,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::config::Config;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    const POOL: [(&str, &str); 2] = [
+        ("GATEWAY_COGNITO_USER_POOL_ID", "us-east-1_Pool1"),
+        ("GATEWAY_COGNITO_CLIENT_IDS", "c1"),
+    ];
+
+    #[test]
+    fn the_deny_list_is_on_with_a_policy_table_and_online_checks_are_off_by_default() {
+        let c = cfg(&POOL).unwrap();
+        assert!(c.deny_list.is_none());
+        assert!(c.issuers[0].online_check.is_none());
+        let with_table = [POOL[0], POOL[1], ("GATEWAY_POLICY_TABLE", "policies")];
+        let c = cfg(&with_table).unwrap();
+        let d = c.deny_list.unwrap();
+        assert_eq!(d.refresh.as_millis(), 1_000);
+        let off = [
+            POOL[0],
+            POOL[1],
+            ("GATEWAY_POLICY_TABLE", "policies"),
+            ("GATEWAY_REVOCATION_DENY_LIST", "off"),
+        ];
+        assert!(cfg(&off).unwrap().deny_list.is_none());
+        let no_table = [POOL[0], POOL[1], ("GATEWAY_REVOCATION_DENY_LIST", "on")];
+        assert_eq!(
+            cfg(&no_table).unwrap_err().name,
+            "GATEWAY_REVOCATION_DENY_LIST"
+        );
+    }
+
+    #[test]
+    fn online_checks_per_issuer_from_variables_and_json() {
+        let c = cfg(&[
+            POOL[0],
+            POOL[1],
+            ("GATEWAY_COGNITO_GET_USER", "true"),
+            ("GATEWAY_COGNITO_GET_USER_CACHE_SECS", "0"),
+        ])
+        .unwrap();
+        let o = c.issuers[0].online_check.as_ref().unwrap();
+        assert!(o.settings.cache_for.is_zero() && !o.settings.fail_open);
+        assert!(
+            matches!(&o.kind, super::OnlineCheckKind::CognitoGetUser { region } if region == "us-east-1")
+        );
+        let bad = [POOL[0], POOL[1], ("GATEWAY_COGNITO_GET_USER", "maybe")];
+        assert_eq!(cfg(&bad).unwrap_err().name, "GATEWAY_COGNITO_GET_USER");
+        // Introspection needs its secret, and the secret is never printed.
+        let oidc = [
+            POOL[0],
+            POOL[1],
+            ("GATEWAY_OIDC_ISSUER", "https://idp.example.com"),
+            ("GATEWAY_OIDC_AUDIENCES", "api"),
+            (
+                "GATEWAY_OIDC_INTROSPECTION_URL",
+                "https://idp.example.com/introspect",
+            ),
+            ("GATEWAY_OIDC_INTROSPECTION_CLIENT_ID", "gw"),
+        ];
+        assert_eq!(
+            cfg(&oidc).unwrap_err().name,
+            "GATEWAY_OIDC_INTROSPECTION_URL"
+        );
+        let mut with_secret = oidc.to_vec();
+        with_secret.push(("GATEWAY_OIDC_INTROSPECTION_CLIENT_SECRET", "s3cr3t"));
+        let c = cfg(&with_secret).unwrap();
+        assert!(c.issuers[1].online_check.is_some());
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        // Two issuers accepting opaque tokens: which one would a token belong to?
+        let json = r#"[
+          {"kind":"oidc","issuer":"https://a.example.com","audiences":["api"],"introspection":{"url":"https://a.example.com/i","clientId":"gw","clientSecretEnv":"SECRET_A","acceptOpaque":true}},
+          {"kind":"oidc","issuer":"https://b.example.com","audiences":["api"],"introspection":{"url":"https://b.example.com/i","clientId":"gw","clientSecretEnv":"SECRET_A","acceptOpaque":true}}
+        ]"#;
+        let two = [
+            POOL[0],
+            POOL[1],
+            ("GATEWAY_ISSUERS", json),
+            ("SECRET_A", "x"),
+        ];
+        assert_eq!(cfg(&two).unwrap_err().name, "GATEWAY_ISSUERS");
+    }
 }

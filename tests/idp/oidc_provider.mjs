@@ -2,6 +2,7 @@
 // A real OpenID Connect provider (npm `oidc-provider`) for the test suite and `make dev`.
 //
 //   node tests/idp/oidc_provider.mjs --port P --resource URL [--resource URL2 ...]
+//                                    [--opaque-resource URL ...]
 //
 // Issuer http://127.0.0.1:P (no trailing slash), bound to 127.0.0.1 only. A test gets a JWT
 // access token headlessly with the client_credentials grant and a resource indicator:
@@ -12,7 +13,9 @@
 //
 // Access tokens for a configured resource are JWTs (typ at+jwt, RS256, with a kid) whose aud
 // is that resource; any other resource is refused (invalid_target). The fixed clients and the
-// claims their tokens carry are in CLIENTS below.
+// claims their tokens carry are in CLIENTS below. Tokens for an --opaque-resource are opaque
+// (stored by the provider, so its RFC 7662 introspection and RFC 7009 revocation endpoints
+// know them; it cannot introspect or revoke its JWTs), with that resource as their aud.
 //
 // Authorization code + PKCE (the gateway's loopback relay): the public client `mcp-gateway-relay`
 // (application_type native, so its redirect URI http://127.0.0.1/oauth/callback matches on any
@@ -106,6 +109,7 @@ const { values: opts } = parseArgs({
   options: {
     port: { type: 'string' },
     resource: { type: 'string', multiple: true, default: [] },
+    'opaque-resource': { type: 'string', multiple: true, default: [] },
   },
 });
 if (opts.port === undefined || !/^\d+$/.test(opts.port)) {
@@ -114,6 +118,7 @@ if (opts.port === undefined || !/^\d+$/.test(opts.port)) {
 }
 if (opts.resource.length === 0) log('warning: no --resource given, every token request with a resource will be refused');
 const resources = new Set(opts.resource.map((r) => new URL(r).href));
+const opaqueResources = new Set(opts['opaque-resource'].map((r) => new URL(r).href));
 
 function newSigningKey() {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -155,6 +160,9 @@ function buildProvider(issuer) {
         defaultResource: (_ctx, _client, oneOf) => oneOf ?? (resources.size === 1 ? [...resources][0] : undefined),
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resourceIndicator) => {
+          if (opaqueResources.has(resourceIndicator)) {
+            return { scope: SCOPES, audience: resourceIndicator, accessTokenFormat: 'opaque', accessTokenTTL: 3600 };
+          }
           if (!resources.has(resourceIndicator)) {
             throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
           }

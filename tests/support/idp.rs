@@ -144,6 +144,11 @@ pub struct OidcProvider {
 impl OidcProvider {
     /// Starts one that issues tokens for `resources`.
     pub fn spawn(resources: &[&str]) -> Self {
+        Self::spawn_with(resources, &[])
+    }
+
+    /// Starts one that issues JWTs for `resources` and opaque tokens for `opaque`.
+    pub fn spawn_with(resources: &[&str], opaque: &[&str]) -> Self {
         let root = env!("CARGO_MANIFEST_DIR");
         let mut cmd = Command::new(required_env("MCP_E2E_NODE"));
         cmd.arg(format!("{root}/tests/idp/oidc_provider.mjs"))
@@ -154,6 +159,9 @@ impl OidcProvider {
             .stderr(Stdio::null());
         for r in resources {
             cmd.args(["--resource", r]);
+        }
+        for r in opaque {
+            cmd.args(["--opaque-resource", r]);
         }
         let process = spawn_announcing(cmd, "the OIDC provider", "oidc-provider listening on");
         Self {

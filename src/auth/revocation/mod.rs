@@ -92,6 +92,23 @@ impl Revocation {
         }
     }
 
+    /// The claims of an opaque token of `issuer`, from its online check (introspection).
+    pub async fn identify(
+        &self,
+        issuer: &str,
+        token: &str,
+        digest: &TokenDigest,
+    ) -> Result<Vec<u8>, AuthError> {
+        let online = self
+            .online
+            .get(issuer)
+            .ok_or(AuthError::Malformed("not three dot-separated parts"))?;
+        online
+            .identify(token, digest)
+            .await
+            .map_err(AuthError::Revoked)
+    }
+
     /// Refuses a verified token that was revoked. The cheap, local deny-list first; then
     /// the issuer's online check, if it has one.
     pub async fn check(

@@ -28,6 +28,11 @@ pub trait TokenStatusSource: Send + Sync {
     /// The token's status; `Err` (text for the log, never the token) when the issuer
     /// could not say.
     async fn status(&self, token: &str) -> Result<TokenStatus, String>;
+    /// For an opaque token: its claims (a JSON object) when active, `None` when not.
+    /// Only introspection can do this.
+    async fn introspect(&self, _token: &str) -> Result<Option<Vec<u8>>, String> {
+        Err(format!("{} cannot identify opaque tokens", self.name()))
+    }
 }
 
 /// Per-issuer tuning.
@@ -69,6 +74,9 @@ pub enum OnlineCheckKind {
 pub struct OnlineCheckConfig {
     pub kind: OnlineCheckKind,
     pub settings: OnlineSettings,
+    /// Accept opaque (non-JWT) access tokens, identified by introspection alone. At most one
+    /// issuer may: an opaque token does not say whose it is.
+    pub accept_opaque: bool,
 }
 
 /// Verdicts remembered at most.
@@ -131,6 +139,27 @@ impl OnlineCheck {
         match verdict {
             TokenStatus::Active => Ok(()),
             TokenStatus::Refused(why) => Err(why),
+        }
+    }
+
+    /// The claims of an opaque token, from the issuer (never fail-open: without an answer
+    /// there is no one to let in). The verdict is remembered like `check`'s.
+    pub async fn identify(&self, token: &str, digest: &TokenDigest) -> Result<Vec<u8>, Revoked> {
+        let asked = tokio::time::timeout(self.settings.timeout, self.source.introspect(token));
+        match asked.await {
+            Ok(Ok(Some(claims))) => {
+                self.remember(*digest, TokenStatus::Active);
+                Ok(claims)
+            }
+            Ok(Ok(None)) => {
+                self.remember(*digest, TokenStatus::Refused(Revoked::Inactive));
+                Err(Revoked::Inactive)
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(check = %self.source.name(), %error, "opaque token could not be identified: refused");
+                Err(Revoked::CheckUnavailable)
+            }
+            Err(_) => Err(Revoked::CheckUnavailable),
         }
     }
 
