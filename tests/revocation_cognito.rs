@@ -158,7 +158,11 @@ async fn cognito_out_of_reach_refuses_unless_failing_open_is_allowed() {
         ("GATEWAY_ONLINE_CHECK_TIMEOUT_MS", "500"),
     ];
     let closed = gateway(&pool, &away);
-    assert_eq!(status(&closed, &frank).await, StatusCode::UNAUTHORIZED);
+    // Refused as an outage (503: retry later), not as a bad token a client would discard.
+    assert_eq!(
+        status(&closed, &frank).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     let mut open_env = away.to_vec();
     open_env.push(("GATEWAY_COGNITO_GET_USER_FAIL_OPEN", "true"));
     let open = gateway(&pool, &open_env);

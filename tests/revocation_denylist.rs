@@ -189,3 +189,25 @@ async fn the_deny_list_can_be_read_on_every_request() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn an_unreadable_deny_list_refuses_good_tokens_as_an_outage() {
+    let pool = TestPool::seed("revoke-outage", &[], &USERS, false).await;
+    let missing = ctl::fresh_table("revoke-outage");
+    let gateway = pool.gateway(&[
+        ("GATEWAY_POLICY_TABLE", missing.as_str()),
+        ("RUST_LOG", "off"),
+    ]);
+    let alice = pool.login("alice").await.access;
+    let (status, _, body) = tools_list(&gateway.base, Some(&alice)).await;
+    // Fail closed, as an outage: 503 (retry later), never the tools.
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.get("result").is_none(), "{body}");
+    assert!(
+        !body.to_string().contains(&missing),
+        "no table name in the answer: {body}"
+    );
+    // A bad token is still a bad token.
+    let (status, _, _) = tools_list(&gateway.base, Some("e30.e30.c2ln")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -41,6 +41,10 @@ pub async fn authenticate(
         Err(e) => Err(e),
     };
     result.map_err(|reason| {
+        if matches!(&reason, AuthError::Revoked(r) if r.is_outage()) {
+            tracing::warn!(%request_id, %reason, "request refused: token revocation status unknown");
+            return EdgeError::AuthUnavailable;
+        }
         tracing::info!(%request_id, %reason, "request refused: invalid or missing token");
         let refusal = EdgeError::Unauthorized {
             resource_metadata: metadata::metadata_url(state, headers),

@@ -17,6 +17,11 @@ pub enum EdgeError {
         resource_metadata: String,
         token_sent: bool,
     },
+    /// Whether the token was revoked cannot be known right now (deny-list unreadable past its
+    /// staleness, or the issuer's online check unanswered): refused, but as an outage, so a
+    /// client retries instead of throwing a good token away.
+    #[error("Service unavailable: token status cannot be checked right now; retry later")]
+    AuthUnavailable,
     #[error("Forbidden: origin not allowed")]
     OriginNotAllowed,
     #[error("Method not allowed: use POST")]
@@ -51,6 +56,7 @@ impl IntoResponse for EdgeError {
     fn into_response(self) -> Response {
         let status = match &self {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::AuthUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -62,6 +68,7 @@ impl IntoResponse for EdgeError {
         let error = ErrorObject {
             code: match self {
                 Self::Unauthorized { .. } => code::UNAUTHORIZED,
+                Self::AuthUnavailable => code::INTERNAL_ERROR,
                 _ => code::INVALID_REQUEST,
             },
             message: self.to_string(),

@@ -52,6 +52,13 @@ pub enum Revoked {
     CheckUnavailable,
 }
 
+impl Revoked {
+    /// Not a revocation but an outage: the status could not be learnt.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::DenyListUnavailable | Self::CheckUnavailable)
+    }
+}
+
 /// Claims revocation needs that a `Principal` does not carry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenFacts {
