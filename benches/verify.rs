@@ -1,6 +1,8 @@
 //! Token verification speed: the full path per algorithm (parse, key lookup, signature,
 //! claims, principal) with the verified-token cache off; the already-verified path; and, for
-//! comparison, stock `jsonwebtoken::decode` and the bare aws-lc-rs signature check.
+//! comparison, stock `jsonwebtoken::decode` and the bare aws-lc-rs signature check; and the
+//! already-verified path with revocation checks: a 1,000-entry deny-list held in memory, and
+//! an online check whose verdict is cached (what a request costs between two refreshes).
 //!
 //! `cargo bench --bench verify`. Figures are recorded in BENCHMARKS.md.
 
@@ -14,6 +16,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
 
 use mcp_oauth_gateway::auth::keystore::RefreshPolicy;
+use mcp_oauth_gateway::auth::revocation::{
+    DenyEntry, DenyKind, DenyListPolicy, DenyListSource, DenyListStore, OnlineCheck,
+    OnlineSettings, Revocation, TokenStatus, TokenStatusSource,
+};
 use mcp_oauth_gateway::auth::verifier::Verifier;
 use mcp_oauth_gateway::auth::{FetchError, IssuerConfig, JwksFetcher};
 
@@ -152,5 +158,77 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// 1,000 revoked users, none of them the bench token's.
+struct ThousandRevoked;
+
+#[async_trait]
+impl DenyListSource for ThousandRevoked {
+    fn name(&self) -> String {
+        "bench".into()
+    }
+    async fn load(&self) -> Result<Vec<DenyEntry>, String> {
+        Ok((0..1000)
+            .map(|i| DenyEntry {
+                kind: DenyKind::User,
+                value: format!("user-{i}"),
+                issuer: None,
+                not_before: Some(1),
+                expires_at: u64::MAX,
+                revoked_at: None,
+                note: None,
+            })
+            .collect())
+    }
+}
+
+/// An online check that always says active (its verdict is cached after the first call).
+struct AlwaysActive;
+
+#[async_trait]
+impl TokenStatusSource for AlwaysActive {
+    fn name(&self) -> &'static str {
+        "bench"
+    }
+    async fn status(&self, _token: &str) -> Result<TokenStatus, String> {
+        Ok(TokenStatus::Active)
+    }
+}
+
+fn bench_revocation(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let keys = [key("rs256", Algorithm::RS256, "rsa2048.pem")];
+    let token = sign(&keys[0]);
+    let deny = Arc::new(DenyListStore::new(
+        Arc::new(ThousandRevoked),
+        DenyListPolicy {
+            refresh_every: std::time::Duration::from_secs(3600),
+            max_staleness: std::time::Duration::from_secs(7200),
+            read_timeout: std::time::Duration::from_secs(1),
+        },
+    ));
+    let online = OnlineCheck::new(
+        Arc::new(AlwaysActive),
+        OnlineSettings {
+            cache_for: std::time::Duration::from_secs(3600),
+            timeout: std::time::Duration::from_secs(1),
+            fail_open: false,
+        },
+    );
+    let revocation = Arc::new(Revocation::new(
+        Some(deny),
+        [(ISSUER.to_owned(), online)].into_iter().collect(),
+    ));
+    rt.block_on(revocation.start());
+    let v = verifier(&keys, &rt, 1000).with_revocation(revocation);
+    rt.block_on(v.verify(&token)).unwrap();
+    assert!(rt.block_on(v.verify(&token)).unwrap().cached);
+    c.bench_function("verify_cached_with_revocation/rs256", |b| {
+        b.iter(|| rt.block_on(v.verify(black_box(&token))).unwrap())
+    });
+}
+
+criterion_group!(benches, bench, bench_revocation);
 criterion_main!(benches);

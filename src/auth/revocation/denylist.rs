@@ -59,18 +59,21 @@ impl DenyEntry {
     }
 }
 
-/// The deny-list, indexed for per-request lookups.
+/// The deny-list, indexed for per-request lookups (by kind, then value: lookups by `&str`
+/// allocate nothing).
 #[derive(Debug, Default)]
 pub struct DenyList {
-    by_value: HashMap<(DenyKind, String), Vec<DenyEntry>>,
+    by_value: HashMap<DenyKind, HashMap<String, Vec<DenyEntry>>>,
 }
 
 impl DenyList {
     pub fn new(entries: Vec<DenyEntry>) -> Self {
-        let mut by_value: HashMap<(DenyKind, String), Vec<DenyEntry>> = HashMap::new();
+        let mut by_value: HashMap<DenyKind, HashMap<String, Vec<DenyEntry>>> = HashMap::new();
         for e in entries {
             by_value
-                .entry((e.kind, e.value.clone()))
+                .entry(e.kind)
+                .or_default()
+                .entry(e.value.clone())
                 .or_default()
                 .push(e);
         }
@@ -78,7 +81,11 @@ impl DenyList {
     }
 
     pub fn len(&self) -> usize {
-        self.by_value.values().map(Vec::len).sum()
+        self.by_value
+            .values()
+            .flat_map(HashMap::values)
+            .map(Vec::len)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -87,7 +94,8 @@ impl DenyList {
 
     fn hits(&self, kind: DenyKind, value: &str) -> impl Iterator<Item = &DenyEntry> {
         self.by_value
-            .get(&(kind, value.to_owned()))
+            .get(&kind)
+            .and_then(|m| m.get(value))
             .into_iter()
             .flatten()
     }
