@@ -49,7 +49,8 @@ pub struct Global {
     /// AWS region of the table.
     #[arg(long, global = true, env = "AWS_REGION", hide_env_values = true)]
     pub region: Option<String>,
-    /// Print JSON instead of text (get, list, put, import, export, validate, explain).
+    /// Print JSON instead of text (get, list, put, import, export, validate, explain, revoke,
+    /// revocations).
     #[arg(long, global = true)]
     pub json: bool,
 }
