@@ -29,7 +29,8 @@ fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// Authenticates a request or gives the 401 to answer it with, and why (for the audit
+/// Authenticates a request or gives the refusal to answer it with (401; 503 when a
+/// revocation status cannot be learnt), and why (for the audit
 /// record; never the token).
 pub async fn authenticate(
     state: &AppState,
@@ -43,7 +44,7 @@ pub async fn authenticate(
     result.map_err(|reason| {
         if matches!(&reason, AuthError::Revoked(r) if r.is_outage()) {
             tracing::warn!(%request_id, %reason, "request refused: token revocation status unknown");
-            return EdgeError::AuthUnavailable;
+            return (EdgeError::AuthUnavailable, reason);
         }
         tracing::info!(%request_id, %reason, "request refused: invalid or missing token");
         let refusal = EdgeError::Unauthorized {
