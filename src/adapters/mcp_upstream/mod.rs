@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -21,9 +20,11 @@ use serde_json::value::RawValue;
 use crate::adapters::outbound_auth::OutboundAuthenticator;
 use crate::catalog::Target;
 use crate::federation::{Upstream, UpstreamLister};
-use crate::mcp::sse::SseDecoder;
 use crate::outbound::OutboundAuth;
 use crate::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
+
+mod wire;
+use wire::{Cancel, Credential, Session, bad, post, read_answer};
 
 /// The revision the gateway asks for; the upstream answers with the one it speaks.
 const PROTOCOL_VERSION: &str = "2025-11-25";
@@ -32,15 +33,6 @@ const KNOWN_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "20
 /// A listing longer than this is refused rather than grown without bound.
 const MAX_PAGES: usize = 50;
 const MAX_TOOLS: usize = 5_000;
-
-type Credential = Option<(HeaderName, HeaderValue)>;
-
-/// An open session: its id (stateless servers give none) and negotiated revision.
-#[derive(Debug, Clone)]
-struct Session {
-    id: Option<String>,
-    version: String,
-}
 
 /// The client of every upstream MCP server; one per gateway.
 pub struct McpUpstream {
@@ -70,23 +62,6 @@ impl Exchange<'_> {
 }
 
 #[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(default)]
-    error: Option<RpcError>,
-}
-
-#[derive(Deserialize)]
-struct RpcError {
-    code: i64,
-    #[serde(default)]
-    message: String,
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InitializeResult {
     protocol_version: String,
@@ -98,44 +73,6 @@ struct ToolsPage {
     tools: Vec<Value>,
     #[serde(default)]
     next_cursor: Option<String>,
-}
-
-fn classify(e: reqwest::Error) -> TargetError {
-    if e.is_timeout() {
-        TargetError::Timeout
-    } else {
-        TargetError::Unreachable(e.without_url().to_string())
-    }
-}
-
-fn bad(why: impl Into<String>) -> TargetError {
-    TargetError::BadResponse(why.into())
-}
-
-/// The answer to request `id` in one JSON-RPC message, or `None` when the message is
-/// something else (a notification, a request of the server's, another id).
-fn answer_in(text: &str, id: u64) -> Result<Option<Box<RawValue>>, TargetError> {
-    // Servers that support resumption open a stream with an event of empty data.
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    // Serde would take an array for a struct: batches are not a thing upstreams may send.
-    let m: Message<'_> = serde_json::from_str(text)
-        .ok()
-        .filter(|_| text.trim_start().starts_with('{'))
-        .ok_or_else(|| bad("a message is not a JSON-RPC object"))?;
-    if m.id != Some(Value::from(id)) {
-        return Ok(None);
-    }
-    match (m.result, m.error) {
-        (Some(result), None) => Ok(Some(result.to_owned())),
-        (None, Some(e)) => Err(TargetError::Refused(format!(
-            "{}: {}",
-            e.code,
-            e.message.chars().take(200).collect::<String>()
-        ))),
-        _ => Err(bad("a response has neither result nor error")),
-    }
 }
 
 impl McpUpstream {
@@ -190,50 +127,10 @@ impl McpUpstream {
     /// Reads the response to request `id` from a JSON body or an SSE stream.
     async fn response(
         &self,
-        mut resp: reqwest::Response,
+        resp: reqwest::Response,
         id: u64,
     ) -> Result<Box<RawValue>, TargetError> {
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        let limit = self.max_response_bytes;
-        let mut total = 0usize;
-        if content_type == "text/event-stream" {
-            let mut events = SseDecoder::new();
-            while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-                total += chunk.len();
-                if total > limit {
-                    return Err(TargetError::TooLarge(limit));
-                }
-                for data in events.feed(&chunk).map_err(|e| bad(e.to_string()))? {
-                    if let Some(answer) = answer_in(&data, id)? {
-                        return Ok(answer);
-                    }
-                }
-            }
-            if let Some(data) = events.finish().map_err(|e| bad(e.to_string()))? {
-                if let Some(answer) = answer_in(&data, id)? {
-                    return Ok(answer);
-                }
-            }
-            return Err(bad("the event stream ended without the response"));
-        }
-        if content_type != "application/json" {
-            return Err(bad(format!("unexpected content type {content_type:?}")));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > limit {
-                return Err(TargetError::TooLarge(limit));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let text = String::from_utf8(body).map_err(|_| bad("body is not UTF-8"))?;
-        answer_in(&text, id)?.ok_or_else(|| bad("no response with the request's id"))
+        read_answer(resp, id, self.max_response_bytes).await
     }
 
     /// The session for this exchange's upstream, opened (initialize, then initialized)
@@ -333,73 +230,6 @@ impl McpUpstream {
     }
 }
 
-async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    session: Option<&Session>,
-    credential: &Credential,
-    identity: Option<&str>,
-    correlation_id: &str,
-    body: String,
-) -> Result<reqwest::Response, TargetError> {
-    let mut req = http
-        .post(url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, "application/json, text/event-stream")
-        .header("x-request-id", correlation_id);
-    if let Some((name, value)) = credential {
-        req = req.header(name.clone(), value.clone());
-    }
-    if let Some(identity) = identity {
-        req = req.header(crate::identity::HEADER, identity);
-    }
-    if let Some(s) = session {
-        req = req.header("mcp-protocol-version", &s.version);
-        if let Some(id) = &s.id {
-            req = req.header("mcp-session-id", id);
-        }
-    }
-    req.body(body).send().await.map_err(classify)
-}
-
-/// Sends `notifications/cancelled` for the request in flight unless disarmed: dropped
-/// with the call's future, it tells the upstream to stop work nobody will read.
-#[derive(Default)]
-struct Cancel {
-    armed: Option<(reqwest::Client, String, Session, Credential, u64)>,
-}
-
-impl Cancel {
-    fn arm(&mut self, http: &reqwest::Client, url: &str, s: &Session, c: &Credential, id: u64) {
-        self.armed = Some((http.clone(), url.to_owned(), s.clone(), c.clone(), id));
-    }
-
-    fn disarm(&mut self) {
-        self.armed = None;
-    }
-}
-
-impl Drop for Cancel {
-    fn drop(&mut self) {
-        let Some((http, url, session, cred, id)) = self.armed.take() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let body = format!(
-            r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{id},"reason":"the gateway stopped waiting"}}}}"#
-        );
-        runtime.spawn(async move {
-            let send = post(&http, &url, Some(&session), &cred, None, "cancel", body);
-            match tokio::time::timeout(Duration::from_secs(2), send).await {
-                Ok(Ok(_)) => tracing::debug!(request = id, "upstream request cancelled"),
-                _ => tracing::debug!(request = id, "upstream cancellation not delivered"),
-            }
-        });
-    }
-}
-
 #[async_trait]
 impl ToolInvoker for McpUpstream {
     async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
@@ -469,35 +299,5 @@ impl UpstreamLister for McpUpstream {
             }
         }
         Err(bad(format!("more than {MAX_PAGES} pages of tools")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_answer_to_our_request_counts() {
-        assert!(
-            answer_in(r#"{"jsonrpc":"2.0","method":"notifications/progress"}"#, 7)
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            answer_in(r#"{"jsonrpc":"2.0","id":8,"result":{}}"#, 7)
-                .unwrap()
-                .is_none()
-        );
-        let r = answer_in(r#"{"jsonrpc":"2.0","id":7,"result":{"content":[]}}"#, 7).unwrap();
-        assert_eq!(r.unwrap().get(), r#"{"content":[]}"#);
-        let e = answer_in(
-            r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"Unknown tool"}}"#,
-            7,
-        )
-        .unwrap_err();
-        assert!(matches!(e, TargetError::Refused(ref m) if m == "-32602: Unknown tool"));
-        assert!(answer_in("[1]", 7).is_err());
-        assert!(answer_in("", 7).unwrap().is_none(), "a priming event");
-        assert!(answer_in(r#"{"jsonrpc":"2.0","id":7}"#, 7).is_err());
     }
 }
