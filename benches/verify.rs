@@ -75,16 +75,7 @@ fn sign(k: &Key) -> String {
 }
 
 fn verifier(keys: &[Key], rt: &tokio::runtime::Runtime, cache: usize) -> Verifier {
-    let jwks: Vec<Value> = keys
-        .iter()
-        .map(|k| {
-            let mut v =
-                serde_json::to_value(Jwk::from_encoding_key(&k.key, k.alg).unwrap()).unwrap();
-            v["kid"] = json!(k.kid);
-            v
-        })
-        .collect();
-    let doc = serde_json::to_vec(&json!({ "keys": jwks })).unwrap();
+    let doc = serde_json::to_vec(&jwks(keys)).unwrap();
     let issuer = IssuerConfig::oidc(
         ISSUER.into(),
         vec![AUDIENCE.into()],
@@ -102,6 +93,29 @@ fn verifier(keys: &[Key], rt: &tokio::runtime::Runtime, cache: usize) -> Verifie
     v
 }
 
+fn jwks(keys: &[Key]) -> Value {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            let mut v =
+                serde_json::to_value(Jwk::from_encoding_key(&k.key, k.alg).unwrap()).unwrap();
+            v["kid"] = json!(k.kid);
+            v
+        })
+        .collect();
+    json!({ "keys": keys })
+}
+
+/// The very tokens measured here, with their JWKS, for the peer verifiers in
+/// benches/peers/verify.mjs (`make bench` sets MCP_BENCH_TOKENS).
+fn write_tokens(path: &str, keys: &[Key], tokens: &[(&str, String)]) {
+    let doc = json!({
+        "issuer": ISSUER, "audience": AUDIENCE, "jwks": jwks(keys),
+        "tokens": tokens.iter().map(|(kid, t)| (kid.to_string(), json!(t))).collect::<serde_json::Map<_, _>>(),
+    });
+    std::fs::write(path, serde_json::to_vec_pretty(&doc).unwrap()).expect("write tokens");
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -114,19 +128,22 @@ fn bench(c: &mut Criterion) {
         key("eddsa", Algorithm::EdDSA, "ed25519.pem"),
     ];
     let full = verifier(&keys, &rt, 0);
+    let tokens: Vec<(&str, String)> = keys.iter().map(|k| (k.kid, sign(k))).collect();
+    if let Ok(path) = std::env::var("MCP_BENCH_TOKENS") {
+        write_tokens(&path, &keys, &tokens);
+    }
     let mut group = c.benchmark_group("verify_full");
-    for k in &keys {
-        let token = sign(k);
-        rt.block_on(full.verify(&token))
+    for (kid, token) in &tokens {
+        rt.block_on(full.verify(token))
             .expect("bench token verifies");
-        group.bench_function(k.kid, |b| {
-            b.iter(|| rt.block_on(full.verify(black_box(&token))).unwrap())
+        group.bench_function(*kid, |b| {
+            b.iter(|| rt.block_on(full.verify(black_box(token))).unwrap())
         });
     }
     group.finish();
 
     let cached = verifier(&keys, &rt, 1000);
-    let token = sign(&keys[0]);
+    let token = tokens[0].1.clone();
     assert!(!rt.block_on(cached.verify(&token)).unwrap().cached);
     assert!(rt.block_on(cached.verify(&token)).unwrap().cached);
     c.bench_function("verify_cached/rs256", |b| {
