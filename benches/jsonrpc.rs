@@ -12,6 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[path = "cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::ThreadCpu;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -72,7 +76,7 @@ fn echo_tool() -> ToolDefinition {
     .unwrap()
 }
 
-fn parse_serialize(c: &mut Criterion) {
+fn parse_serialize(c: &mut Criterion<ThreadCpu>) {
     let catalog = Catalog::build(vec![echo_tool()]).unwrap();
     let tool = catalog.get("echo").unwrap();
     let mut group = c.benchmark_group("jsonrpc_tools_call_parse_serialize");
@@ -136,7 +140,7 @@ fn principal() -> Arc<Principal> {
     })
 }
 
-fn whole_call(c: &mut Criterion) {
+fn whole_call(c: &mut Criterion<ThreadCpu>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -208,5 +212,9 @@ fn whole_call(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parse_serialize, whole_call);
+criterion_group! {
+    name = benches;
+    config = cpu_time::criterion();
+    targets = parse_serialize, whole_call
+}
 criterion_main!(benches);

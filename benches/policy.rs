@@ -9,6 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[path = "cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::ThreadCpu;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
 
@@ -51,7 +55,7 @@ fn rules(rules: usize) -> (PolicySet, Vec<String>) {
     (PolicySet::build(&policies).expect("valid"), names)
 }
 
-fn decision(c: &mut Criterion) {
+fn decision(c: &mut Criterion<ThreadCpu>) {
     let mut group = c.benchmark_group("policy_decide");
     let scopes = vec!["mcp:tools".to_owned()];
     for n in [10usize, 100, 1000] {
@@ -112,7 +116,7 @@ fn org() -> ConfigDocument {
     }
 }
 
-fn filter(c: &mut Criterion) {
+fn filter(c: &mut Criterion<ThreadCpu>) {
     let (catalog, set): (Catalog, PolicySet) = org().compile().expect("valid");
     let scopes = vec![];
     let mut group = c.benchmark_group("tools_list_filter_500");
@@ -199,7 +203,7 @@ pub fn service(rt: &tokio::runtime::Runtime, doc: ConfigDocument) -> McpService 
     )
 }
 
-fn list_request(c: &mut Criterion) {
+fn list_request(c: &mut Criterion<ThreadCpu>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -229,5 +233,9 @@ fn list_request(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decision, filter, list_request);
+criterion_group! {
+    name = benches;
+    config = cpu_time::criterion();
+    targets = decision, filter, list_request
+}
 criterion_main!(benches);

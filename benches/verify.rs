@@ -10,6 +10,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+#[path = "cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::ThreadCpu;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -116,7 +120,7 @@ fn write_tokens(path: &str, keys: &[Key], tokens: &[(&str, String)]) {
     std::fs::write(path, serde_json::to_vec_pretty(&doc).unwrap()).expect("write tokens");
 }
 
-fn bench(c: &mut Criterion) {
+fn bench(c: &mut Criterion<ThreadCpu>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -211,7 +215,7 @@ impl TokenStatusSource for AlwaysActive {
     }
 }
 
-fn bench_revocation(c: &mut Criterion) {
+fn bench_revocation(c: &mut Criterion<ThreadCpu>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -247,5 +251,9 @@ fn bench_revocation(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench, bench_revocation);
+criterion_group! {
+    name = benches;
+    config = cpu_time::criterion();
+    targets = bench, bench_revocation
+}
 criterion_main!(benches);
