@@ -207,7 +207,7 @@ fn whole_call(c: &mut Criterion<ThreadCpu>) {
                 "bench-request",
                 1_800_000_000,
             );
-            black_box(signer.sign(&claims).unwrap())
+            black_box(rt.block_on(signer.sign(&claims)).unwrap())
         })
     });
 }
