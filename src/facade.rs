@@ -2,22 +2,75 @@
 //! the registrations record, CIMD fetches) once at start-up from `GATEWAY_FACADE_*`.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
 
 use crate::adapters::cimd_http::CimdHttp;
 use crate::adapters::cognito_clients::{CognitoClients, cognito_client};
 use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::oauth_idp::IdpHttp;
 use crate::adapters::registrations::Registrations;
+use crate::auth::RegisteredClients;
 use crate::config::Config;
 use crate::config::facade::FacadeRegistration;
 use crate::oauth::seal::Sealer;
 use crate::oauth::{
-    CimdFetcher, ClientFactory, Facade, FacadeSettings, RegistrationLog, RegistrationMode,
+    CimdFetcher, ClientFactory, Facade, FacadeSettings, OAuthError, Registration, RegistrationLog,
+    RegistrationMode,
 };
 use crate::state::{StartupError, dynamodb_client};
 
-/// The façade, or `None` when it is not configured.
-pub async fn build(config: &Config) -> Result<Option<Arc<Facade>>, StartupError> {
+/// In Cognito registration mode, the list of app clients the gateway registered, for the
+/// verifier (its issuer, and the list: empty until started). Re-read as often as the
+/// deny-list (`GATEWAY_REVOCATION_REFRESH_MS`), at most once a second.
+pub async fn registered_clients(config: &Config) -> Option<(String, Arc<RegisteredClients>)> {
+    let f = config.facade.as_ref()?;
+    let FacadeRegistration::Cognito { .. } = &f.registration else {
+        return None;
+    };
+    let table = config.policy_table.as_ref()?;
+    let source = Arc::new(Registrations::new(DynamoConfig::new(
+        dynamodb_client().await,
+        table.clone(),
+    )));
+    let every = config
+        .deny_list
+        .as_ref()
+        .map_or(Duration::from_secs(1), |d| d.refresh)
+        .max(Duration::from_secs(1));
+    let list = RegisteredClients::new(f.idp_issuer.clone(), source, every, Duration::from_secs(2));
+    Some((f.idp_issuer.clone(), Arc::new(list)))
+}
+
+/// The registrations record, and this process's list of registered clients: a client
+/// registered here is accepted at once, not only after the next read.
+struct RecordAndAllow {
+    log: Registrations,
+    allowed: Option<Arc<RegisteredClients>>,
+}
+
+#[async_trait]
+impl RegistrationLog for RecordAndAllow {
+    async fn record(&self, registration: &Registration) -> Result<(), OAuthError> {
+        self.log.record(registration).await?;
+        if let Some(a) = &self.allowed {
+            a.insert(&registration.client_id);
+        }
+        Ok(())
+    }
+
+    async fn count(&self) -> Result<usize, OAuthError> {
+        self.log.count().await
+    }
+}
+
+/// The façade, or `None` when it is not configured. `allowed` is the verifier's list of
+/// registered clients (see `registered_clients`).
+pub async fn build(
+    config: &Config,
+    allowed: Option<Arc<RegisteredClients>>,
+) -> Result<Option<Arc<Facade>>, StartupError> {
     let Some(f) = &config.facade else {
         return Ok(None);
     };
@@ -37,10 +90,10 @@ pub async fn build(config: &Config) -> Result<Option<Arc<Facade>>, StartupError>
             ));
             // Registrations are recorded beside the policies; configuration requires the table.
             let log: Option<Arc<dyn RegistrationLog>> = match &config.policy_table {
-                Some(t) => Some(Arc::new(Registrations::new(DynamoConfig::new(
-                    dynamodb_client().await,
-                    t.clone(),
-                )))),
+                Some(t) => Some(Arc::new(RecordAndAllow {
+                    log: Registrations::new(DynamoConfig::new(dynamodb_client().await, t.clone())),
+                    allowed,
+                })),
                 None => None,
             };
             (RegistrationMode::Cognito, Some(factory), log)

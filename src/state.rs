@@ -263,7 +263,9 @@ impl AppState {
             )),
             upstreams,
         );
-        let verifier = Verifier::new(
+        // Cognito registration mode: the pool also accepts the app clients registered here.
+        let registered = crate::facade::registered_clients(config).await;
+        let mut verifier = Verifier::new(
             config.issuers.clone(),
             fetcher,
             RefreshPolicy {
@@ -273,12 +275,19 @@ impl AppState {
             config.token_cache_size,
         )
         .with_revocation(Arc::new(revocation(config, deny_source).await?));
+        if let Some((issuer, list)) = &registered {
+            verifier = verifier.with_registered_clients(issuer, Arc::clone(list));
+        }
         // Keys, policies and the deny-list load in parallel; a failed load is logged and
         // refused per request (fail closed) until a refresh succeeds.
         // The identity key loads alongside; a key that cannot be used stops start-up.
         let start_revocation = async {
             if let Some(r) = verifier.revocation() {
                 r.start().await;
+            }
+            if let Some((_, list)) = &registered {
+                list.start().await;
+                list.spawn_refresher();
             }
         };
         let (_, policies, identity, _) = tokio::join!(
@@ -302,7 +311,7 @@ impl AppState {
             instructions: config.instructions.clone(),
             tools_ttl_ms: config.tools_ttl_ms,
         };
-        let facade = crate::facade::build(config).await?;
+        let facade = crate::facade::build(config, registered.map(|(_, l)| l)).await?;
         let mcp = McpService::new(snapshots, Arc::clone(&identity), Arc::new(invoker), info)
             .with_recorded_arguments(config.audit.argument_tools.iter().cloned());
         Ok(Arc::new(Self {

@@ -143,3 +143,135 @@ async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_remo
     let (status, answer) = register(&base, second).await;
     assert_eq!(status, 201, "{answer}");
 }
+
+/// A Cognito access token of `user` issued to `client` (moto does not hold AdminInitiateAuth
+/// to the client's explicit auth flows; only the token's `client_id` matters here).
+fn token_for_client(user: &str, client: &str) -> String {
+    let out = Command::new(required_env("MCP_E2E_PYTHON"))
+        .args([
+            "scripts/cognito.py",
+            "token",
+            "--user",
+            user,
+            "--client",
+            client,
+        ])
+        .arg("--config")
+        .arg(required_env("COGNITO_CONFIG"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run scripts/cognito.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `tools/list` at the gateway with `token`: the status and the tool names.
+async fn tools_list(resource: &str, token: &str) -> (u16, Vec<String>) {
+    let resp = http()
+        .post(resource)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let mut names: Vec<String> = body["result"]["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    (status, names)
+}
+
+#[tokio::test]
+async fn tokens_of_registered_app_clients_are_accepted_until_gatewayctl_removes_them() {
+    let cognito = cognito_config();
+    let pool = cognito["userPoolId"].as_str().unwrap();
+    let table = format!("oauth-{}", uuid::Uuid::new_v4().simple());
+    let doc = std::env::temp_dir().join(format!("{table}.yaml"));
+    let catalog = [
+        "policies:",
+        "  - {group: '*', allow: [current_time]}",
+        "  - {group: engineering, allow: [echo]}",
+        "tools:",
+        "  - {name: echo, inputSchema: {type: object}, target: {kind: http, url: 'http://127.0.0.1:1/echo'}}",
+        "  - {name: current_time, inputSchema: {type: object}, target: {kind: http, url: 'http://127.0.0.1:1/time'}}",
+    ];
+    std::fs::write(&doc, catalog.join("\n")).unwrap();
+    for args in [&["table", "create"][..], &["import", doc.to_str().unwrap()]] {
+        let out = gatewayctl(&table, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let resource = format!("{base}/mcp");
+    let _gateway = spawn(
+        env!("CARGO_BIN_EXE_mcp-oauth-gateway"),
+        &[
+            ("GATEWAY_BIND", &format!("127.0.0.1:{port}")),
+            ("GATEWAY_RESOURCE_URL", &resource),
+            ("GATEWAY_COGNITO_USER_POOL_ID", pool),
+            (
+                "GATEWAY_COGNITO_CLIENT_IDS",
+                cognito["clientId"].as_str().unwrap(),
+            ),
+            (
+                "GATEWAY_COGNITO_JWKS_URL",
+                cognito["jwksUrl"].as_str().unwrap(),
+            ),
+            ("GATEWAY_POLICY_TABLE", &table),
+            ("GATEWAY_FACADE_ISSUER", cognito["issuer"].as_str().unwrap()),
+            ("GATEWAY_FACADE_REGISTRATION", "cognito"),
+            ("GATEWAY_FACADE_SCOPES", "openid email"),
+        ],
+    );
+    let (status, answer) = register(
+        &base,
+        json!({"redirect_uris": ["http://127.0.0.1:7777/callback"], "client_name": "Claude Code"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let out = gatewayctl(&table, &["--json", "clients", "list"]);
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let app_client = listed[0]["clientId"].as_str().unwrap().to_owned();
+
+    // alice (engineering) through the registered app client: her tools.
+    let registered = token_for_client("alice", &app_client);
+    assert_eq!(
+        tools_list(&resource, &registered).await,
+        (200, vec!["current_time".to_owned(), "echo".to_owned()])
+    );
+    // An app client of the same pool that neither configuration nor the gateway made.
+    let other = token_for_client("alice", cognito["otherClientId"].as_str().unwrap());
+    assert_eq!(tools_list(&resource, &other).await.0, 401);
+
+    // Removed (by another process): refused once the gateway re-reads the record.
+    let out = gatewayctl(&table, &["clients", "remove", &app_client]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut status = 0;
+    for _ in 0..120 {
+        status = tools_list(&resource, &registered).await.0;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 401, "the removed client's token is still accepted");
+}

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::dynamodb_config::{DynamoConfig, Item, brief};
+use crate::auth::RegisteredClientSource;
 use crate::oauth::{OAuthError, Registration, RegistrationLog};
 
 pub const CLIENT_PK: &str = "OAUTH_CLIENT";
@@ -96,5 +97,26 @@ impl RegistrationLog for Registrations {
             total += usize::try_from(page.count()).unwrap_or(0);
         }
         Ok(total)
+    }
+}
+
+/// The verifier's list of registered app clients (`auth::RegisteredClients`) is read here.
+#[async_trait]
+impl RegisteredClientSource for Registrations {
+    fn name(&self) -> String {
+        format!("dynamodb:{}", self.table.table())
+    }
+
+    async fn load(&self, issuer: &str) -> Result<Vec<String>, String> {
+        let items = self.table.query_all(CLIENT_PK).await.map_err(|e| e.0)?;
+        let text = |item: &Item, name: &str| match item.get(name) {
+            Some(AttributeValue::S(v)) => Some(v.clone()),
+            _ => None,
+        };
+        Ok(items
+            .iter()
+            .filter(|item| text(item, "issuer").as_deref() == Some(issuer))
+            .filter_map(|item| text(item, "clientId"))
+            .collect())
     }
 }

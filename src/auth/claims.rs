@@ -148,18 +148,15 @@ pub fn validate_with_facts(
         .or(str_claim(&claims, "cid")?)
         .map(str::to_owned);
     match &cfg.kind {
-        IssuerKind::Cognito { client_ids } => {
+        IssuerKind::Cognito { .. } => {
             if str_claim(&claims, "token_use")? != Some("access") {
                 return Err(AuthError::TokenUse);
             }
-            if !client_id.as_ref().is_some_and(|c| client_ids.contains(c)) {
+            if !cfg.accepts_client(client_id.as_deref()) {
                 return Err(AuthError::Client);
             }
         }
-        IssuerKind::Oidc {
-            audiences,
-            client_ids,
-        } => {
+        IssuerKind::Oidc { audiences, .. } => {
             // ID tokens are for the client, not for APIs: refused even when an audience
             // setting names the client id (RFC 9068 access tokens carry neither claim).
             let id_token = claims.contains_key("nonce")
@@ -172,8 +169,7 @@ pub fn validate_with_facts(
             if !aud.iter().any(|a| audiences.contains(a)) {
                 return Err(AuthError::Audience);
             }
-            if !client_ids.is_empty() && !client_id.as_ref().is_some_and(|c| client_ids.contains(c))
-            {
+            if !cfg.accepts_client(client_id.as_deref()) {
                 return Err(AuthError::Client);
             }
         }

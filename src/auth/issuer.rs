@@ -1,6 +1,9 @@
 //! Trusted issuers: what each accepts and where its keys are. Built from configuration
 //! (`config::issuers`) and validated there; the verifier only reads them.
 
+use std::sync::Arc;
+
+use super::registered::RegisteredClients;
 use super::revocation::OnlineCheckConfig;
 
 /// How an issuer's access tokens are checked.
@@ -40,9 +43,31 @@ pub struct IssuerConfig {
     /// Asking the issuer whether a verified token still stands (off by default: it costs
     /// a network call per token and cache window).
     pub online_check: Option<OnlineCheckConfig>,
+    /// Cognito: the app clients the gateway registered itself (façade registration mode),
+    /// accepted beside the configured ones.
+    pub registered_clients: Option<Arc<RegisteredClients>>,
 }
 
 impl IssuerConfig {
+    /// Whether a token of this issuer may come from `client_id`: a Cognito token only from a
+    /// configured or registered app client; an OIDC token from any client unless client
+    /// ids are configured.
+    pub fn accepts_client(&self, client_id: Option<&str>) -> bool {
+        match &self.kind {
+            IssuerKind::Cognito { client_ids } => client_id.is_some_and(|c| {
+                client_ids.iter().any(|k| k == c)
+                    || self
+                        .registered_clients
+                        .as_ref()
+                        .is_some_and(|r| r.contains(c))
+            }),
+            IssuerKind::Oidc { client_ids, .. } => {
+                client_ids.is_empty()
+                    || client_id.is_some_and(|c| client_ids.iter().any(|k| k == c))
+            }
+        }
+    }
+
     /// A Cognito user pool.
     pub fn cognito(
         region: &str,
@@ -59,6 +84,7 @@ impl IssuerConfig {
             groups_claim: vec!["cognito:groups".into()],
             username_claims: vec!["username".into()],
             online_check: None,
+            registered_clients: None,
         }
     }
 
@@ -92,6 +118,7 @@ impl IssuerConfig {
                 "email".into(),
             ],
             online_check: None,
+            registered_clients: None,
         }
     }
 }

@@ -8,11 +8,13 @@ pub mod issuer;
 pub mod jwk;
 pub mod jws;
 pub mod keystore;
+pub mod registered;
 pub mod revocation;
 pub mod verifier;
 
 pub use issuer::{IssuerConfig, IssuerKind};
 pub use keystore::{FetchError, JwksFetcher};
+pub use registered::{RegisteredClientSource, RegisteredClients};
 pub use verifier::Verifier;
 
 /// Who called: what a verified token says, for policy and audit.

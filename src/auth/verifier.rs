@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::cache::{CachedToken, TokenCache, TokenDigest, token_digest};
 use super::issuer::IssuerConfig;
 use super::keystore::{JwksFetcher, KeyStore, RefreshPolicy};
+use super::registered::RegisteredClients;
 use super::revocation::Revocation;
 use super::{AuthError, Principal, claims, jws};
 
@@ -79,6 +80,27 @@ impl Verifier {
         self
     }
 
+    /// Lets `issuer` (a Cognito pool) accept the app clients the gateway registered.
+    pub fn with_registered_clients(
+        mut self,
+        issuer: &str,
+        registered: Arc<RegisteredClients>,
+    ) -> Self {
+        if let Some(i) = self.issuers.get_mut(issuer) {
+            i.config.registered_clients = Some(registered);
+        }
+        self
+    }
+
+    /// Whether `issuer` still accepts tokens of `client_id`. Asked of cached tokens too,
+    /// so a removed registration is refused within the list's refresh interval.
+    async fn client_allowed(&self, issuer: &Issuer, client_id: Option<&str>) -> bool {
+        if let Some(r) = &issuer.config.registered_clients {
+            r.refresh_if_due().await;
+        }
+        issuer.config.accepts_client(client_id)
+    }
+
     pub fn revocation(&self) -> Option<&Arc<Revocation>> {
         self.revocation.as_ref()
     }
@@ -119,11 +141,18 @@ impl Verifier {
         }
         let digest = token_digest(token);
         if let Some(hit) = self.cache.get(&digest, now) {
-            let key_still_published = self
+            let still_published = self
                 .issuers
                 .get(&hit.principal.issuer)
-                .is_some_and(|i| hit.introspected || i.keys.keys().get(&hit.kid).is_some());
-            if key_still_published {
+                .filter(|i| hit.introspected || i.keys.keys().get(&hit.kid).is_some());
+            if let Some(issuer) = still_published {
+                if !self
+                    .client_allowed(issuer, hit.principal.client_id.as_deref())
+                    .await
+                {
+                    self.cache.remove(&digest);
+                    return Err(AuthError::Client);
+                }
                 if let Some(r) = &self.revocation {
                     r.check(token, &digest, &hit.principal, &hit.facts, now)
                         .await?;
@@ -147,6 +176,9 @@ impl Verifier {
         let issuer = self.issuers.get(&iss).ok_or(AuthError::UnknownIssuer)?;
         let key = issuer.keys.key(&jws.kid).await?;
         jws.verify(&key)?;
+        if let Some(r) = &issuer.config.registered_clients {
+            r.refresh_if_due().await;
+        }
         let (principal, facts) = claims::validate_with_facts(&issuer.config, &jws.payload, now)?;
         let (principal, facts) = (Arc::new(principal), Arc::new(facts));
         let entry = CachedToken {

@@ -1,0 +1,216 @@
+//! The app clients the gateway registered itself (the façade's Cognito registration mode):
+//! a shared allow-list a Cognito issuer consults beside its configured client ids.
+//!
+//! The list is read whole from a [`RegisteredClientSource`] (the registrations record) and
+//! refreshed like the deny-list: every interval, in the background in standalone mode, by
+//! the first request that finds it old under Lambda, one read at a time. A registration by
+//! this process is added at once; a removal elsewhere (`gatewayctl clients remove`) shows
+//! at the next refresh. A failed read keeps the last good list (fail closed: nothing is
+//! accepted that was not read or registered here).
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+/// Where the registrations are recorded.
+#[async_trait]
+pub trait RegisteredClientSource: Send + Sync {
+    /// For logs: `dynamodb:TABLE`.
+    fn name(&self) -> String;
+    /// Every client id registered for `issuer`. The text of an error is for the log.
+    async fn load(&self, issuer: &str) -> Result<Vec<String>, String>;
+}
+
+/// The registered client ids as this process holds them.
+pub struct RegisteredClients {
+    issuer: String,
+    source: Arc<dyn RegisteredClientSource>,
+    refresh_every: Duration,
+    read_timeout: Duration,
+    ids: RwLock<Arc<HashSet<String>>>,
+    last_attempt: RwLock<Option<Instant>>,
+    gate: tokio::sync::Mutex<()>,
+}
+
+// Compared by identity: an `IssuerConfig` holding one is equal only to its clones.
+impl PartialEq for RegisteredClients {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for RegisteredClients {}
+
+impl std::fmt::Debug for RegisteredClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisteredClients")
+            .field("source", &self.source.name())
+            .field("count", &self.ids.read().expect("registered lock").len())
+            .finish()
+    }
+}
+
+impl RegisteredClients {
+    /// An empty list (nothing accepted until the first read or registration).
+    pub fn new(
+        issuer: String,
+        source: Arc<dyn RegisteredClientSource>,
+        refresh_every: Duration,
+        read_timeout: Duration,
+    ) -> Self {
+        Self {
+            issuer,
+            source,
+            refresh_every,
+            read_timeout,
+            ids: RwLock::new(Arc::new(HashSet::new())),
+            last_attempt: RwLock::new(None),
+            gate: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Whether `client_id` is one the gateway registered (as last read or added here).
+    pub fn contains(&self, client_id: &str) -> bool {
+        self.ids
+            .read()
+            .expect("registered lock")
+            .contains(client_id)
+    }
+
+    /// A client this process just registered: accepted at once, before the next read.
+    pub fn insert(&self, client_id: &str) {
+        let mut ids = self.ids.write().expect("registered lock");
+        if !ids.contains(client_id) {
+            let mut next = HashSet::clone(&ids);
+            next.insert(client_id.to_owned());
+            *ids = Arc::new(next);
+        }
+    }
+
+    /// A client this process removed: refused at once.
+    pub fn remove(&self, client_id: &str) {
+        let mut ids = self.ids.write().expect("registered lock");
+        if ids.contains(client_id) {
+            let mut next = HashSet::clone(&ids);
+            next.remove(client_id);
+            *ids = Arc::new(next);
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.last_attempt
+            .read()
+            .expect("registered lock")
+            .is_none_or(|t| t.elapsed() >= self.refresh_every)
+    }
+
+    /// Reads the list now; on failure the previous one stays.
+    pub async fn refresh(&self) -> Result<usize, String> {
+        *self.last_attempt.write().expect("registered lock") = Some(Instant::now());
+        let read = tokio::time::timeout(self.read_timeout, self.source.load(&self.issuer)).await;
+        match read.unwrap_or_else(|_| Err("read timed out".into())) {
+            Ok(ids) => {
+                let ids: HashSet<String> = ids.into_iter().collect();
+                let n = ids.len();
+                *self.ids.write().expect("registered lock") = Arc::new(ids);
+                Ok(n)
+            }
+            Err(e) => {
+                tracing::error!(source = %self.source.name(), error = %e, "registered clients read failed; keeping the last good list");
+                Err(e)
+            }
+        }
+    }
+
+    /// Refreshes when due, one read at a time; never waits for another request's read
+    /// (the current list stands meanwhile).
+    pub async fn refresh_if_due(&self) {
+        if !self.due() {
+            return;
+        }
+        if let Ok(_flight) = self.gate.try_lock() {
+            if self.due() {
+                let _ = self.refresh().await;
+            }
+        }
+    }
+
+    /// Loads the list (start-up).
+    pub async fn start(&self) {
+        let _flight = self.gate.lock().await;
+        match self.refresh().await {
+            Ok(n) => {
+                tracing::info!(source = %self.source.name(), clients = n, "registered clients loaded")
+            }
+            Err(_) => {
+                tracing::error!(source = %self.source.name(), "registered clients could not be loaded at start-up: only the configured client ids are accepted until they are")
+            }
+        }
+    }
+
+    /// The background refresh, in standalone mode only: a Lambda process is frozen between
+    /// invocations, and the verifier's request-driven `refresh_if_due` does the work.
+    pub fn spawn_refresher(self: &Arc<Self>) {
+        if crate::runtime::under_lambda() {
+            return;
+        }
+        let me = Arc::downgrade(self);
+        let every = self.refresh_every;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(list) = me.upgrade() else { return };
+                list.refresh_if_due().await;
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Source(Mutex<Result<Vec<String>, String>>);
+
+    #[async_trait]
+    impl RegisteredClientSource for Source {
+        fn name(&self) -> String {
+            "test".into()
+        }
+        async fn load(&self, _issuer: &str) -> Result<Vec<String>, String> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_replace_the_list_and_a_failed_read_keeps_the_last_good_one() {
+        let source = Arc::new(Source(Mutex::new(Ok(vec!["a".into(), "b".into()]))));
+        let list = RegisteredClients::new(
+            "https://idp".into(),
+            Arc::clone(&source) as _,
+            Duration::ZERO,
+            Duration::from_secs(1),
+        );
+        assert!(!list.contains("a"), "nothing before the first read");
+        list.start().await;
+        assert!(list.contains("a") && list.contains("b"));
+        list.insert("c");
+        assert!(list.contains("c"), "a registration here counts at once");
+        *source.0.lock().unwrap() = Ok(vec!["a".into()]);
+        list.refresh_if_due().await;
+        assert!(
+            !list.contains("b") && !list.contains("c"),
+            "removed elsewhere"
+        );
+        *source.0.lock().unwrap() = Err("down".into());
+        list.refresh_if_due().await;
+        assert!(list.contains("a") && !list.contains("b"), "last good list");
+        list.remove("a");
+        assert!(!list.contains("a"));
+    }
+}
