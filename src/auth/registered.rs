@@ -8,7 +8,7 @@
 //! at the next refresh. A failed read keeps the last good list (fail closed: nothing is
 //! accepted that was not read or registered here).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,8 @@ pub struct RegisteredClients {
     refresh_every: Duration,
     read_timeout: Duration,
     ids: RwLock<Arc<HashSet<String>>>,
+    /// Registered here, and when: a read that started earlier may not show them yet.
+    added: RwLock<HashMap<String, Instant>>,
     last_attempt: RwLock<Option<Instant>>,
     gate: tokio::sync::Mutex<()>,
 }
@@ -66,6 +68,7 @@ impl RegisteredClients {
             refresh_every,
             read_timeout,
             ids: RwLock::new(Arc::new(HashSet::new())),
+            added: RwLock::new(HashMap::new()),
             last_attempt: RwLock::new(None),
             gate: tokio::sync::Mutex::new(()),
         }
@@ -81,6 +84,10 @@ impl RegisteredClients {
 
     /// A client this process just registered: accepted at once, before the next read.
     pub fn insert(&self, client_id: &str) {
+        self.added
+            .write()
+            .expect("registered lock")
+            .insert(client_id.to_owned(), Instant::now());
         let mut ids = self.ids.write().expect("registered lock");
         if !ids.contains(client_id) {
             let mut next = HashSet::clone(&ids);
@@ -91,6 +98,10 @@ impl RegisteredClients {
 
     /// A client this process removed: refused at once.
     pub fn remove(&self, client_id: &str) {
+        self.added
+            .write()
+            .expect("registered lock")
+            .remove(client_id);
         let mut ids = self.ids.write().expect("registered lock");
         if ids.contains(client_id) {
             let mut next = HashSet::clone(&ids);
@@ -108,13 +119,21 @@ impl RegisteredClients {
 
     /// Reads the list now; on failure the previous one stays.
     pub async fn refresh(&self) -> Result<usize, String> {
-        *self.last_attempt.write().expect("registered lock") = Some(Instant::now());
+        let started = Instant::now();
+        *self.last_attempt.write().expect("registered lock") = Some(started);
         let read = tokio::time::timeout(self.read_timeout, self.source.load(&self.issuer)).await;
         match read.unwrap_or_else(|_| Err("read timed out".into())) {
             Ok(ids) => {
-                let ids: HashSet<String> = ids.into_iter().collect();
+                let mut ids: HashSet<String> = ids.into_iter().collect();
                 let n = ids.len();
+                // Registrations made here while the read ran stay; older ones the read
+                // either shows or (removed since) rightly drops.
+                let mut added = self.added.write().expect("registered lock");
+                added.retain(|_, at| *at >= started);
+                ids.extend(added.keys().cloned());
+                // Still holding `added` (as `insert` does): no registration slips between.
                 *self.ids.write().expect("registered lock") = Arc::new(ids);
+                drop(added);
                 Ok(n)
             }
             Err(e) => {
