@@ -11,7 +11,6 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::identity::{IdentityClaims, IdentitySigner, SignError};
@@ -51,10 +50,13 @@ pub fn jwks<'a>(keys: impl IntoIterator<Item = &'a PublicKey>) -> String {
     json!({ "keys": keys }).to_string()
 }
 
-/// A private signing key with its public half.
+/// A private signing key with its public half. The key is parsed once and the JWS header
+/// encoded once: a statement per tool call costs one ECDSA signature, nothing more.
 pub struct KeyPair {
-    key: EncodingKey,
-    header: Header,
+    pair: EcdsaKeyPair,
+    /// `base64url({"alg":"ES256","typ":"JWT","kid":…}) + "."`.
+    header_b64: String,
+    rng: SystemRandom,
     pub public: PublicKey,
 }
 
@@ -64,12 +66,12 @@ impl KeyPair {
     pub fn from_pkcs8(der: &[u8]) -> Option<Self> {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).ok()?;
         let public = PublicKey::from_point(pair.public_key().as_ref())?;
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(public.kid.clone());
-        header.typ = Some("JWT".into());
+        let header = json!({"alg": "ES256", "typ": "JWT", "kid": public.kid});
+        let header_b64 = format!("{}.", URL_SAFE_NO_PAD.encode(header.to_string()));
         Some(Self {
-            key: EncodingKey::from_ec_der(der),
-            header,
+            pair,
+            header_b64,
+            rng: SystemRandom::new(),
             public,
         })
     }
@@ -91,7 +93,17 @@ impl KeyPair {
 
     /// The compact JWS of `claims`, its header naming this key.
     pub fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError> {
-        jsonwebtoken::encode(&self.header, claims, &self.key).map_err(|e| SignError(e.to_string()))
+        let payload = serde_json::to_vec(claims).map_err(|e| SignError(e.to_string()))?;
+        let mut jws = self.header_b64.clone();
+        URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
+        // ES256 in JWS is the fixed-width r || s the FIXED signing algorithm produces.
+        let signature = self
+            .pair
+            .sign(&self.rng, jws.as_bytes())
+            .map_err(|_| SignError("ECDSA signing failed".into()))?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
+        Ok(jws)
     }
 }
 
@@ -296,7 +308,7 @@ mod tests {
         let jwk = &jwks.keys[0];
         let header = jsonwebtoken::decode_header(&jwt).unwrap();
         assert_eq!(header.kid, jwk.common.key_id);
-        let mut v = Validation::new(Algorithm::ES256);
+        let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
         v.set_audience(&["https://tools"]);
         v.set_issuer(&["https://gw.example/mcp"]);
         let data = jsonwebtoken::decode::<serde_json::Value>(
