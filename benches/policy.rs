@@ -217,7 +217,6 @@ fn list_request(c: &mut Criterion<ThreadCpu>) {
         ("admin", &["engineering", "admins"][..]),
     ] {
         let ctx = CallContext {
-            deadline: None,
             request_id: "bench-request".into(),
             principal: principal(groups),
         };

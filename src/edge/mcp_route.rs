@@ -157,22 +157,6 @@ pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -
     with_cors(resp, origin)
 }
 
-/// What is left of the function's time-out when the target must give up: the answer and its
-/// audit record still need time to be written before Lambda stops the invocation.
-const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(1_500);
-
-/// Under Lambda, the instant the target must have answered by (the invocation's deadline,
-/// in epoch milliseconds, less the margin). `None` elsewhere: the target's time-out rules.
-fn lambda_deadline(parts: &axum::http::request::Parts) -> Option<std::time::Instant> {
-    let deadline_ms = parts.extensions.get::<lambda_http::Context>()?.deadline;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_millis() as u64;
-    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
-    Some(std::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
-}
-
 fn refuse(audit: &mut Pending, e: EdgeError) -> Response {
     audit.refused(&e);
     e.into_response()
@@ -220,7 +204,6 @@ async fn handle(
     let ctx = CallContext {
         request_id,
         principal: verified.principal,
-        deadline: lambda_deadline(parts),
     };
     let result = state
         .mcp
