@@ -363,6 +363,18 @@ impl DynamoAdmin {
     /// Tools carry no version: a new tool is written only if still absent, a replacement
     /// only if still present (never resurrecting a concurrently deleted one).
     async fn write_tool(&self, t: &ToolDefinition, exists: bool) -> Result<(), AdminError> {
+        self.put_existing_or_new(tool_to_item(t), exists, &format!("tool {:?}", t.name))
+            .await
+    }
+
+    /// Writes an unversioned item (a tool, an upstream): only if still present when it
+    /// replaces one, only if still absent when it is new. `what` names it in a conflict.
+    async fn put_existing_or_new(
+        &self,
+        item: Item,
+        exists: bool,
+        what: &str,
+    ) -> Result<(), AdminError> {
         let condition = if exists {
             "attribute_exists(pk)"
         } else {
@@ -372,13 +384,12 @@ impl DynamoAdmin {
             .client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(tool_to_item(t)))
+            .set_item(Some(item))
             .condition_expression(condition);
         match put.send().await {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Err(AdminError::Conflict(format!(
-                "tool {:?} was {} by another writer",
-                t.name,
+                "{what} was {} by another writer",
                 if exists { "deleted" } else { "created" }
             ))),
             Err(e) => Err(self.sdk_error("PutItem", e)),

@@ -1,9 +1,7 @@
 //! Upstream MCP servers in the configuration table: listing, writing (validated, and
 //! conditional on existence like tools) and deleting `UPSTREAM#<name>` items.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
-use super::{AdminError, DynamoAdmin, condition_failed};
+use super::{AdminError, DynamoAdmin};
 use crate::adapters::dynamodb_config::{
     UPSTREAM_PK, upstream_from_item, upstream_sk, upstream_to_item,
 };
@@ -42,41 +40,15 @@ impl DynamoAdmin {
         u: &Upstream,
         exists: bool,
     ) -> Result<(), AdminError> {
-        let condition = if exists {
-            "attribute_exists(pk)"
-        } else {
-            "attribute_not_exists(pk)"
-        };
-        let put = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(upstream_to_item(u)))
-            .condition_expression(condition);
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(AdminError::Conflict(format!(
-                "upstream {:?} was {} by another writer",
-                u.name,
-                if exists { "deleted" } else { "created" }
-            ))),
-            Err(e) => Err(self.sdk_error("PutItem", e)),
-        }
+        let what = format!("upstream {:?}", u.name);
+        self.put_existing_or_new(upstream_to_item(u), exists, &what)
+            .await
     }
 
     /// Deletes an upstream (its tools leave the catalog at the gateway's next refresh).
     pub async fn delete_upstream(&self, name: &str) -> Result<(), AdminError> {
-        let del = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .key("pk", AttributeValue::S(UPSTREAM_PK.into()))
-            .key("sk", AttributeValue::S(upstream_sk(name)))
-            .condition_expression("attribute_exists(pk)");
-        match del.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(AdminError::NoUpstream(name.to_owned())),
-            Err(e) => Err(self.sdk_error("DeleteItem", e)),
-        }
+        self.delete(UPSTREAM_PK, upstream_sk(name), None)
+            .await
+            .map_err(|e| e.unwrap_or_else(|| AdminError::NoUpstream(name.to_owned())))
     }
 }
