@@ -182,6 +182,8 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         Some(&["engineering".to_owned()][..])
     );
     assert_eq!(echo.method.as_deref(), Some("tools/call"));
+    // Sent without MCP-Protocol-Version: the revision such requests are taken to speak.
+    assert_eq!(echo.protocol_version.as_deref(), Some("2025-03-26"));
     assert_eq!(echo.policy_group.as_deref(), Some("engineering"));
     assert_eq!(echo.policy_version, Some(7));
     assert!(echo.rule.as_deref().unwrap().contains("allows"), "{echo:?}");
@@ -258,11 +260,10 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
             .collect::<Vec<_>>(),
         ["Missing", "BadSignature"]
     );
-    assert!(
-        refused
-            .iter()
-            .all(|r| r.status == 401 && r.username.is_none() && r.method.is_none())
-    );
+    assert!(refused.iter().all(|r| r.status == 401
+        && r.username.is_none()
+        && r.method.is_none()
+        && r.protocol_version.is_none()));
 
     // EMF: one metrics line per request; the sums add up.
     let emf = wait_for(&gw.stdout, 10, |v| v.get("_aws").is_some());

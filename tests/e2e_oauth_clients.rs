@@ -119,6 +119,15 @@ async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
     );
     let browsed = std::fs::read_to_string(&log).unwrap();
     assert!(browsed.contains("landed http://localhost:"), "{browsed}");
+    // The bridge negotiated the newest revision its SDK speaks and spoke it on every call.
+    let negotiated = g.gateway.audited_revisions("initialize", 1);
+    assert_eq!(
+        negotiated.last().map(String::as_str),
+        Some("2025-11-25"),
+        "{negotiated:?}"
+    );
+    let spoken = g.gateway.audited_revisions("tools/call", 1);
+    assert_eq!(spoken, ["2025-11-25"], "{spoken:?}");
 }
 
 /// The Inspector CLI on Node 22 (it needs >= 22.19), from the test tooling's node_modules,
@@ -196,7 +205,10 @@ async fn the_inspector_cli_signs_in_through_the_facade_itself() {
 async fn the_inspector_cli_lists_and_calls_in_both_protocol_eras() {
     let g = facade_gateway(&[]).await;
     let auth = format!("Authorization: Bearer {}", oidc_token(&g.resource).await);
-    for era in ["legacy", "modern"] {
+    // Each era at the newest revision it has; the gateway's audit records say what was spoken.
+    for (era, revision) in [("legacy", "2025-11-25"), ("modern", "2026-07-28")] {
+        let before = |method| g.gateway.audited_revisions(method, 0).len();
+        let (lists, calls) = (before("tools/list"), before("tools/call"));
         let list = inspector(&[
             &g.resource,
             "--transport",
@@ -240,5 +252,13 @@ async fn the_inspector_cli_lists_and_calls_in_both_protocol_eras() {
             caller_is(text, "alice") && text.contains("from the inspector"),
             "{era}: {call}"
         );
+        // Everything this era's runs sent (the CLI also lists before it calls) spoke it.
+        for (method, seen) in [("tools/list", lists), ("tools/call", calls)] {
+            let spoken = g.gateway.audited_revisions(method, seen + 1);
+            assert!(
+                spoken.len() > seen && spoken[seen..].iter().all(|r| r == revision),
+                "{era} {method}: {spoken:?}"
+            );
+        }
     }
 }

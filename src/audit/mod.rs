@@ -119,6 +119,7 @@ pub fn set_principal(record: &mut AuditRecord, p: &Principal) {
 /// core answered with an error.
 pub fn set_facts(record: &mut AuditRecord, facts: CallFacts, failed: Option<String>) {
     record.method = facts.method;
+    record.protocol_version = facts.protocol_version.map(str::to_owned);
     record.tool = facts.tool;
     record.arguments_sha256 = facts.arguments_sha256;
     record.arguments = facts.arguments;

@@ -101,6 +101,10 @@ pub struct AuditRecord {
     /// The `arguments` JSON text, only for tools configured to record values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
+    /// The MCP revision the request spoke (`initialize`: the one negotiated). Last of the
+    /// covered fields, so records written before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
     /// Hex SHA-256 over this record without `digest` (see `chain`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub digest: String,

@@ -158,17 +158,19 @@ impl McpService {
             // Parsed once, `_meta` included, so large arguments are scanned only once.
             let mut p: CallParams<'_> = typed(params)?;
             facts.tool = Some(p.name.chars().take(128).collect());
-            let era = Self::era(headers, p.meta.take(), method)?;
+            let era = Self::era(headers, p.meta.take(), method, facts)?;
             return self.call_tool(id, p, era, headers, ctx, facts).await;
         }
         let p: MetaParams<'_> = typed(params)?;
-        let era = Self::era(headers, p.meta, method)?;
+        let era = Self::era(headers, p.meta, method, facts)?;
         let modern = era == Era::Modern;
         match method {
             "initialize" if !modern => {
                 let p: InitializeParams<'_> = typed(params)?;
+                let negotiated = Version::negotiate(&p.protocol_version).as_str();
+                facts.protocol_version = Some(negotiated);
                 let result = InitializeResult {
-                    protocol_version: Version::negotiate(&p.protocol_version).as_str(),
+                    protocol_version: negotiated,
                     capabilities: capabilities(),
                     server_info: self.implementation(),
                     instructions: self.info.instructions.as_deref(),
@@ -229,14 +231,18 @@ impl McpService {
         })
     }
 
-    /// The era a request speaks, once its version and method headers check out.
+    /// The era a request speaks, once its version and method headers check out; the
+    /// revision goes to the audit record.
     fn era(
         headers: &TransportHeaders<'_>,
         meta: Option<RequestMeta<'_>>,
         method: &str,
+        facts: &mut CallFacts,
     ) -> Result<Era, McpError> {
         let meta_version = meta.and_then(|m| m.protocol_version);
-        let era = protocol::resolve_version(headers, meta_version.as_deref(), method)?.era();
+        let version = protocol::resolve_version(headers, meta_version.as_deref(), method)?;
+        facts.protocol_version = Some(version.as_str());
+        let era = version.era();
         protocol::check_method_header(headers, method, era)?;
         Ok(era)
     }

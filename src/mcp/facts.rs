@@ -11,6 +11,8 @@ use crate::policy::Decision;
 pub struct CallFacts {
     /// The JSON-RPC method (requests and notifications).
     pub method: Option<String>,
+    /// The protocol revision the request spoke (for `initialize`, the one negotiated).
+    pub protocol_version: Option<&'static str>,
     /// `tools/call`: the tool named.
     pub tool: Option<String>,
     /// `tools/call`: the policy decision with its rule (an unknown tool is a denial by

@@ -15,10 +15,35 @@ pub fn required_env(name: &str) -> String {
     })
 }
 
-/// A spawned server, killed when dropped.
+/// A spawned server, killed when dropped. What it prints after its address (the gateway's
+/// audit records) is kept line by line.
 pub struct Server {
     child: Child,
     pub base: String,
+    pub stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// The `protocolVersion` of each audit record for `method`, in order, once at least
+    /// `at_least` of them were printed (or after 20 s, whatever there is).
+    pub fn audited_revisions(&self, method: &str, at_least: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let seen: Vec<String> = self
+                .stdout
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|r| r["method"] == method)
+                .map(|r| r["protocolVersion"].as_str().unwrap_or("none").to_owned())
+                .collect();
+            if seen.len() >= at_least || std::time::Instant::now() > deadline {
+                return seen;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Server {
@@ -37,11 +62,18 @@ pub fn spawn(bin: &str, envs: &[(&str, &str)]) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-    let stdout = child.stdout.take().expect("piped stdout");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut line = String::new();
-    BufReader::new(stdout)
+    stdout
         .read_line(&mut line)
         .expect("read the listening line");
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = std::sync::Arc::clone(&kept);
+    std::thread::spawn(move || {
+        for l in stdout.lines().map_while(Result::ok) {
+            into.lock().unwrap().push(l);
+        }
+    });
     let base = line
         .trim()
         .rsplit(' ')
@@ -49,7 +81,11 @@ pub fn spawn(bin: &str, envs: &[(&str, &str)]) -> Server {
         .filter(|u| u.starts_with("http://127.0.0.1:"))
         .unwrap_or_else(|| panic!("{bin} printed {line:?}, not its address"))
         .to_owned();
-    Server { child, base }
+    Server {
+        child,
+        base,
+        stdout: kept,
+    }
 }
 
 pub fn cognito_config() -> Value {

@@ -27,7 +27,7 @@ tools:
 
 pub struct Gateway {
     pub _tools: Server,
-    pub _gateway: Server,
+    pub gateway: Server,
     pub base: String,
     pub resource: String,
 }
@@ -74,7 +74,7 @@ pub async fn facade_gateway(extra: &[(&str, &str)]) -> Gateway {
     let gateway = spawn(env!("CARGO_BIN_EXE_mcp-oauth-gateway"), &env);
     Gateway {
         _tools: tools,
-        _gateway: gateway,
+        gateway,
         base,
         resource,
     }
