@@ -137,7 +137,10 @@ start_everything() {
 
 # gateway_auth_env PORT: WATCH_ENV for a gateway under `cargo lambda watch` on PORT that
 # trusts the seeded Cognito pool (JWKS served by moto) and the local OIDC provider, with its
-# canonical URL and metadata URL as watch serves them.
+# canonical URL and metadata URL as watch serves them, and its authorization-server façade
+# in front of the OIDC provider (issuer $base, found by clients through
+# $base/.well-known/openid-configuration; relay client mcp-gateway-relay), so MCP clients can
+# sign in with a browser. The façade's state key is shared by watch's instances.
 gateway_auth_env() {
   local base="http://127.0.0.1:$1/lambda-url/mcp-oauth-gateway"
   local pool client jwks
@@ -145,7 +148,14 @@ gateway_auth_env() {
 import json, sys
 c = json.load(open(sys.argv[1]))
 print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
+  [ -s "$LOCAL/facade-state.key" ] || (umask 077 && "$VENV/bin/python" -c \
+    'import base64, os; print(base64.b64encode(os.urandom(32)).decode())' > "$LOCAL/facade-state.key")
   WATCH_ENV+=(
+    --env-var "GATEWAY_FACADE_ISSUER=$OIDC_ISSUER"
+    --env-var "GATEWAY_FACADE_URL=$base"
+    --env-var "GATEWAY_FACADE_CLIENT_ID=mcp-gateway-relay"
+    --env-var "GATEWAY_FACADE_STATE_KEY=$(cat "$LOCAL/facade-state.key")"
+    --env-var "GATEWAY_SCOPES_SUPPORTED=mcp:tools"
     --env-var "GATEWAY_RESOURCE_URL=$base/mcp"
     --env-var "GATEWAY_RESOURCE_METADATA_URL=$base/.well-known/oauth-protected-resource/mcp"
     --env-var "GATEWAY_COGNITO_USER_POOL_ID=$pool"
@@ -195,13 +205,15 @@ seed_policies() {
 # start_watch PORT: every function under `cargo lambda watch` on 127.0.0.1 only. Watch
 # also serves the Lambda Invoke API on the same address, so the gateway reaches Lambda
 # targets (the demo-lambda function) through AWS_ENDPOINT_URL_LAMBDA; tests get that base
-# URL as MCP_WATCH_INVOKE_URL. Two instances per function: a demo tool called by the gateway
-# fetches the gateway's keys while that gateway instance is still busy with the call.
+# URL as MCP_WATCH_INVOKE_URL. Four instances per function: a demo tool called by the
+# gateway fetches the gateway's keys while that gateway instance is still busy with the call,
+# and several clients (tests in parallel, or an assistant beside the Inspector) may be
+# calling at once.
 start_watch() {
   WATCH_PORT=$1
   WATCH_BASE="http://127.0.0.1:$WATCH_PORT/lambda-url"
   start "cargo lambda watch" "$LOCAL/watch.log" \
-    cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors --concurrency 2 "${WATCH_FLAGS[@]}" \
+    cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors --concurrency 4 "${WATCH_FLAGS[@]}" \
       --env-var "DEMO_TOOLS_URL=$WATCH_BASE/demo-tools" \
       --env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" \
       --env-var "RUST_LOG=${RUST_LOG:-info}" "${WATCH_ENV[@]}"

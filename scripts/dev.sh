@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make dev`: the gateway on a local stack, on 127.0.0.1 only — moto's server (Cognito and
 # DynamoDB emulation; Cognito seeded with dev users, DynamoDB with the demo organisation's
-# policies and tools through `gatewayctl import`), a local OpenID Connect provider, and both
-# functions under `cargo lambda watch`, which rebuilds on every source change. Ctrl-C stops
+# policies and tools through `gatewayctl import`), a local OpenID Connect provider fronted by
+# the gateway's authorization-server façade (browser sign-in), and both functions under
+# `cargo lambda watch`, which rebuilds on every source change. Ctrl-C stops
 # everything this started.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -47,6 +48,8 @@ cat <<TXT
                  bob calculate, current_time;
                  carol current_time
   OIDC provider  $OIDC_ISSUER  (test clients client-alice, client-bob, ...)
+  OAuth façade   $WATCH_BASE/mcp-oauth-gateway  (fronts the OIDC provider: clients register
+                 and sign in with a browser; any password, login alice or bob)
   Logs           .local/watch.log, .local/moto.log, .local/oidc.log
 
   Tokens:
@@ -55,7 +58,12 @@ cat <<TXT
       -d client_id=client-alice -d client_secret=alice-secret \\
       --data-urlencode resource=$MCP_WATCH_URL --data-urlencode 'scope=mcp:tools mcp:admin'
 
-  Try it (every /mcp request needs a token):
+  Sign in with a browser (no token needed; the client registers and opens the login page):
+    claude mcp add --transport http gateway $MCP_WATCH_URL
+    npx @modelcontextprotocol/inspector --cli $MCP_WATCH_URL --transport http --method tools/list
+    npx mcp-remote $MCP_WATCH_URL          (the stdio bridge Claude Desktop uses)
+
+  Try it with a token (every /mcp request needs one):
     TOKEN=\$(make -s token)
     curl -s $MCP_WATCH_URL -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
       -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}'

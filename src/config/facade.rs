@@ -23,8 +23,8 @@ pub struct FacadeConfig {
     /// `GATEWAY_FACADE_METADATA_URL`: the IdP's metadata document; by default
     /// `<issuer>/.well-known/openid-configuration`.
     pub metadata_url: String,
-    /// `GATEWAY_FACADE_URL`: the façade's issuer (the gateway's origin); by default the
-    /// origin of `GATEWAY_RESOURCE_URL`.
+    /// `GATEWAY_FACADE_URL`: the façade's issuer, the gateway's origin or a path under it
+    /// (an API Gateway stage); by default the origin of `GATEWAY_RESOURCE_URL`.
     pub base: String,
     /// `GATEWAY_FACADE_RELAY` (default on): the loopback relay's `/authorize` and `/token`.
     pub relay: bool,
@@ -123,12 +123,12 @@ pub fn from_env(
         }
     };
     let base = base.trim_end_matches('/').to_owned();
-    if !url_is_safe(&base)
-        || base[base.find("://").map_or(0, |i| i + 3)..].contains(['/', '?', '#'])
-    {
+    // A path is allowed (an API Gateway stage, `cargo lambda watch`'s `/lambda-url/<fn>`):
+    // clients then find the metadata by OpenID Connect discovery's path appending.
+    if !url_is_safe(&base) || base.contains(['?', '#']) || base.contains("/.well-known/") {
         return Err(bad(
             "GATEWAY_FACADE_URL",
-            format!("{base:?} is not an https origin"),
+            format!("{base:?} is not an https URL without query or fragment"),
         ));
     }
     let client_id = get("GATEWAY_FACADE_CLIENT_ID");
@@ -263,6 +263,18 @@ mod tests {
     }
 
     #[test]
+    fn the_facade_may_live_under_a_path_prefix() {
+        let c = cfg(&[
+            ("GATEWAY_FACADE_ISSUER", OIDC),
+            ("GATEWAY_FACADE_CLIENT_ID", "public"),
+            ("GATEWAY_FACADE_URL", "https://gw.example/prod/"),
+        ])
+        .unwrap();
+        assert_eq!(c.facade.unwrap().base, "https://gw.example/prod");
+        assert_eq!(c.authorization_servers, ["https://gw.example/prod"]);
+    }
+
+    #[test]
     fn bad_facade_settings_stop_start_up_naming_the_variable() {
         let on = [
             ("GATEWAY_FACADE_ISSUER", OIDC),
@@ -294,7 +306,11 @@ mod tests {
             "GATEWAY_FACADE_URL"
         );
         assert_eq!(
-            with(&[("GATEWAY_FACADE_URL", "https://gw.example/path")]),
+            with(&[("GATEWAY_FACADE_URL", "https://gw.example/prod?x=1")]),
+            "GATEWAY_FACADE_URL"
+        );
+        assert_eq!(
+            with(&[("GATEWAY_FACADE_URL", "https://gw.example/prod#top")]),
             "GATEWAY_FACADE_URL"
         );
         assert_eq!(

@@ -41,6 +41,12 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata).options(oauth::preflight),
         )
+        // OpenID Connect discovery's path appending: how clients find a façade whose
+        // issuer has a path (`<issuer>/.well-known/openid-configuration`).
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::metadata).options(oauth::preflight),
+        )
         .route("/register", post(oauth::register).options(oauth::preflight))
         .route("/authorize", get(oauth::authorize))
         .route("/oauth/callback", get(oauth::callback))

@@ -1,4 +1,5 @@
-//! The façade's HTTP surface: `/.well-known/oauth-authorization-server`, `POST /register`,
+//! The façade's HTTP surface: its metadata (`/.well-known/oauth-authorization-server`, and
+//! `/.well-known/openid-configuration` for issuers with a path), `POST /register`,
 //! and the relay's `GET /authorize`, `GET /oauth/callback` and `POST /token`. Every route
 //! answers 404 when the façade is off; errors become RFC 6749 / 7591 JSON in `errors.rs`.
 
@@ -62,7 +63,8 @@ fn refused(e: OAuthError) -> Response {
     resp
 }
 
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414), also served as
+/// `/.well-known/openid-configuration`: the same document, the IdP's OpenID members kept.
 pub(super) async fn metadata(State(state): State<Arc<AppState>>) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();

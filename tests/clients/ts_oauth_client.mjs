@@ -11,7 +11,8 @@
 // --protocol makes the SDK offer that revision at initialize instead of its latest (the SDK
 // has no setting for it, so the request body is rewritten on its way out).
 // Prints one JSON line: protocolVersion, tools, calls (per tool: isError, text), and what the
-// flow did (registrations, sign-ins, the scopes of each authorization, states returned intact).
+// flow did (registrations, sign-ins, the scopes of each authorization, states returned intact,
+// the metadata URLs tried with their statuses).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -41,7 +42,7 @@ const log = (...a) => console.error('ts_oauth_client:', ...a);
 // Nothing listens here: the headless sign-in stops when the browser would land on it.
 const REDIRECT = `http://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}/callback`;
 
-const flow = { registrations: 0, signIns: 0, scopes: [], statesIntact: true, clientIds: [] };
+const flow = { registrations: 0, signIns: 0, scopes: [], statesIntact: true, clientIds: [], discovery: [] };
 let pendingCode;
 
 class HeadlessProvider {
@@ -78,14 +79,18 @@ class HeadlessProvider {
   }
 }
 
-// Offers --protocol at initialize; every other request goes out unchanged.
+// Offers --protocol at initialize; every other request goes out unchanged. The metadata
+// documents the SDK looked for are kept (flow.discovery: "<status> <url>").
 async function offering(input, init) {
   if (opts.protocol && typeof init?.body === 'string' && init.body.includes('"method":"initialize"')) {
     const msg = JSON.parse(init.body);
     msg.params.protocolVersion = opts.protocol;
     init = { ...init, body: JSON.stringify(msg) };
   }
-  return fetch(input, init);
+  const resp = await fetch(input, init);
+  const url = String(input instanceof Request ? input.url : input);
+  if (url.includes('/.well-known/')) flow.discovery.push(`${resp.status} ${url}`);
+  return resp;
 }
 
 // Runs `op`; when the SDK stopped for a sign-in, finishes it and runs `op` again.

@@ -18,7 +18,8 @@
 // know them; it cannot introspect or revoke its JWTs), with that resource as their aud.
 //
 // Authorization code + PKCE (the gateway's loopback relay): the public client `mcp-gateway-relay`
-// (application_type native, so its redirect URI http://127.0.0.1/oauth/callback matches on any
+// (application_type native, so its redirect URIs http://127.0.0.1/oauth/callback and, for the
+// gateway under cargo lambda watch, .../lambda-url/mcp-oauth-gateway/oauth/callback match on any
 // port, RFC 8252 §7.3) signs users in through the development login and consent pages (any
 // login and password; the login names the account). Access tokens of a signed-in user carry
 // that user's claims from USERS below; an unknown login gets no groups.
@@ -92,7 +93,11 @@ const PUBLIC_CLIENTS = [
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    redirect_uris: ['http://127.0.0.1/oauth/callback'],
+    // The standalone gateway's callback, and the one under `cargo lambda watch` (make dev).
+    redirect_uris: [
+      'http://127.0.0.1/oauth/callback',
+      'http://127.0.0.1/lambda-url/mcp-oauth-gateway/oauth/callback',
+    ],
     scope: `openid offline_access ${SCOPES}`,
   },
 ];

@@ -1,0 +1,145 @@
+//! The authorization-server façade of the gateway under `cargo lambda watch` (what `make dev`
+//! runs): its issuer carries watch's `/lambda-url/mcp-oauth-gateway` prefix, so clients find
+//! it by OpenID Connect discovery's path appending, and real MCP clients (the TypeScript SDK,
+//! mcp-remote) sign a user in at the local oidc-provider through it and call the demo tools.
+//!
+//! Needs `MCP_WATCH_URL`, `MCP_E2E_NODE` and `OIDC_ISSUER`, which `make test` sets; without
+//! them these tests fail, they never skip.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+#[path = "support/clients.rs"]
+mod clients;
+use clients::*;
+
+/// The façade's issuer: the gateway's base URL under watch.
+fn facade_base() -> String {
+    let mcp = required_env("MCP_WATCH_URL");
+    mcp.strip_suffix("/mcp")
+        .unwrap_or_else(|| panic!("MCP_WATCH_URL {mcp} does not end in /mcp"))
+        .to_owned()
+}
+
+async fn get_json(url: &str) -> Value {
+    let resp = reqwest::get(url).await.unwrap();
+    assert_eq!(resp.status(), 200, "{url}");
+    resp.json().await.unwrap()
+}
+
+fn caller_is(text: &str, user: &str) -> bool {
+    text.contains(&format!("\"caller\":\"{user}\""))
+}
+
+#[tokio::test]
+async fn the_facade_is_found_below_the_function_prefix() {
+    let base = facade_base();
+    let prm = get_json(&format!("{base}/.well-known/oauth-protected-resource/mcp")).await;
+    assert_eq!(prm["authorization_servers"], json!([base]), "{prm}");
+
+    // Where a client looks first for an issuer with a path (RFC 8414 path insertion) is
+    // outside the function; OpenID Connect discovery's path appending is inside it.
+    let md = get_json(&format!("{base}/.well-known/openid-configuration")).await;
+    assert_eq!(md["issuer"], base, "{md}");
+    for (member, path) in [
+        ("authorization_endpoint", "authorize"),
+        ("token_endpoint", "token"),
+        ("registration_endpoint", "register"),
+    ] {
+        assert_eq!(md[member], format!("{base}/{path}"), "{md}");
+    }
+    assert_eq!(
+        md["code_challenge_methods_supported"],
+        json!(["S256"]),
+        "{md}"
+    );
+    let rfc8414 = get_json(&format!("{base}/.well-known/oauth-authorization-server")).await;
+    assert_eq!(rfc8414, md);
+}
+
+#[tokio::test]
+async fn the_typescript_sdk_signs_users_in_through_the_facade_under_watch() {
+    let base = facade_base();
+    let mcp = required_env("MCP_WATCH_URL");
+    let node = required_env("MCP_E2E_NODE");
+    let alice = run_client(
+        &node,
+        &[
+            "tests/clients/ts_oauth_client.mjs",
+            &mcp,
+            "--login",
+            "alice",
+            "--call",
+            r#"echo={"text":"signed in under watch"}"#,
+        ],
+    );
+    let appended = format!("200 {base}/.well-known/openid-configuration");
+    assert!(
+        alice["discovery"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == appended.as_str()),
+        "{alice}"
+    );
+    assert_eq!(alice["registrations"], 1, "{alice}");
+    assert_eq!(alice["signIns"], 1, "{alice}");
+    assert_eq!(alice["statesIntact"], true, "{alice}");
+    assert_eq!(alice["protocolVersion"], "2025-11-25", "{alice}");
+    let tools = alice["tools"].as_array().unwrap();
+    assert!(tools.iter().any(|t| t == "echo"), "{alice}");
+    let echo = &alice["calls"]["echo"];
+    assert_eq!(echo["isError"], false, "{alice}");
+    assert!(
+        caller_is(echo["text"].as_str().unwrap(), "alice")
+            && echo["text"]
+                .as_str()
+                .unwrap()
+                .contains("signed in under watch"),
+        "{alice}"
+    );
+
+    // Bob signs in as himself and sees only what finance may use.
+    let bob = run_client(
+        &node,
+        &["tests/clients/ts_oauth_client.mjs", &mcp, "--login", "bob"],
+    );
+    assert_eq!(bob["tools"], json!(["calculate", "current_time"]), "{bob}");
+}
+
+#[test]
+fn mcp_remote_signs_in_through_the_facade_under_watch() {
+    let dir = std::env::temp_dir().join(format!("mcp-remote-watch-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let log = dir.join("browser.log");
+    let out = Command::new(required_env("MCP_E2E_NODE"))
+        .args([
+            "tests/clients/mcp_remote_client.mjs",
+            &required_env("MCP_WATCH_URL"),
+        ])
+        .current_dir(root)
+        .env("BROWSER", root.join("tests/clients/headless_browser.mjs"))
+        .env("MCP_REMOTE_CONFIG_DIR", &dir)
+        .env("HEADLESS_BROWSER_LOG", &log)
+        .env("HEADLESS_LOGIN", "alice")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run mcp-remote");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "mcp-remote failed: {}\nstdout: {stdout}\nstderr: {}\nbrowser: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["echo"]["isError"], false, "{report}");
+    assert!(
+        caller_is(report["echo"]["text"].as_str().unwrap(), "alice"),
+        "{report}"
+    );
+}
