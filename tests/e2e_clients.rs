@@ -100,7 +100,8 @@ fn check(report: &Value, protocol: &str, echo: &str, caller: Option<&str>, exact
 }
 
 /// Every client and era against one MCP URL: the TypeScript SDK with a Cognito token, the
-/// Python SDK in both eras with an OIDC token; and no client gets in without a token.
+/// Python SDK in both eras (2026-07-28; 2025-11-25 and 2025-06-18 through the handshake) with
+/// an OIDC token; and no client gets in without a token.
 async fn all_clients(url: &str, caller: Option<&str>, exact: bool) {
     let node = required_env("MCP_E2E_NODE");
     let python = required_env("MCP_E2E_PYTHON");
@@ -130,6 +131,20 @@ async fn all_clients(url: &str, caller: Option<&str>, exact: bool) {
         ],
     );
     check(&py_legacy, "2025-11-25", "hello from python", caller, exact);
+    let py_older = run_client(
+        &python,
+        &[
+            "tests/clients/py_client.py",
+            url,
+            "--mode",
+            "legacy",
+            "--offer",
+            "2025-06-18",
+            "--header",
+            &oidc,
+        ],
+    );
+    check(&py_older, "2025-06-18", "hello from python", caller, exact);
 
     let anonymous = client(&node, &["tests/clients/ts_client.mjs", url]);
     assert!(

@@ -5,11 +5,14 @@ Connects to an MCP endpoint over Streamable HTTP with the official Python SDK
 one JSON line on stdout. Any failure: message on stderr, exit 1.
 
 Usage: .venv/bin/python tests/clients/py_client.py <mcp-url> [--header 'Name: value']...
-           [--echo-arg text] [--mode auto|legacy|2026-07-28]
+           [--echo-arg text] [--mode auto|legacy|2026-07-28] [--offer 2025-06-18]
 
 --mode is passed to mcp.Client: "auto" (the SDK default) probes `server/discover`
 at 2026-07-28 and falls back to the `initialize` handshake; "legacy" only does
 `initialize`; "2026-07-28" skips negotiation and speaks that era directly.
+--offer (with --mode legacy) makes the SDK offer that handshake revision at `initialize`
+instead of its newest (the SDK has no setting for it, so the request body is rewritten on
+its way out); the SDK then speaks whatever the server answered.
 """
 
 import argparse
@@ -31,7 +34,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--header", action="append", default=[], help="'Name: value', sent on every request")
     p.add_argument("--echo-arg", default="text", help="argument name of the echo tool (default: text)")
     p.add_argument("--mode", default="auto", help="mcp.Client mode: auto (default), legacy, 2026-07-28")
+    p.add_argument("--offer", help="protocol revision to offer at initialize (with --mode legacy)")
     args = p.parse_args()
+    if args.offer and args.mode != "legacy":
+        p.error("--offer needs --mode legacy")
     args.headers = {}
     for h in args.header:
         name, sep, value = h.partition(":")
@@ -41,10 +47,32 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+class Offering(httpx2.AsyncBaseTransport):
+    """Rewrites the protocolVersion of `initialize` requests; passes everything else."""
+
+    def __init__(self, offer: str) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.offer = offer
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        if request.method == "POST" and b'"initialize"' in body:
+            msg = json.loads(body)
+            if msg.get("method") == "initialize":
+                msg["params"]["protocolVersion"] = self.offer
+                headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+                request = httpx2.Request(request.method, request.url, headers=headers, content=json.dumps(msg).encode())
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 async def run(args: argparse.Namespace) -> dict:
     # Same timeouts as the SDK's own default client; headers go on every POST/GET/DELETE.
     timeout = httpx2.Timeout(30.0, read=300.0)
-    async with httpx2.AsyncClient(headers=args.headers, timeout=timeout) as http:
+    transport = Offering(args.offer) if args.offer else None
+    async with httpx2.AsyncClient(headers=args.headers, timeout=timeout, transport=transport) as http:
         transport = streamable_http_client(args.url, http_client=http)
         async with Client(transport, mode=args.mode) as client:
             tools = [t.name for t in (await client.list_tools()).tools]
