@@ -177,6 +177,7 @@ fn whole_call(c: &mut Criterion<ThreadCpu>) {
         },
     );
     let ctx = CallContext {
+        deadline: None,
         request_id: "bench-request".into(),
         principal: principal(),
     };

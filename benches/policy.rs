@@ -217,6 +217,7 @@ fn list_request(c: &mut Criterion<ThreadCpu>) {
         ("admin", &["engineering", "admins"][..]),
     ] {
         let ctx = CallContext {
+            deadline: None,
             request_id: "bench-request".into(),
             principal: principal(groups),
         };

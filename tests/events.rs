@@ -22,10 +22,22 @@ async fn run(router: Router, file: &str) -> (u16, Option<Value>) {
 }
 
 async fn run_full(router: Router, file: &str) -> (u16, axum::http::HeaderMap, Option<Value>) {
+    run_in(router, file, None).await
+}
+
+/// As `run_full`, with the Lambda invocation context the runtime would attach.
+async fn run_in(
+    router: Router,
+    file: &str,
+    context: Option<lambda_http::Context>,
+) -> (u16, axum::http::HeaderMap, Option<Value>) {
     let path = format!("{}/events/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    if let Some(c) = context {
+        parts.extensions.insert(c);
+    }
     let req = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
     let resp = router.oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
@@ -97,6 +109,32 @@ async fn tools_call_event_reaches_the_target() {
     assert_eq!(body["result"]["structuredContent"]["text"], "hello");
     assert_eq!(body["result"]["resultType"], "complete");
     assert!(body["result"].get("isError").is_none(), "{body}");
+}
+
+/// `echo` served by the stub's slow route (3 s) with a generous time-out of its own.
+const SLOW_ECHO: &str = "policies: [{group: '*', allow: ['*']}]\ntools:\n  - name: echo\n    inputSchema: {type: object}\n    target: {kind: http, url: '${DEMO_TOOLS_URL}/slow', timeoutMs: 20000}\n";
+
+#[tokio::test]
+async fn a_target_is_abandoned_before_the_lambda_invocation_runs_out() {
+    let gw = common::gateway_with_catalog(SLOW_ECHO).await;
+    // Outside Lambda the target's own time-out rules: the slow answer arrives.
+    let (_, _, body) = run_in(gw.app.clone(), "tools-call.json", None).await;
+    let body = body.unwrap();
+    assert_eq!(
+        body["result"]["content"][0]["text"], r#"{"text":"late"}"#,
+        "{body}"
+    );
+    // Two seconds left in the invocation, less the margin for the answer: given up.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = lambda_http::Context::default();
+    context.deadline = now_ms + 2_000;
+    let (status, _, body) = run_in(gw.app, "tools-call.json", Some(context)).await;
+    let body = body.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["isError"], true, "{body}");
 }
 
 #[tokio::test]

@@ -236,6 +236,7 @@ impl Gateway {
 
 fn context(groups: &BTreeSet<String>, scopes: &BTreeSet<String>) -> CallContext {
     CallContext {
+        deadline: None,
         request_id: "props".into(),
         principal: Arc::new(Principal {
             issuer: "https://issuer.example".into(),

@@ -157,6 +157,35 @@ pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -
     with_cors(resp, origin)
 }
 
+/// What is left of the function's time-out when the target must give up: the answer and its
+/// audit record still need time to be written before Lambda stops the invocation.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_millis(1_500);
+
+/// Lambda's longest function time-out: a deadline further away is not one Lambda set.
+const LAMBDA_MAX_TIMEOUT_MS: u64 = 900_000;
+
+/// Under Lambda, the instant the target must have answered by (the invocation's deadline,
+/// in epoch milliseconds, less the margin). `None` elsewhere: the target's time-out rules.
+fn lambda_deadline(parts: &axum::http::request::Parts) -> Option<std::time::Instant> {
+    let deadline_ms = parts.extensions.get::<lambda_http::Context>()?.deadline;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    Some(std::time::Instant::now() + time_left(deadline_ms, now_ms)?)
+}
+
+/// What the target may use of the time to `deadline_ms`. `None` for a value no Lambda
+/// invocation carries, past or further than the longest time-out: `cargo lambda watch`
+/// sends the function's time-out itself (`Lambda-Runtime-Deadline-Ms: 600000`), not an
+/// instant, and reading that as one would leave no time at all.
+fn time_left(deadline_ms: u64, now_ms: u64) -> Option<std::time::Duration> {
+    let left = deadline_ms
+        .checked_sub(now_ms)
+        .filter(|ms| *ms <= LAMBDA_MAX_TIMEOUT_MS)?;
+    Some(std::time::Duration::from_millis(left).saturating_sub(DEADLINE_MARGIN))
+}
+
 fn refuse(audit: &mut Pending, e: EdgeError) -> Response {
     audit.refused(&e);
     e.into_response()
@@ -204,6 +233,7 @@ async fn handle(
     let ctx = CallContext {
         request_id,
         principal: verified.principal,
+        deadline: lambda_deadline(parts),
     };
     let result = state
         .mcp
@@ -219,5 +249,25 @@ async fn handle(
         Err(failure) => failure_response(failure, || {
             super::metadata::metadata_url(state, &parts.headers)
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_a_deadline_lambda_could_set_limits_the_target() {
+        let now = 1_795_000_000_000;
+        assert_eq!(
+            time_left(now + 29_000, now),
+            Some(Duration::from_millis(27_500))
+        );
+        assert_eq!(time_left(now + 1_000, now), Some(Duration::ZERO));
+        // cargo lambda watch's time-out in place of a deadline, a past one, a far one.
+        assert_eq!(time_left(600_000, now), None);
+        assert_eq!(time_left(now - 1, now), None);
+        assert_eq!(time_left(now + 900_001, now), None);
     }
 }

@@ -37,6 +37,10 @@ pub struct CallContext {
     pub request_id: String,
     /// The verified caller.
     pub principal: Arc<Principal>,
+    /// When the answer must be on its way (under Lambda: the invocation's deadline less a
+    /// margin); a target still working then is abandoned as timed out, whatever its own
+    /// time-out says.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// A handled message.
@@ -316,7 +320,13 @@ impl McpService {
                     caller: principal,
                     identity: &identity,
                 };
-                self.invoker.invoke(call).await
+                let invoke = self.invoker.invoke(call);
+                match ctx.deadline {
+                    Some(at) => tokio::time::timeout_at(at.into(), invoke)
+                        .await
+                        .unwrap_or(Err(crate::targets::TargetError::Timeout)),
+                    None => invoke.await,
+                }
             }
             Err(e) => Err(crate::targets::TargetError::NotInvoked(e.to_string())),
         };

@@ -33,8 +33,9 @@ pub const MODERN: &str = "2026-07-28";
 // ---------------------------------------------------------------------------------------
 
 /// A tiny HTTP tool target on 127.0.0.1: `POST /echo` answers `{"text": <text>}` and
-/// records the raw body it received; `POST /status500` answers HTTP 500 with a body full
-/// of internal detail that must never reach a client.
+/// records the raw body it received; `POST /slow` answers `{"text": "late"}` after 3 s;
+/// `POST /status500` answers HTTP 500 with a body full of internal detail that must never
+/// reach a client.
 pub struct Stub {
     /// `http://127.0.0.1:<port>`, what `DEMO_TOOLS_URL` is set to; also the test issuer.
     pub base_url: String,
@@ -78,6 +79,13 @@ pub async fn start_stub() -> Stub {
                     .and_then(|v| v.get("text").cloned())
                     .unwrap_or(Value::Null);
                 axum::Json(json!({ "text": text }))
+            }),
+        )
+        .route(
+            "/slow",
+            routing::post(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                axum::Json(json!({ "text": "late" }))
             }),
         )
         .route(
