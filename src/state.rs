@@ -263,6 +263,9 @@ impl AppState {
             )),
             upstreams,
         );
+        for (a, b) in crate::config::issuers::shared_group_namespaces(&config.issuers) {
+            tracing::warn!(issuer = %a, other = %b, "these issuers share one group namespace: a policy for a group matches that group in tokens of either; give them distinct group prefixes (GATEWAY_*_GROUP_PREFIX, groupPrefix) unless both are yours to trust alike");
+        }
         // Cognito registration mode: the pool also accepts the app clients registered here.
         let registered = crate::facade::registered_clients(config).await;
         let mut verifier = Verifier::new(

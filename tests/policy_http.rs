@@ -189,3 +189,31 @@ async fn targets_get_a_signed_statement_of_who_called_and_never_the_token() {
     let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
     assert!(lifetime <= 300, "{lifetime}");
 }
+
+/// With a group prefix, an issuer's `admins` is `partner:admins`: the policies of the
+/// gateway's own `admins` do not reach it, only policies naming the prefixed group.
+#[tokio::test]
+async fn a_prefixed_issuers_groups_match_only_policies_naming_the_prefix() {
+    let catalog = r#"
+policies:
+  - {group: "*", allow: [current_time]}
+  - {group: admins, allow: ["*"]}
+  - {group: "partner:admins", allow: [echo]}
+tools:
+  - {name: echo, inputSchema: {type: object}, target: {kind: http, url: "${DEMO_TOOLS_URL}/echo"}}
+  - {name: crm_export, inputSchema: {type: object}, target: {kind: http, url: "${DEMO_TOOLS_URL}/echo"}}
+  - {name: current_time, inputSchema: {type: object}, target: {kind: http, url: "${DEMO_TOOLS_URL}/echo"}}
+"#;
+    let gw =
+        common::gateway_with_catalog_and(catalog, &[("GATEWAY_OIDC_GROUP_PREFIX", "partner:")])
+            .await;
+    let admin = token(&gw, &["admins"], "");
+    assert_eq!(list(&gw, &admin).await, ["current_time", "echo"]);
+    let (_, denied) = common::expect_json(call(&gw, &admin, "crm_export").await, StatusCode::OK);
+    assert!(denied.get("error").is_some(), "{denied}");
+    let (_, allowed) = common::expect_json(call(&gw, &admin, "echo").await, StatusCode::OK);
+    assert!(
+        allowed["result"]["content"].is_array() && allowed["result"].get("isError").is_none(),
+        "{allowed}"
+    );
+}

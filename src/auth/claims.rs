@@ -184,9 +184,14 @@ pub fn validate_with_facts(
         .find_map(|c| claims.get(c).and_then(Value::as_str))
         .unwrap_or(&subject)
         .to_owned();
-    let groups = at_path(&claims, &cfg.groups_claim)
+    let mut groups = at_path(&claims, &cfg.groups_claim)
         .map(names)
         .unwrap_or_default();
+    if !cfg.group_prefix.is_empty() {
+        for g in &mut groups {
+            g.insert_str(0, &cfg.group_prefix);
+        }
+    }
     let mut scopes = claims.get("scope").map(strings).unwrap_or_default();
     if let Some(scp) = claims.get("scp") {
         scopes.extend(strings(scp));
@@ -249,6 +254,20 @@ mod tests {
         assert_eq!(one.unwrap().groups, ["Domain Admins"]);
         let scopes = validate_json(&oidc("groups"), json!({"scope": "a b", "scp": "c d"}));
         assert_eq!(scopes.unwrap().scopes, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn an_issuers_group_prefix_goes_before_each_of_its_groups() {
+        let mut okta = oidc("groups");
+        okta.group_prefix = "okta:".into();
+        let p = validate_json(
+            &okta,
+            json!({"groups": ["admins", "eng"], "scope": "admins"}),
+        );
+        let p = p.unwrap();
+        assert_eq!(p.groups, ["okta:admins", "okta:eng"]);
+        // Scopes are the issuer's own vocabulary and stay as they are.
+        assert_eq!(p.scopes, ["admins"]);
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct IssuerConfig {
     pub keys: KeySource,
     /// Path of the groups claim, split at dots (`realm_access.roles`).
     pub groups_claim: Vec<String>,
+    /// Put before every group of this issuer's tokens (`okta:` makes `admins` `okta:admins`),
+    /// so that issuers do not share one group namespace; empty by default.
+    pub group_prefix: String,
     /// Claims tried in order for the user name; `sub` when none is present.
     pub username_claims: Vec<String>,
     /// Asking the issuer whether a verified token still stands (off by default: it costs
@@ -82,6 +85,7 @@ impl IssuerConfig {
             kind: IssuerKind::Cognito { client_ids },
             keys: KeySource::Jwks(jwks),
             groups_claim: vec!["cognito:groups".into()],
+            group_prefix: String::new(),
             username_claims: vec!["username".into()],
             online_check: None,
             registered_clients: None,
@@ -111,6 +115,7 @@ impl IssuerConfig {
             },
             keys,
             groups_claim: groups_claim.split('.').map(str::to_owned).collect(),
+            group_prefix: String::new(),
             username_claims: vec![
                 "preferred_username".into(),
                 "username".into(),

@@ -22,6 +22,8 @@ enum IssuerSpec {
         /// Cognito `GetUser` on every token (cached): `{"cacheSecs": 30, "failOpen": false}`.
         #[serde(default)]
         get_user: Option<OnlineSpec>,
+        #[serde(default)]
+        group_prefix: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Oidc {
@@ -37,7 +39,35 @@ enum IssuerSpec {
         /// RFC 7662 introspection of every token (cached).
         #[serde(default)]
         introspection: Option<IntrospectionSpec>,
+        #[serde(default)]
+        group_prefix: Option<String>,
     },
+}
+
+/// A group prefix: up to 64 printable characters, no space and no `*` (the every-user group).
+fn group_prefix(name: &'static str, prefix: Option<String>) -> Result<String, ConfigError> {
+    let prefix = prefix.unwrap_or_default();
+    if prefix.len() > 64 || prefix.chars().any(|c| !c.is_ascii_graphic() || c == '*') {
+        return Err(bad(
+            name,
+            format!("group prefix {prefix:?} must be up to 64 printable characters, no space or *"),
+        ));
+    }
+    Ok(prefix)
+}
+
+/// Pairs of issuers whose groups share one namespace (the same prefix, usually none): a
+/// policy for `admins` then matches an `admins` group minted by either.
+pub fn shared_group_namespaces(issuers: &[IssuerConfig]) -> Vec<(&str, &str)> {
+    let mut shared = Vec::new();
+    for (i, a) in issuers.iter().enumerate() {
+        for b in &issuers[i + 1..] {
+            if a.group_prefix == b.group_prefix {
+                shared.push((a.issuer.as_str(), b.issuer.as_str()));
+            }
+        }
+    }
+    shared
 }
 
 fn check_url(name: &'static str, what: &str, url: &str) -> Result<(), ConfigError> {
@@ -150,6 +180,10 @@ pub fn from_env(
             get("GATEWAY_COGNITO_JWKS_URL"),
         )?;
         issuer.online_check = revocation::cognito_from_env(env, pool_region(&pool))?;
+        issuer.group_prefix = group_prefix(
+            "GATEWAY_COGNITO_GROUP_PREFIX",
+            get("GATEWAY_COGNITO_GROUP_PREFIX"),
+        )?;
         out.push(issuer);
     }
     if let Some(issuer) = get("GATEWAY_OIDC_ISSUER") {
@@ -163,6 +197,10 @@ pub fn from_env(
             resource_url,
         )?;
         issuer.online_check = revocation::oidc_from_env(env)?;
+        issuer.group_prefix = group_prefix(
+            "GATEWAY_OIDC_GROUP_PREFIX",
+            get("GATEWAY_OIDC_GROUP_PREFIX"),
+        )?;
         out.push(issuer);
     }
     if let Some(json) = get("GATEWAY_ISSUERS") {
@@ -180,6 +218,7 @@ pub fn from_env(
                     client_ids,
                     jwks_url,
                     get_user,
+                    group_prefix: prefix,
                 } => {
                     let mut i = cognito(
                         "GATEWAY_ISSUERS",
@@ -194,6 +233,7 @@ pub fn from_env(
                             revocation::cognito(env, "GATEWAY_ISSUERS", region, &spec)
                         })
                         .transpose()?;
+                    i.group_prefix = group_prefix("GATEWAY_ISSUERS", prefix)?;
                     i
                 }
                 IssuerSpec::Oidc {
@@ -203,6 +243,7 @@ pub fn from_env(
                     jwks_url,
                     groups_claim,
                     introspection,
+                    group_prefix: prefix,
                 } => {
                     let mut i = oidc(
                         "GATEWAY_ISSUERS",
@@ -216,6 +257,7 @@ pub fn from_env(
                     i.online_check = introspection
                         .map(|spec| revocation::introspection(env, "GATEWAY_ISSUERS", &spec))
                         .transpose()?;
+                    i.group_prefix = group_prefix("GATEWAY_ISSUERS", prefix)?;
                     i
                 }
             });

@@ -149,3 +149,36 @@ fn bad_issuers_and_policy_settings_name_their_variable() {
     ]);
     assert_eq!(e, "GATEWAY_POLICY_MAX_STALENESS_SECS");
 }
+
+#[test]
+fn each_issuer_may_have_its_own_group_namespace() {
+    use crate::config::issuers::shared_group_namespaces;
+    let json = r#"[{"kind":"oidc","issuer":"https://okta.example.com","audiences":["a"],"groupPrefix":"okta:"}]"#;
+    let c = cfg(&[
+        ("GATEWAY_ISSUERS", json),
+        ("GATEWAY_COGNITO_GROUP_PREFIX", "pool:"),
+    ])
+    .unwrap();
+    assert_eq!(c.issuers[0].group_prefix, "pool:");
+    assert_eq!(c.issuers[1].group_prefix, "okta:");
+    assert!(shared_group_namespaces(&c.issuers).is_empty());
+    // Without prefixes both issuers' `admins` are one group: start-up warns about the pair.
+    let json = r#"[{"kind":"oidc","issuer":"https://okta.example.com","audiences":["a"]}]"#;
+    let c = cfg(&[("GATEWAY_ISSUERS", json)]).unwrap();
+    assert_eq!(
+        shared_group_namespaces(&c.issuers),
+        [(
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1",
+            "https://okta.example.com"
+        )]
+    );
+    let name = |pairs: &[(&str, &str)]| cfg(pairs).unwrap_err().name;
+    for bad in ["a b:", "*", &"x".repeat(65)] {
+        assert_eq!(
+            name(&[("GATEWAY_COGNITO_GROUP_PREFIX", bad)]),
+            "GATEWAY_COGNITO_GROUP_PREFIX"
+        );
+    }
+    let bad = r#"[{"kind":"oidc","issuer":"https://okta.example.com","audiences":["a"],"groupPrefix":"o *"}]"#;
+    assert_eq!(name(&[("GATEWAY_ISSUERS", bad)]), "GATEWAY_ISSUERS");
+}
