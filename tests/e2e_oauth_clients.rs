@@ -84,19 +84,18 @@ async fn a_machine_client_gets_its_own_token_with_client_credentials() {
     );
 }
 
-#[tokio::test]
-async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
-    let g = facade_gateway(&[]).await;
-    let dir = std::env::temp_dir().join(format!("mcp-remote-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// mcp-remote (stdio on one side, Streamable HTTP to the gateway on the other), run with
+/// `args` after the MCP URL; its tokens live in `dir`. Returns its report.
+fn mcp_remote(resource: &str, dir: &std::path::Path, args: &[&str]) -> Value {
     let browser =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/headless_browser.mjs");
     let log = dir.join("browser.log");
     let out = Command::new(required_env("MCP_E2E_NODE"))
-        .args(["tests/clients/mcp_remote_client.mjs", &g.resource])
+        .args(["tests/clients/mcp_remote_client.mjs", resource])
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("BROWSER", &browser)
-        .env("MCP_REMOTE_CONFIG_DIR", &dir)
+        .env("MCP_REMOTE_CONFIG_DIR", dir)
         .env("HEADLESS_BROWSER_LOG", &log)
         .env("HEADLESS_LOGIN", "alice")
         .env_remove("DISPLAY")
@@ -117,17 +116,32 @@ async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
         caller_is(report["echo"]["text"].as_str().unwrap(), "alice"),
         "{report}"
     );
-    let browsed = std::fs::read_to_string(&log).unwrap();
+    report
+}
+
+#[tokio::test]
+async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
+    let g = facade_gateway(&[]).await;
+    let dir = std::env::temp_dir().join(format!("mcp-remote-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let newest = mcp_remote(&g.resource, &dir, &[]);
+    let browsed = std::fs::read_to_string(dir.join("browser.log")).unwrap();
     assert!(browsed.contains("landed http://localhost:"), "{browsed}");
-    // The bridge negotiated the newest revision its SDK speaks and spoke it on every call.
-    let negotiated = g.gateway.audited_revisions("initialize", 1);
-    assert_eq!(
-        negotiated.last().map(String::as_str),
-        Some("2025-11-25"),
+    // The bridge relays the handshake: the newest revision of its SDK, then the one its stdio
+    // client offers (signed in already, with the tokens it kept). The gateway's audit records
+    // say what reached it.
+    assert_eq!(newest["protocolVersion"], "2025-11-25", "{newest}");
+    let older = mcp_remote(&g.resource, &dir, &["--protocol", "2025-06-18"]);
+    assert_eq!(older["protocolVersion"], "2025-06-18", "{older}");
+    // (Signing in, the bridge connects on its own too: more than one initialize at first.)
+    let negotiated = g.gateway.audited_revisions("initialize", 2);
+    let (last, first) = negotiated.split_last().unwrap();
+    assert!(
+        last == "2025-06-18" && !first.is_empty() && first.iter().all(|r| r == "2025-11-25"),
         "{negotiated:?}"
     );
-    let spoken = g.gateway.audited_revisions("tools/call", 1);
-    assert_eq!(spoken, ["2025-11-25"], "{spoken:?}");
+    let spoken = g.gateway.audited_revisions("tools/call", 2);
+    assert_eq!(spoken, ["2025-11-25", "2025-06-18"], "{spoken:?}");
 }
 
 /// The Inspector CLI on Node 22 (it needs >= 22.19), from the test tooling's node_modules,
