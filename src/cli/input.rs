@@ -109,6 +109,19 @@ pub fn tool(path: &str) -> Result<ToolDefinition, CliError> {
     Ok(doc.tools.remove(0))
 }
 
+/// One upstream MCP server from a file or stdin, `${VAR}` in its URL expanded and validated
+/// as in a document.
+pub fn upstream(path: &str) -> Result<crate::federation::Upstream, CliError> {
+    let u = item(path, "upstream definition")?;
+    let name = if path == "-" { "(stdin)" } else { path };
+    let doc = ConfigDocument {
+        upstreams: vec![u],
+        ..ConfigDocument::default()
+    };
+    let (mut doc, _) = parse_document(name, &doc.to_yaml(), Missing::Refuse)?;
+    Ok(doc.upstreams.remove(0))
+}
+
 /// The table name from `--table` / `GATEWAY_POLICY_TABLE`, checked as DynamoDB does.
 fn table(g: &Global) -> Result<String, CliError> {
     let Some(t) = g.table.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {

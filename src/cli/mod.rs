@@ -8,6 +8,7 @@ mod identity_key;
 mod input;
 mod output;
 pub mod revoke;
+mod upstream;
 
 use std::path::PathBuf;
 
@@ -68,6 +69,9 @@ pub enum Command {
     /// Put, get, list or delete a tool definition.
     #[command(subcommand)]
     Tool(ToolCommand),
+    /// Put, get, list or delete an upstream MCP server (its tools join as `<prefix>___<tool>`).
+    #[command(subcommand)]
+    Upstream(upstream::UpstreamCommand),
     /// List or remove the app clients the authorization-server façade registered.
     #[command(subcommand)]
     Clients(clients::ClientsCommand),
@@ -232,6 +236,7 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         Command::Unrevoke(cmd) => revoke::unrevoke(g, out, cmd).await,
         Command::Revocations => revoke::list(g, out).await,
         Command::Tool(cmd) => tool(g, out, cmd).await,
+        Command::Upstream(cmd) => upstream::run(g, out, cmd).await,
         Command::IdentityKey(cmd) => identity_key::run(g, out, cmd).await,
         Command::Clients(cmd) => clients::run(g, out, cmd).await,
         Command::Import {

@@ -38,7 +38,7 @@ fn joined(items: &[String]) -> String {
     }
 }
 
-fn pretty(v: &impl Serialize) -> String {
+pub(super) fn pretty(v: &impl Serialize) -> String {
     serde_json::to_string_pretty(v).expect("values serialize") + "\n"
 }
 
@@ -81,7 +81,7 @@ impl Out {
     }
 
     /// Rows under a header, columns padded to their widest cell.
-    fn table(&self, header: &[&str], rows: Vec<Vec<String>>) -> Result<(), CliError> {
+    pub(super) fn table(&self, header: &[&str], rows: Vec<Vec<String>>) -> Result<(), CliError> {
         let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {

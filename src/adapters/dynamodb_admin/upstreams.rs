@@ -22,14 +22,23 @@ impl DynamoAdmin {
         Ok(all)
     }
 
-    /// Validates and stores an upstream (created, or replaced).
-    pub async fn put_upstream(&self, u: &Upstream) -> Result<Upstream, AdminError> {
-        federation::validate(std::slice::from_ref(u)).map_err(DocumentError::from)?;
-        let exists = self
-            .list_upstreams()
+    /// One upstream by name.
+    pub async fn get_upstream(&self, name: &str) -> Result<Upstream, AdminError> {
+        self.list_upstreams()
             .await?
-            .iter()
-            .any(|s| s.name == u.name);
+            .into_iter()
+            .find(|u| u.name == name)
+            .ok_or_else(|| AdminError::NoUpstream(name.to_owned()))
+    }
+
+    /// Validates and stores an upstream (created, or replaced), beside the stored ones: its
+    /// prefix may not be another upstream's.
+    pub async fn put_upstream(&self, u: &Upstream) -> Result<Upstream, AdminError> {
+        let stored = self.list_upstreams().await?;
+        let exists = stored.iter().any(|s| s.name == u.name);
+        let mut all: Vec<Upstream> = stored.into_iter().filter(|s| s.name != u.name).collect();
+        all.push(u.clone());
+        federation::validate(&all).map_err(DocumentError::from)?;
         self.write_upstream(u, exists).await?;
         Ok(u.clone())
     }
