@@ -18,6 +18,7 @@ pub mod mcp;
 pub mod oauth;
 pub mod outbound;
 pub mod policy;
+pub mod refresh;
 pub mod runtime;
 pub mod state;
 pub mod targets;

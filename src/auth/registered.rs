@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::auth::revocation::READ_MARGIN;
+use crate::refresh::{Rhythm, spawn_ticker};
+
 /// Where the registrations are recorded.
 #[async_trait]
 pub trait RegisteredClientSource: Send + Sync {
@@ -27,13 +30,11 @@ pub trait RegisteredClientSource: Send + Sync {
 pub struct RegisteredClients {
     issuer: String,
     source: Arc<dyn RegisteredClientSource>,
-    refresh_every: Duration,
     read_timeout: Duration,
     ids: RwLock<Arc<HashSet<String>>>,
     /// Registered here, and when: a read that started earlier may not show them yet.
     added: RwLock<HashMap<String, Instant>>,
-    last_attempt: RwLock<Option<Instant>>,
-    gate: tokio::sync::Mutex<()>,
+    rhythm: Rhythm,
 }
 
 // Compared by identity: an `IssuerConfig` holding one is equal only to its clones.
@@ -65,12 +66,10 @@ impl RegisteredClients {
         Self {
             issuer,
             source,
-            refresh_every,
             read_timeout,
             ids: RwLock::new(Arc::new(HashSet::new())),
             added: RwLock::new(HashMap::new()),
-            last_attempt: RwLock::new(None),
-            gate: tokio::sync::Mutex::new(()),
+            rhythm: Rhythm::new(refresh_every),
         }
     }
 
@@ -110,17 +109,9 @@ impl RegisteredClients {
         }
     }
 
-    fn due(&self) -> bool {
-        self.last_attempt
-            .read()
-            .expect("registered lock")
-            .is_none_or(|t| t.elapsed() >= self.refresh_every)
-    }
-
     /// Reads the list now; on failure the previous one stays.
     pub async fn refresh(&self) -> Result<usize, String> {
-        let started = Instant::now();
-        *self.last_attempt.write().expect("registered lock") = Some(started);
+        let started = self.rhythm.attempt();
         let read = tokio::time::timeout(self.read_timeout, self.source.load(&self.issuer)).await;
         match read.unwrap_or_else(|_| Err("read timed out".into())) {
             Ok(ids) => {
@@ -146,19 +137,19 @@ impl RegisteredClients {
     /// Refreshes when due, one read at a time; never waits for another request's read
     /// (the current list stands meanwhile).
     pub async fn refresh_if_due(&self) {
-        if !self.due() {
-            return;
-        }
-        if let Ok(_flight) = self.gate.try_lock() {
-            if self.due() {
-                let _ = self.refresh().await;
-            }
-        }
+        let refresh = || async {
+            let _ = self.refresh().await;
+        };
+        // What is held is always usable (fail closed: it holds only what was read or
+        // registered here), so no request waits for another's read.
+        self.rhythm
+            .refresh_when_due(self.read_timeout + READ_MARGIN, || true, refresh)
+            .await;
     }
 
     /// Loads the list (start-up).
     pub async fn start(&self) {
-        let _flight = self.gate.lock().await;
+        let _flight = self.rhythm.flight().await;
         match self.refresh().await {
             Ok(n) => {
                 tracing::info!(source = %self.source.name(), clients = n, "registered clients loaded")
@@ -172,19 +163,8 @@ impl RegisteredClients {
     /// The background refresh, in standalone mode only: a Lambda process is frozen between
     /// invocations, and the verifier's request-driven `refresh_if_due` does the work.
     pub fn spawn_refresher(self: &Arc<Self>) {
-        if crate::runtime::under_lambda() {
-            return;
-        }
-        let me = Arc::downgrade(self);
-        let every = self.refresh_every;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(list) = me.upgrade() else { return };
-                list.refresh_if_due().await;
-            }
+        spawn_ticker(self, self.rhythm.every(), |list: Arc<Self>| async move {
+            list.refresh_if_due().await;
         });
     }
 }

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use super::document::ConfigDocument;
 use super::model::PolicySet;
 use crate::catalog::Catalog;
+use crate::refresh::{Rhythm, spawn_ticker};
 
 /// Requests served from the snapshot in memory, and loads from the source, process-wide
 /// (for the metrics lines).
@@ -70,10 +71,7 @@ pub struct SnapshotStore {
     source: Arc<dyn ConfigSource>,
     policy: SnapshotPolicy,
     current: RwLock<Option<Current>>,
-    /// Last load attempt, successful or not: refreshes are spaced from it, so an outage
-    /// costs one bounded attempt per interval, not one per request.
-    last_attempt: RwLock<Option<Instant>>,
-    gate: tokio::sync::Mutex<()>,
+    rhythm: Rhythm,
 }
 
 impl SnapshotStore {
@@ -82,16 +80,8 @@ impl SnapshotStore {
             source,
             policy,
             current: RwLock::new(None),
-            last_attempt: RwLock::new(None),
-            gate: tokio::sync::Mutex::new(()),
+            rhythm: Rhythm::new(policy.refresh_every),
         }
-    }
-
-    fn due(&self) -> bool {
-        self.last_attempt
-            .read()
-            .expect("snapshot lock")
-            .is_none_or(|t| t.elapsed() >= self.policy.refresh_every)
     }
 
     fn usable(&self) -> bool {
@@ -107,12 +97,12 @@ impl SnapshotStore {
 
     /// Loads now; on failure the previous snapshot stays.
     pub async fn refresh(&self) -> Result<u64, SourceError> {
-        let _flight = self.gate.lock().await;
+        let _flight = self.rhythm.flight().await;
         self.refresh_locked().await
     }
 
     async fn refresh_locked(&self) -> Result<u64, SourceError> {
-        *self.last_attempt.write().expect("snapshot lock") = Some(Instant::now());
+        self.rhythm.attempt();
         LOADS.fetch_add(1, Ordering::Relaxed);
         let source = self.source.name();
         let loaded = self.source.load().await.and_then(|doc| {
@@ -146,24 +136,16 @@ impl SnapshotStore {
     /// time, bounded by the refresh timeout); others go on with the current snapshot, or,
     /// when it is unusable, wait (bounded) for the refresh in flight.
     pub async fn current(&self) -> Result<Arc<Snapshot>, SnapshotError> {
-        let due = self.due() && (self.source.refreshes() || self.read().is_none());
-        if !due {
-            HITS.fetch_add(1, Ordering::Relaxed);
-        }
+        let due = self.rhythm.due() && (self.source.refreshes() || self.read().is_none());
         if due {
-            match self.gate.try_lock() {
-                Ok(_flight) => {
-                    if self.due() {
-                        let refresh = self.refresh_locked();
-                        let _ = tokio::time::timeout(self.policy.refresh_timeout, refresh).await;
-                    }
-                }
-                Err(_) if !self.usable() => {
-                    let wait = self.gate.lock();
-                    let _ = tokio::time::timeout(self.policy.refresh_timeout, wait).await;
-                }
-                Err(_) => {}
-            }
+            let refresh = || async {
+                let _ = self.refresh_locked().await;
+            };
+            self.rhythm
+                .refresh_when_due(self.policy.refresh_timeout, || self.usable(), refresh)
+                .await;
+        } else {
+            HITS.fetch_add(1, Ordering::Relaxed);
         }
         let (snapshot, at) = self.read().ok_or(SnapshotError::Unavailable)?;
         if self.source.refreshes() && at.elapsed() > self.policy.max_staleness {
@@ -178,23 +160,18 @@ impl SnapshotStore {
     /// process is frozen between invocations, and the request-driven refresh in `current`
     /// does the work.
     pub fn spawn_refresher(self: &Arc<Self>) {
-        if !self.source.refreshes() || crate::runtime::under_lambda() {
+        if !self.source.refreshes() {
             return;
         }
-        let me = Arc::downgrade(self);
-        let every = self.policy.refresh_every;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(store) = me.upgrade() else { return };
-                if store.due() {
+        spawn_ticker(
+            self,
+            self.policy.refresh_every,
+            |store: Arc<Self>| async move {
+                if store.rhythm.due() {
                     let _ = store.refresh().await;
                 }
-            }
-        });
+            },
+        );
     }
 }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Revoked, TokenFacts};
 use crate::auth::Principal;
+use crate::refresh::{Rhythm, spawn_ticker};
 
 /// What an entry revokes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,6 +147,9 @@ pub trait DenyListSource: Send + Sync {
     async fn load(&self) -> Result<Vec<DenyEntry>, String>;
 }
 
+/// Beyond the read's own time-out, how long a request waits for a read in flight.
+pub(crate) const READ_MARGIN: Duration = Duration::from_millis(500);
+
 /// Refresh timing.
 #[derive(Debug, Clone, Copy)]
 pub struct DenyListPolicy {
@@ -167,8 +171,7 @@ pub struct DenyListStore {
     source: Arc<dyn DenyListSource>,
     policy: DenyListPolicy,
     current: RwLock<Option<Current>>,
-    last_attempt: RwLock<Option<Instant>>,
-    gate: tokio::sync::Mutex<()>,
+    rhythm: Rhythm,
 }
 
 impl DenyListStore {
@@ -177,20 +180,12 @@ impl DenyListStore {
             source,
             policy,
             current: RwLock::new(None),
-            last_attempt: RwLock::new(None),
-            gate: tokio::sync::Mutex::new(()),
+            rhythm: Rhythm::new(policy.refresh_every),
         }
     }
 
     pub fn policy(&self) -> DenyListPolicy {
         self.policy
-    }
-
-    fn due(&self) -> bool {
-        self.last_attempt
-            .read()
-            .expect("deny-list lock")
-            .is_none_or(|t| t.elapsed() >= self.policy.refresh_every)
     }
 
     fn usable(&self) -> Option<Arc<DenyList>> {
@@ -202,8 +197,7 @@ impl DenyListStore {
 
     /// Reads the list now; on failure the previous one stays.
     pub async fn refresh(&self) -> Result<usize, String> {
-        let started = Instant::now();
-        *self.last_attempt.write().expect("deny-list lock") = Some(started);
+        let started = self.rhythm.attempt();
         let read = tokio::time::timeout(self.policy.read_timeout, self.source.load()).await;
         match read.unwrap_or_else(|_| Err("read timed out".into())) {
             Ok(entries) => {
@@ -227,7 +221,7 @@ impl DenyListStore {
     }
 
     async fn refresh_gated(&self) -> Result<usize, String> {
-        let _flight = self.gate.lock().await;
+        let _flight = self.rhythm.flight().await;
         self.refresh().await
     }
 
@@ -236,19 +230,16 @@ impl DenyListStore {
         if self.policy.refresh_every.is_zero() {
             // Per request: every request reads for itself.
             let _ = self.refresh().await;
-        } else if self.due() {
-            match self.gate.try_lock() {
-                Ok(_flight) => {
-                    if self.due() {
-                        let _ = self.refresh().await;
-                    }
-                }
-                Err(_) if self.usable().is_none() => {
-                    let wait = self.gate.lock();
-                    let _ = tokio::time::timeout(self.policy.read_timeout, wait).await;
-                }
-                Err(_) => {}
-            }
+        } else {
+            // The read bounds itself (and logs its failure); the margin only keeps the
+            // outer bound from cutting it short.
+            let limit = self.policy.read_timeout + READ_MARGIN;
+            let refresh = || async {
+                let _ = self.refresh().await;
+            };
+            self.rhythm
+                .refresh_when_due(limit, || self.usable().is_some(), refresh)
+                .await;
         }
         self.usable()
     }
@@ -273,22 +264,15 @@ impl DenyListStore {
 
     /// The background refresh (see `start`).
     pub fn spawn_refresher(self: &Arc<Self>) {
-        if self.policy.refresh_every.is_zero() || crate::runtime::under_lambda() {
-            return;
-        }
-        let me = Arc::downgrade(self);
-        let every = self.policy.refresh_every;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(store) = me.upgrade() else { return };
-                if store.due() {
+        spawn_ticker(
+            self,
+            self.policy.refresh_every,
+            |store: Arc<Self>| async move {
+                if store.rhythm.due() {
                     let _ = store.refresh_gated().await;
                 }
-            }
-        });
+            },
+        );
     }
 }
 
