@@ -20,6 +20,7 @@ pub mod outbound;
 pub mod policy;
 pub mod refresh;
 pub mod runtime;
+pub mod server;
 pub mod state;
 pub mod targets;
 pub mod urls;

@@ -155,7 +155,7 @@ mod tests {
         r.refresh_when_due(
             Duration::from_millis(10),
             || true,
-            || std::future::pending::<()>(),
+            std::future::pending::<()>,
         )
         .await;
         // The gate is free again for the next read.

@@ -80,17 +80,16 @@ pub async fn serve(router: Router, bind: SocketAddr, name: &str) -> Result<(), S
         tracing::info!(name, "serving under the Lambda runtime");
         return lambda_http::run(router).await.map_err(|e| e.to_string());
     }
+    let limits = crate::server::Limits::from_env(|k| std::env::var(k).ok())?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(name, %addr, "serving standalone");
+    tracing::info!(name, %addr, ?limits, "serving standalone");
     // One plain line that scripts and tests wait for (port 0 picks a free port).
     println!("{name} listening on http://{addr}");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    crate::server::serve(listener, router, limits, shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {
