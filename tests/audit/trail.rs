@@ -1,24 +1,5 @@
-//! The audit trail end to end: the standalone gateway binary (spawned on 127.0.0.1, stdout
-//! and stderr captured) trusts a fresh Cognito pool in moto, decides on a catalog file
-//! and calls HTTP targets served here; records also go to a fresh DynamoDB audit table in
-//! moto, created with `gatewayctl audit table create`. One scenario — good calls, argument
-//! values recorded for one tool, a target failure, a deny rule, an unknown tool, a user
-//! without a policy, `tools/list`, no token and a forged token — then checks:
-//! every stdout record field by field and its chain; the EMF metrics lines and their sums;
-//! the DynamoDB copy through `gatewayctl audit query` (by user, tool, time) and `verify`,
-//! which must then catch an edited and a deleted item; and that no token, password or
-//! target credential appears in any log line, nor a caller's token at the target. A
-//! client that gives up mid-call still leaves its record. A second test sends 60 requests
-//! at once: all land in the table, in batches of at most 25, in one intact chain.
-//!
-//! Needs `AWS_ENDPOINT_URL` and `AWS_REGION` (moto), which `make test` exports; without
-//! them this test fails, it never skips.
-
-#[path = "support/idp.rs"]
-mod idp;
-
-#[path = "support/audit_kit.rs"]
-mod kit;
+//! The audit scenario: one request of every kind, then every record checked on stdout, in
+//! the EMF metrics, in DynamoDB (query, verify, tampering caught) and for leaked secrets.
 
 use std::time::Duration;
 
@@ -30,37 +11,11 @@ use serde_json::json;
 use mcp_oauth_gateway::adapters::audit_dynamodb::chain_pk;
 use mcp_oauth_gateway::audit::{AuditRecord, Verdict, sha256_hex, verify};
 
-use idp::{TestPool, required_env};
-use kit::{by_request, call, gatewayctl, json_lines, rpc, spawn_gateway, start_target, wait_for};
-
-const PASSWORD: &str = "Audit-Passw0rd!";
-const TARGET_KEY: &str = "target-key-3f9c1b7e";
-const CATALOG: &str = r#"
-policies:
-  - group: engineering
-    allow: [echo, note, broken, danger, hang]
-    deny: [danger]
-    version: 7
-tools:
-  - name: echo
-    inputSchema: {type: object}
-    target:
-      kind: http
-      url: "${AUDIT_TEST_TARGET}/echo"
-      auth: {kind: header, name: x-api-key, value: {env: AUDIT_TEST_TARGET_KEY}}
-  - name: note
-    inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}
-  - name: broken
-    inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/fail"}
-  - name: danger
-    inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}
-  - name: hang
-    inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/hang"}
-"#;
+use crate::idp::{TestPool, required_env};
+use crate::kit::{
+    by_request, call, gatewayctl, json_lines, rpc, spawn_gateway, start_target, wait_for,
+};
+use crate::{CATALOG, PASSWORD, TARGET_KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() {
@@ -423,71 +378,4 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         "the target's own credential was sent to it"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Concurrent requests share BatchWriteItem calls (group commit): every record still lands,
-/// once, in one intact chain.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_records_all_land_in_one_intact_chain() {
-    required_env("AWS_ENDPOINT_URL");
-    let pool = TestPool::seed("audit-batch", &[], &[("carol", PASSWORD, &[])], false).await;
-    let carol = pool.login("carol").await.access;
-    let table = format!("audit-{}", uuid::Uuid::new_v4());
-    let t = ["audit", "--audit-table", table.as_str()];
-    assert!(
-        gatewayctl(&[&t[..], &["table", "create"]].concat())
-            .status
-            .success()
-    );
-    let gw = spawn_gateway(&[
-        ("GATEWAY_COGNITO_USER_POOL_ID", &pool.pool_id),
-        ("GATEWAY_COGNITO_CLIENT_IDS", &pool.client_id),
-        ("GATEWAY_COGNITO_JWKS_URL", &pool.jwks_url),
-        ("DEMO_TOOLS_URL", "http://127.0.0.1:1"),
-        ("GATEWAY_AUDIT_TABLE", &table),
-        (
-            "RUST_LOG",
-            "mcp_oauth_gateway::adapters::audit_dynamodb=debug",
-        ),
-    ]);
-    const N: usize = 60;
-    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
-    let calls = (0..N).map(|_| rpc(&gw.base, Some(&carol), list.clone()));
-    for status in futures_util::future::join_all(calls).await {
-        assert_eq!(status, StatusCode::OK);
-    }
-    let stored = json_lines(&gatewayctl(
-        &[&t[..], &["--json", "query", "--user", "carol"]].concat(),
-    ));
-    assert_eq!(stored.len(), N);
-    let mut seqs: Vec<u64> = stored.iter().map(|r| r.seq).collect();
-    seqs.sort_unstable();
-    assert_eq!(seqs, (0..N as u64).collect::<Vec<_>>());
-    let out = gatewayctl(&[&t[..], &["verify"]].concat());
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{N} records, intact")));
-    let batches: Vec<String> = gw
-        .stderr
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("audit batch written"))
-        .cloned()
-        .collect();
-    // How many share a call depends on timing; that each went out once, in batches of at
-    // most 25, does not.
-    let sizes: Vec<usize> = batches
-        .iter()
-        .map(|l| {
-            let n = l.split("records=").nth(1).expect("a batch size");
-            n.split(' ').next().unwrap().parse().expect("a number")
-        })
-        .collect();
-    eprintln!(
-        "{} BatchWriteItem calls for {N} records: {sizes:?}",
-        sizes.len()
-    );
-    assert_eq!(sizes.iter().sum::<usize>(), N);
-    assert!(sizes.iter().all(|&n| (1..=25).contains(&n)));
-    assert!(batches.iter().all(|l| l.contains("ok=true")));
 }
