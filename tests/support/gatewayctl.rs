@@ -1,4 +1,4 @@
-//! Helpers for `tests/gatewayctl.rs`: running the real `gatewayctl` binary against moto's
+//! Helpers for `tests/gatewayctl/`: running the real `gatewayctl` binary against moto's
 //! DynamoDB (`AWS_ENDPOINT_URL`) with dummy credentials, fresh tables and scratch files, and
 //! reading its JSON answers.
 #![allow(dead_code)]

@@ -1,4 +1,4 @@
-//! Shared by `tests/auth_cognito.rs`, `tests/auth_oidc.rs` and `tests/policy_dynamodb.rs`
+//! Shared by `tests/auth_cognito.rs`, `tests/auth_oidc/` and `tests/policy_dynamodb/`
 //! (included with `#[path]`): required environment, spawned processes that are killed when
 //! dropped (the standalone gateway and private `oidc-provider` instances, both on 127.0.0.1
 //! only), fresh Cognito user pools seeded in moto with AdminInitiateAuth logins
