@@ -39,7 +39,7 @@ WATCH_PORT=$(free_port)
 start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
 
 # The gateway under watch reads its policies and tools from moto's DynamoDB, seeded with the
-# demo organisation, whose tools include an upstream MCP server's (tests/gatewayctl.rs uses
+# demo organisation, whose tools include an upstream MCP server's (tests/gatewayctl/ uses
 # tables of its own), plus tests/fixtures/watch-targets.yaml: tools of every target kind
 # that fail or time out, for tests/e2e_targets.rs.
 start_everything
@@ -55,7 +55,7 @@ start_watch "$WATCH_PORT"
 # where tests/lambda_targets.rs points a standalone gateway's AWS_ENDPOINT_URL_LAMBDA).
 export MCP_E2E_PYTHON="$VENV/bin/python"
 export MCP_E2E_NODE="$(command -v node)"
-# tests/policy_dynamodb.rs starts private moto instances (to take DynamoDB down mid-run).
+# tests/policy_dynamodb/ starts private moto instances (to take DynamoDB down mid-run).
 export MCP_E2E_MOTO_SERVER="$VENV/bin/moto_server"
 
 say "cargo test"

@@ -1,8 +1,8 @@
 //! `gatewayctl`, the real binary, against moto's DynamoDB (`AWS_ENDPOINT_URL`, set by `make
 //! test`; these tests fail without it, they never reach real AWS). Every test uses its own
 //! fresh table: round trips, idempotent import, export, prune, validate without DynamoDB,
-//! explain, every error as one line with a non-zero exit, and a table over 1 MB read back
-//! through the gateway's own paginated loader.
+//! explain, every error as one line with a non-zero exit, a table over 1 MB read back
+//! through the gateway's own paginated loader, and upstream MCP servers one at a time.
 
 #[path = "../support/gatewayctl.rs"]
 mod support;
@@ -10,3 +10,4 @@ mod support;
 mod imports;
 mod offline;
 mod store;
+mod upstreams;
