@@ -142,13 +142,25 @@ pub fn now_ms() -> u64 {
 }
 
 /// The variant name of an error's `Debug` form (`UnknownKid("…")` -> `UnknownKid`): a
-/// stable, detail-free reason that needs no list of variants to keep in step.
+/// stable, detail-free reason that needs no list of variants to keep in step. A variant
+/// wrapping another enum's variant names both (`Revoked(User)` -> `Revoked.User`), so the
+/// kind of a revocation survives; wrapped text and numbers never appear.
 pub fn variant_name(debug: &impl std::fmt::Debug) -> String {
     let s = format!("{debug:?}");
-    s.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    let ident = |t: &str| -> String {
+        t.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let outer = ident(&s);
+    let inner = s[outer.len()..]
+        .strip_prefix('(')
+        .map(ident)
+        .filter(|i| i.starts_with(|c: char| c.is_ascii_uppercase()));
+    match inner {
+        Some(inner) => format!("{outer}.{inner}"),
+        None => outer,
+    }
 }
 
 #[cfg(test)]
@@ -177,5 +189,16 @@ mod tests {
         );
         assert_eq!(variant_name(&E::Expired), "Expired");
         assert_eq!(variant_name(&E::Status(502)), "Status");
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum Kind {
+            User,
+        }
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum Outer {
+            Revoked(Kind),
+        }
+        assert_eq!(variant_name(&Outer::Revoked(Kind::User)), "Revoked.User");
     }
 }
