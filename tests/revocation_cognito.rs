@@ -163,8 +163,42 @@ async fn cognito_out_of_reach_refuses_unless_failing_open_is_allowed() {
         status(&closed, &frank).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
+    // Failing open lets the token through, and its audit record says it went unchecked.
+    let audit_table = format!("revocation-audit-{}", uuid::Uuid::new_v4().simple());
+    gatewayctl(&["audit", "--audit-table", &audit_table, "table", "create"]);
     let mut open_env = away.to_vec();
     open_env.push(("GATEWAY_COGNITO_GET_USER_FAIL_OPEN", "true"));
+    open_env.push(("GATEWAY_AUDIT_TABLE", &audit_table));
     let open = gateway(&pool, &open_env);
     assert_eq!(status(&open, &frank).await, StatusCode::OK);
+    let records = gatewayctl(&[
+        "audit",
+        "--audit-table",
+        &audit_table,
+        "--json",
+        "query",
+        "--user",
+        "frank",
+    ]);
+    let records: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["decision"], "allow", "{records:?}");
+    assert_eq!(records[0]["revocationUnchecked"], true, "{records:?}");
+}
+
+/// Runs `gatewayctl` against moto (the test's AWS_ENDPOINT_URL); its stdout.
+fn gatewayctl(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
+        .args(args)
+        .output()
+        .expect("run gatewayctl");
+    assert!(
+        out.status.success(),
+        "gatewayctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

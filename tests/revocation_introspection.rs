@@ -27,7 +27,7 @@ use serde_json::Value;
 use mcp_oauth_gateway::adapters::introspection_http::Introspection;
 use mcp_oauth_gateway::auth::cache::token_digest;
 use mcp_oauth_gateway::auth::revocation::{
-    OnlineCheck, OnlineSettings, Revoked, Secret, TokenStatus, TokenStatusSource,
+    Checked, OnlineCheck, OnlineSettings, Revoked, Secret, TokenStatus, TokenStatusSource,
 };
 
 use idp::{
@@ -112,7 +112,7 @@ async fn a_token_revoked_at_the_provider_introspects_as_inactive() {
         },
     );
     let digest = token_digest(&token);
-    assert_eq!(online.check(&token, &digest).await, Ok(()));
+    assert_eq!(online.check(&token, &digest).await, Ok(Checked::Confirmed));
 
     revoke_at_provider(&idp.issuer, &token).await;
     assert_eq!(

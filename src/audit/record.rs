@@ -101,10 +101,15 @@ pub struct AuditRecord {
     /// The `arguments` JSON text, only for tools configured to record values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
-    /// The MCP revision the request spoke (`initialize`: the one negotiated). Last of the
-    /// covered fields, so records written before it existed still verify.
+    /// The MCP revision the request spoke (`initialize`: the one negotiated). Fields added
+    /// after the first chain format go last and are left out when empty, so records written
+    /// before they existed still verify.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol_version: Option<String>,
+    /// Let through without the issuer's online revocation check, which did not answer
+    /// (the issuer is configured to fail open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_unchecked: Option<bool>,
     /// Hex SHA-256 over this record without `digest` (see `chain`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub digest: String,

@@ -10,7 +10,7 @@ use super::cache::{CachedToken, TokenCache, TokenDigest, token_digest};
 use super::issuer::IssuerConfig;
 use super::keystore::{JwksFetcher, KeyStore, RefreshPolicy};
 use super::registered::RegisteredClients;
-use super::revocation::Revocation;
+use super::revocation::{Checked, Revocation};
 use super::{AuthError, Principal, claims, jws};
 
 struct Issuer {
@@ -35,6 +35,9 @@ pub struct Verified {
     pub digest: TokenDigest,
     /// Whether it came from the verified-token cache.
     pub cached: bool,
+    /// Let through without its issuer's online revocation check (which did not answer,
+    /// and the issuer fails open).
+    pub revocation_unchecked: bool,
 }
 
 pub fn now_secs() -> u64 {
@@ -153,14 +156,18 @@ impl Verifier {
                     self.cache.remove(&digest);
                     return Err(AuthError::Client);
                 }
-                if let Some(r) = &self.revocation {
-                    r.check(token, &digest, &hit.principal, &hit.facts, now)
-                        .await?;
-                }
+                let checked = match &self.revocation {
+                    Some(r) => {
+                        r.check(token, &digest, &hit.principal, &hit.facts, now)
+                            .await?
+                    }
+                    None => Checked::Confirmed,
+                };
                 return Ok(Verified {
                     principal: hit.principal,
                     digest,
                     cached: true,
+                    revocation_unchecked: checked == Checked::Unchecked,
                 });
             }
             // Its key was rotated out (perhaps because it leaked): verify again.
@@ -189,13 +196,15 @@ impl Verifier {
         };
         // Cached before the revocation check: the check runs on cached tokens too.
         self.cache.insert(digest, entry, now);
-        if let Some(r) = &self.revocation {
-            r.check(token, &digest, &principal, &facts, now).await?;
-        }
+        let checked = match &self.revocation {
+            Some(r) => r.check(token, &digest, &principal, &facts, now).await?,
+            None => Checked::Confirmed,
+        };
         Ok(Verified {
             principal,
             digest,
             cached: false,
+            revocation_unchecked: checked == Checked::Unchecked,
         })
     }
 
@@ -224,13 +233,14 @@ impl Verifier {
         };
         self.cache.insert(digest, entry, now);
         // The deny-list applies to opaque tokens too.
-        revocation
+        let checked = revocation
             .check(token, &digest, &principal, &facts, now)
             .await?;
         Ok(Verified {
             principal,
             digest,
             cached: false,
+            revocation_unchecked: checked == Checked::Unchecked,
         })
     }
 }

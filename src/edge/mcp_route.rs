@@ -207,6 +207,9 @@ async fn handle(
         }
     };
     crate::audit::set_principal(audit.record(), &verified.principal);
+    if verified.revocation_unchecked {
+        audit.record().revocation_unchecked = Some(true);
+    }
     if let Err(e) = check_media(&parts.headers) {
         return refuse(audit, e);
     }

@@ -53,6 +53,16 @@ pub enum Revoked {
     CheckUnavailable,
 }
 
+/// What the revocation checks could say about a token they let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// Every configured check answered (or none is configured).
+    Confirmed,
+    /// The issuer's online check did not answer and the issuer fails open: let through
+    /// unchecked, which its audit record says.
+    Unchecked,
+}
+
 impl Revoked {
     /// Not a revocation but an outage: the status could not be learnt.
     pub fn is_outage(&self) -> bool {
@@ -126,18 +136,18 @@ impl Revocation {
         principal: &Principal,
         facts: &TokenFacts,
         now: u64,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Checked, AuthError> {
         if let Some(deny) = &self.deny {
             deny.check(principal, facts, now)
                 .await
                 .map_err(AuthError::Revoked)?;
         }
-        if let Some(online) = self.online.get(&principal.issuer) {
-            online
+        match self.online.get(&principal.issuer) {
+            Some(online) => online
                 .check(token, digest)
                 .await
-                .map_err(AuthError::Revoked)?;
+                .map_err(AuthError::Revoked),
+            None => Ok(Checked::Confirmed),
         }
-        Ok(())
     }
 }

@@ -2,7 +2,8 @@
 //! RFC 7662 introspection), with the verdict cached per token digest (never the token) for
 //! a configured time, so a busy client costs one call per window, not one per request.
 //! When the issuer does not answer in time the token is refused, unless the issuer's
-//! settings allow failing open — then it passes with a warning in the log.
+//! settings allow failing open — then it passes, unchecked, with a warning in the log and a
+//! mark on its audit record.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::Revoked;
+use super::{Checked, Revoked};
 use crate::auth::cache::TokenDigest;
 
 /// What the issuer says of a token.
@@ -120,8 +121,9 @@ impl OnlineCheck {
         map.insert(digest, (verdict, Instant::now()));
     }
 
-    /// Refuses a token its issuer no longer stands behind.
-    pub async fn check(&self, token: &str, digest: &TokenDigest) -> Result<(), Revoked> {
+    /// Refuses a token its issuer no longer stands behind; `Unchecked` when the issuer did
+    /// not answer and this issuer fails open.
+    pub async fn check(&self, token: &str, digest: &TokenDigest) -> Result<Checked, Revoked> {
         let verdict = match self.cached(digest) {
             Some(v) => v,
             None => {
@@ -137,7 +139,7 @@ impl OnlineCheck {
             }
         };
         match verdict {
-            TokenStatus::Active => Ok(()),
+            TokenStatus::Active => Ok(Checked::Confirmed),
             TokenStatus::Refused(why) => Err(why),
         }
     }
@@ -163,13 +165,12 @@ impl OnlineCheck {
         }
     }
 
-    fn unanswered(&self, error: &str) -> Result<(), Revoked> {
+    fn unanswered(&self, error: &str) -> Result<Checked, Revoked> {
         let check = self.source.name();
         if self.settings.fail_open {
-            // Audit hook: this is the decision an audit record must carry ("allowed without
-            // the online revocation check").
+            // The request's audit record says so too (`revocationUnchecked`).
             tracing::warn!(%check, %error, "revocation check unavailable: token ALLOWED unchecked (fail-open is configured for this issuer)");
-            Ok(())
+            Ok(Checked::Unchecked)
         } else {
             tracing::warn!(%check, %error, "revocation check unavailable: token refused (fail closed)");
             Err(Revoked::CheckUnavailable)
@@ -223,9 +224,13 @@ mod tests {
     async fn verdicts_are_cached_per_token_for_the_window() {
         let (fake, c) = check(150, 0, false);
         let (t, d) = ("tok", token_digest("tok"));
-        assert_eq!(c.check(t, &d).await, Ok(()));
+        assert_eq!(c.check(t, &d).await, Ok(Checked::Confirmed));
         *fake.answer.lock().unwrap() = Ok(TokenStatus::Refused(Revoked::SignedOut));
-        assert_eq!(c.check(t, &d).await, Ok(()), "cached verdict");
+        assert_eq!(
+            c.check(t, &d).await,
+            Ok(Checked::Confirmed),
+            "cached verdict"
+        );
         assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
         let other = token_digest("other");
         assert_eq!(c.check("other", &other).await, Err(Revoked::SignedOut));
@@ -249,9 +254,13 @@ mod tests {
         let d = token_digest("t");
         assert_eq!(closed.check("t", &d).await, Err(Revoked::CheckUnavailable));
         let (fake, open) = check(60_000, 300, true);
-        assert_eq!(open.check("t", &d).await, Ok(()));
+        assert_eq!(open.check("t", &d).await, Ok(Checked::Unchecked));
         *fake.answer.lock().unwrap() = Err("throttled".into());
-        assert_eq!(open.check("t", &d).await, Ok(()), "errors are not cached");
+        assert_eq!(
+            open.check("t", &d).await,
+            Ok(Checked::Unchecked),
+            "errors are not cached"
+        );
         assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
         let (fake, closed) = check(60_000, 0, false);
         *fake.answer.lock().unwrap() = Err("throttled".into());
