@@ -15,6 +15,8 @@
 //! Needs `AWS_ENDPOINT_URL` and `AWS_REGION` (moto), which `make test` exports; without them
 //! these tests fail, they never skip.
 
+#[path = "support/gatewayctl.rs"]
+mod ctl;
 #[path = "support/idp.rs"]
 mod idp;
 
@@ -165,13 +167,13 @@ async fn cognito_out_of_reach_refuses_unless_failing_open_is_allowed() {
     );
     // Failing open lets the token through, and its audit record says it went unchecked.
     let audit_table = format!("revocation-audit-{}", uuid::Uuid::new_v4().simple());
-    gatewayctl(&["audit", "--audit-table", &audit_table, "table", "create"]);
+    ctl::ctl(&["audit", "--audit-table", &audit_table, "table", "create"]).ok();
     let mut open_env = away.to_vec();
     open_env.push(("GATEWAY_COGNITO_GET_USER_FAIL_OPEN", "true"));
     open_env.push(("GATEWAY_AUDIT_TABLE", &audit_table));
     let open = gateway(&pool, &open_env);
     assert_eq!(status(&open, &frank).await, StatusCode::OK);
-    let records = gatewayctl(&[
+    let records = ctl::ctl(&[
         "audit",
         "--audit-table",
         &audit_table,
@@ -179,26 +181,14 @@ async fn cognito_out_of_reach_refuses_unless_failing_open_is_allowed() {
         "query",
         "--user",
         "frank",
-    ]);
+    ])
+    .ok();
     let records: Vec<serde_json::Value> = records
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["decision"], "allow", "{records:?}");
     assert_eq!(records[0]["revocationUnchecked"], true, "{records:?}");
-}
-
-/// Runs `gatewayctl` against moto (the test's AWS_ENDPOINT_URL); its stdout.
-fn gatewayctl(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatewayctl"))
-        .args(args)
-        .output()
-        .expect("run gatewayctl");
-    assert!(
-        out.status.success(),
-        "gatewayctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }

@@ -173,3 +173,43 @@ pub fn run_client(program: &str, args: &[&str]) -> Value {
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("client output {stdout:?} is not JSON: {e}"))
 }
+
+/// Whether a demo tool's answer names `user` as the caller (from the gateway's statement).
+pub fn caller_is(text: &str, user: &str) -> bool {
+    text.contains(&format!("\"caller\":\"{user}\""))
+}
+
+/// mcp-remote (stdio on one side, Streamable HTTP to the gateway on the other), run with
+/// `args` after the MCP URL; its tokens live in `dir`. Returns its report.
+pub fn mcp_remote(resource: &str, dir: &std::path::Path, args: &[&str]) -> Value {
+    let browser =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/headless_browser.mjs");
+    let log = dir.join("browser.log");
+    let out = Command::new(required_env("MCP_E2E_NODE"))
+        .args(["tests/clients/mcp_remote_client.mjs", resource])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("BROWSER", &browser)
+        .env("MCP_REMOTE_CONFIG_DIR", dir)
+        .env("HEADLESS_BROWSER_LOG", &log)
+        .env("HEADLESS_LOGIN", "alice")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run mcp-remote");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "mcp-remote failed: {}\nstdout: {stdout}\nstderr: {}\nbrowser: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["echo"]["isError"], false, "{report}");
+    assert!(
+        caller_is(report["echo"]["text"].as_str().unwrap(), "alice"),
+        "{report}"
+    );
+    report
+}
