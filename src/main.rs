@@ -7,6 +7,8 @@ use mcp_oauth_gateway::{AppState, app, runtime};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // First: the one-time seeding of the crypto RNG runs beside the rest of start-up.
+    let _seeding = mcp_oauth_gateway::adapters::identity_key::seed_random_in_background();
     runtime::init_tracing();
     let config = match Config::from_env() {
         Ok(c) => c,

@@ -15,6 +15,21 @@ use serde_json::{Value, json};
 
 use crate::identity::{IdentityClaims, IdentitySigner, SignError};
 
+/// Seeds aws-lc's random generator on a thread of its own, at once. aws-lc seeds it on
+/// first use from CPU jitter entropy (its tree DRBG): about 20 ms of CPU, once per process
+/// (each further thread then costs about 0.15 ms). The first identity statement (an ECDSA
+/// nonce), a generated key and the first TLS handshake all need it; started first thing, that
+/// cost overlaps with start-up's own work and I/O (SDK clients, JWKS, policies) instead of
+/// landing on the first request. The same entropy sources and checks, only earlier.
+pub fn seed_random_in_background() -> std::thread::JoinHandle<()> {
+    std::thread::spawn(|| {
+        use aws_lc_rs::rand::SecureRandom as _;
+        let mut byte = [0u8; 1];
+        // A failing system RNG fails the first signature later, with its error: nothing to do here.
+        let _ = SystemRandom::new().fill(&mut byte);
+    })
+}
+
 /// A public P-256 key as a JWK, with its RFC 7638 thumbprint as `kid`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicKey {
