@@ -293,6 +293,32 @@ async fn the_upstream_learns_who_called_and_never_sees_the_token() {
     assert!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap() <= 300);
 }
 
+/// The gateway asks its upstreams for 2025-06-18 (not the newest revision: it never resumes
+/// an SSE stream, and 2025-11-25's resumption bookkeeping costs servers with an event store
+/// time on every call) and names the negotiated revision on every later message.
+#[tokio::test]
+async fn upstream_sessions_speak_the_revision_the_gateway_asks_for() {
+    let s = setup(&[]).await;
+    call(&s.gw, "py___shout", json!({"text": "revision"})).await;
+    let received = s.python.received().await;
+    let init = received
+        .iter()
+        .find(|r| r["method"] == "initialize")
+        .expect("the gateway opened a session");
+    assert_eq!(init["params"]["protocolVersion"], "2025-06-18");
+    let later: Vec<&Value> = received
+        .iter()
+        .filter(|r| r["method"] != "initialize")
+        .collect();
+    assert!(later.iter().any(|r| r["method"] == "tools/call"));
+    for r in later {
+        assert_eq!(r["headers"]["mcp-protocol-version"], "2025-06-18", "{r}");
+    }
+    // server-everything (SSE, sessions) answers in that revision too.
+    let echoed = call(&s.gw, "everything___echo", json!({"message": "rev"})).await;
+    assert_eq!(text(&echoed), "Echo: rev");
+}
+
 #[tokio::test]
 async fn upstream_errors_and_timeouts_are_generic_tool_errors_and_cancel_the_call() {
     let s = setup(&[]).await;

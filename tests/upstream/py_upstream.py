@@ -25,7 +25,8 @@ from mcp.server.mcpserver import MCPServer
 
 server = MCPServer("py-upstream")
 RECEIVED = []
-WATCHED_HEADERS = ("authorization", "x-gateway-identity", "x-api-key", "x-request-id")
+WATCHED_HEADERS = ("authorization", "x-gateway-identity", "x-api-key", "x-request-id",
+                   "mcp-protocol-version")
 
 
 @server.tool()

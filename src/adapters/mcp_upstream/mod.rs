@@ -26,8 +26,12 @@ use crate::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
 mod wire;
 use wire::{Cancel, Credential, Session, bad, post, read_answer};
 
-/// The revision the gateway asks for; the upstream answers with the one it speaks.
-const PROTOCOL_VERSION: &str = "2025-11-25";
+/// The revision the gateway asks for; the upstream answers with the one it speaks. The
+/// newest revision the gateway's calls need: 2025-11-25 adds SSE resumption (a stored
+/// priming event per request, in servers with an event store) that a gateway which never
+/// resumes a stream does not use, and that cost server-everything 1.2 ms per call
+/// (BENCHMARKS.md). An upstream that only speaks a newer revision answers with it.
+const PROTOCOL_VERSION: &str = "2025-06-18";
 /// Revisions whose Streamable HTTP session handshake the gateway speaks as a client.
 const KNOWN_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 /// A listing longer than this is refused rather than grown without bound.
