@@ -4,7 +4,7 @@
 # (release build) against the same targets called directly; cold start; the arm64 Lambda
 # binary's size. Services (moto, server-everything, the demo tools, gateways) bind
 # 127.0.0.1 and stop on exit; every load run is bounded in time.
-#   BENCH_PARTS="micro peers load cold size" (default: all)   which parts run
+#   BENCH_PARTS="micro peers load cold watch size" (default: all)   which parts run
 #   BENCH_SECS=5 BENCH_ROUNDS=2                              seconds per wrk run, A/B rounds
 #   BENCH_PROFILE=release                                    debug: a quick check of the harness
 set -euo pipefail
@@ -13,7 +13,7 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 cd "$ROOT"
 
-PARTS=" ${BENCH_PARTS:-micro peers load cold size} "
+PARTS=" ${BENCH_PARTS:-micro peers load cold watch size} "
 # BENCH_PROFILE=debug only checks the harness quickly: its figures mean nothing.
 PROFILE=${BENCH_PROFILE:-release}
 OUT="$ROOT/target/bench"
@@ -41,7 +41,7 @@ if part peers; then
   node "$ROOT/benches/peers/verify.mjs" "$OUT/tokens.json" | tee "$OUT/peers.json"
 fi
 
-if part load || part cold; then
+if part load || part cold || part watch; then
   command -v wrk >/dev/null || {
     say "Installing wrk (Debian package)"
     apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
@@ -79,6 +79,16 @@ print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
   # millisecond, generating an ephemeral one (no key configured) 40-60 ms of start-up.
   export GATEWAY_IDENTITY_KEY_FILE="$LOCAL/bench-identity-key.pem"
   rm -f "$GATEWAY_IDENTITY_KEY_FILE"
+
+  # The cold-start runs' second configuration: the policies and the one tool in a file.
+  cat > "$OUT/cold-catalog.yaml" <<EOF
+policies:
+  - {group: engineering, allow: [echo]}
+tools:
+  - name: echo
+    inputSchema: {type: object, properties: {text: {type: string}}, required: [text]}
+    target: {kind: http, url: "http://127.0.0.1:$DEMO_PORT/echo"}
+EOF
 
   # start_gateway NAME PORT [VAR=VALUE...]: a release gateway; sets GW_PID.
   start_gateway() {
@@ -120,19 +130,39 @@ if part cold; then
   say "Cold start: spawn to first authorized tools/call answer, median of 20"
   "$VENV/bin/python" benches/load/cold.py --binary "$GW" --token "$TOKEN" --runs 20 \
     --out "$OUT/cold.json"
-  # The same with the policies and the one tool in a file: no DynamoDB read and no upstream
-  # MCP server to list at start-up, which shows what those cost.
-  cat > "$OUT/cold-catalog.yaml" <<EOF
-policies:
-  - {group: engineering, allow: [echo]}
-tools:
-  - name: echo
-    inputSchema: {type: object, properties: {text: {type: string}}, required: [text]}
-    target: {kind: http, url: "http://127.0.0.1:$DEMO_PORT/echo"}
-EOF
+  # The same with the policies and the one tool in a file (written above): no DynamoDB
+  # read and no upstream MCP server to list at start-up, which shows what those cost.
   env -u GATEWAY_POLICY_TABLE GATEWAY_CATALOG_FILE="$OUT/cold-catalog.yaml" \
     "$VENV/bin/python" benches/load/cold.py --binary "$GW" --token "$TOKEN" --runs 20 \
     --label "file catalog, no upstream" --out "$OUT/cold-file.json"
+fi
+
+if part watch; then
+  say "Cold start under cargo lambda watch's runtime API: spawn to first answer, median of 20"
+  # Watch serves only the runtime and invoke APIs (--only-lambda-apis): it does not build or
+  # start the function, so each run spawns the same release binary as a Lambda function and
+  # the first request goes through watch's function URL. Bounded: watch is stopped on exit.
+  WATCH_BENCH_PORT=$(free_port)
+  start "cargo lambda watch (runtime APIs only)" "$LOCAL/bench-watch.log" \
+    cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$WATCH_BENCH_PORT" --disable-cors
+  for _ in $(seq 60); do
+    grep -q "starting Runtime server" "$LOCAL/bench-watch.log" 2>/dev/null && break
+    kill -0 "${PIDS[-1]}" 2>/dev/null || { tail -n 20 "$LOCAL/bench-watch.log" >&2; die "watch exited"; }
+    sleep 1
+  done
+  # Watch names the function "_" when it does not start it.
+  for catalog in table file; do
+    if [ "$catalog" = table ]; then
+      extra=() label="under watch, DynamoDB" out="$OUT/cold-watch.json"
+    else
+      extra=(-u GATEWAY_POLICY_TABLE GATEWAY_CATALOG_FILE="$OUT/cold-catalog.yaml")
+      label="under watch, file catalog" out="$OUT/cold-watch-file.json"
+    fi
+    env "${extra[@]}" "$VENV/bin/python" benches/load/cold.py --binary "$GW" --token "$TOKEN" \
+      --runs 20 --label "$label" --out "$out" \
+      --runtime-api "http://127.0.0.1:$WATCH_BENCH_PORT/.rt" \
+      --invoke-url "http://127.0.0.1:$WATCH_BENCH_PORT/lambda-url/_/mcp"
+  done
 fi
 
 if part size; then

@@ -3,6 +3,7 @@
 --   BENCH_BODY_FILE  the request body
 --   BENCH_AUTH       "Bearer ..." (optional)
 --   BENCH_SESSION    an mcp-session-id (optional; server-everything called directly)
+--   BENCH_PROTOCOL   the MCP-Protocol-Version header (default 2025-06-18)
 --   BENCH_OUT        where the summary goes
 local function read(path)
   local f = assert(io.open(path, "rb"))
@@ -15,7 +16,7 @@ wrk.method = "POST"
 wrk.body = read(os.getenv("BENCH_BODY_FILE"))
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["MCP-Protocol-Version"] = "2025-06-18"
+wrk.headers["MCP-Protocol-Version"] = os.getenv("BENCH_PROTOCOL") or "2025-06-18"
 local auth = os.getenv("BENCH_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 local session = os.getenv("BENCH_SESSION")

@@ -39,28 +39,30 @@ def vm(pid, key):
     return None
 
 
-def post(url, body, headers):
+def post(url, body, headers, version="2025-06-18"):
     req = urllib.request.Request(url, data=body, method="POST")
     req.add_header("Content-Type", "application/json")
     req.add_header("Accept", "application/json, text/event-stream")
-    req.add_header("MCP-Protocol-Version", "2025-06-18")
+    req.add_header("MCP-Protocol-Version", version)
     for k, v in headers.items():
         req.add_header(k, v)
     with urllib.request.urlopen(req, timeout=10) as r:
         return r.status, dict(r.headers), r.read().decode()
 
 
-def everything_session(url):
-    """initialize + notifications/initialized: server-everything needs a session."""
+def everything_session(url, version="2025-06-18"):
+    """initialize + notifications/initialized: server-everything needs a session. The
+    gateway asks its upstreams for 2025-06-18 (src/adapters/mcp_upstream), so the direct
+    side speaks the same revision unless told otherwise."""
     init = {
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+        "params": {"protocolVersion": version, "capabilities": {},
                    "clientInfo": {"name": "bench", "version": "0"}},
     }
-    _, headers, _ = post(url, json.dumps(init).encode(), {})
+    _, headers, _ = post(url, json.dumps(init).encode(), {}, version)
     session = {k.lower(): v for k, v in headers.items()}["mcp-session-id"]
     note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    post(url, json.dumps(note).encode(), {"mcp-session-id": session})
+    post(url, json.dumps(note).encode(), {"mcp-session-id": session}, version)
     return session
 
 
@@ -72,13 +74,14 @@ def call(tool, args, rid=1):
 LIST = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}).encode()
 
 
-def wrk(url, body, conc, secs, auth=None, session=None, pid=None):
+def wrk(url, body, conc, secs, auth=None, session=None, pid=None, version="2025-06-18"):
     with tempfile.TemporaryDirectory() as d:
         body_file, out = os.path.join(d, "body"), os.path.join(d, "out.json")
         with open(body_file, "wb") as f:
             f.write(body)
         env = dict(os.environ, BENCH_BODY_FILE=body_file, BENCH_OUT=out,
-                   BENCH_AUTH=auth or "", BENCH_SESSION=session or "")
+                   BENCH_AUTH=auth or "", BENCH_SESSION=session or "",
+                   BENCH_PROTOCOL=version)
         threads = min(conc, 2)
         before = cpu_ticks(pid) if pid else None
         subprocess.run(
@@ -151,6 +154,20 @@ def main():
             results["pairs"].setdefault(name, {})[str(conc)] = summarize(runs)
             print(f"{name} c={conc}: {json.dumps(results['pairs'][name][str(conc)]['summary'])}",
                   flush=True)
+
+    # server-everything's own cost of the newest revision (2025-11-25: a stored priming event
+    # per request, for SSE resumption), for a client that speaks it directly; the gateway
+    # asks its upstreams for 2025-06-18.
+    newest = "2025-11-25"
+    session_new = everything_session(a.everything, newest)
+    status, _, text = post(a.everything, call("echo", {"message": "hello"}),
+                           {"mcp-session-id": session_new}, newest)
+    check(status, text, "Echo: hello")
+    results["variants"]["everything_echo_direct_2025_11_25_c1"] = statistics.median(
+        (wrk(a.everything, call("echo", {"message": "hello"}), 1, a.secs,
+             session=session_new, version=newest)["p50_us"] for _ in range(a.rounds)))
+    print("server-everything echo direct, 2025-11-25, c=1, p50 us:",
+          results["variants"]["everything_echo_direct_2025_11_25_c1"], flush=True)
 
     # Rejected token: the signature does not match (last character of the signature changed).
     bad = a.token[:-2] + ("A" if a.token[-2] != "A" else "B") + a.token[-1]
