@@ -83,14 +83,24 @@ def wrk(url, body, conc, secs, auth=None, session=None, pid=None, version="2025-
                    BENCH_AUTH=auth or "", BENCH_SESSION=session or "",
                    BENCH_PROTOCOL=version)
         threads = min(conc, 2)
-        before = cpu_ticks(pid) if pid else None
-        subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(conc), "-d", f"{secs}s", "--timeout", "5s",
-             "-s", os.path.join(HERE, "post.lua"), url],
-            env=env, check=True, stdout=subprocess.DEVNULL, timeout=secs + 30)
-        after = cpu_ticks(pid) if pid else None
-        with open(out) as f:
-            r = json.load(f)
+        # wrk now and then ends without its summary (an empty BENCH_OUT): that run is
+        # repeated once, and reported, rather than the whole bench lost.
+        for attempt in (1, 2):
+            before = cpu_ticks(pid) if pid else None
+            run = subprocess.run(
+                ["wrk", "-t", str(threads), "-c", str(conc), "-d", f"{secs}s", "--timeout",
+                 "5s", "-s", os.path.join(HERE, "post.lua"), url],
+                env=env, check=True, capture_output=True, text=True, timeout=secs + 30)
+            after = cpu_ticks(pid) if pid else None
+            with open(out) as f:
+                text = f.read()
+            if text.strip():
+                break
+            print(f"wrk gave no summary (attempt {attempt}): {run.stdout[-500:]!r} "
+                  f"{run.stderr[-500:]!r}", file=sys.stderr, flush=True)
+            if attempt == 2:
+                sys.exit("wrk gave no summary twice")
+        r = json.loads(text)
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     if pid:
         r["gateway_cpu_us_per_req"] = (after - before) / TICK * 1e6 / max(r["requests"], 1)
