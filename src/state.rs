@@ -197,10 +197,8 @@ impl AppState {
             sinks.insert(0, Arc::new(StdoutSink));
         }
         let metrics = config.audit.metrics.then(|| {
-            let settings = MetricsSettings {
-                namespace: config.audit.metrics_namespace.clone(),
-                service: "mcp-oauth-gateway".into(),
-            };
+            let settings =
+                MetricsSettings::new(&config.audit.metrics_namespace, "mcp-oauth-gateway");
             (settings, Arc::new(StdoutSink) as Arc<dyn MetricsSink>)
         });
         // One chain per process: a Lambda execution environment or a standalone server.

@@ -7,17 +7,8 @@
 use std::io::Write;
 
 use async_trait::async_trait;
-use serde::Serialize;
 
 use crate::audit::{AuditError, AuditRecord, AuditSink, MetricsSink};
-
-#[derive(Serialize)]
-struct Line<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    record: &'a AuditRecord,
-}
 
 /// The stdout sink. Writes whole lines under the stdout lock, so concurrent requests never
 /// interleave inside a line.
@@ -31,13 +22,12 @@ fn write_line(line: &str) -> std::io::Result<()> {
     out.flush()
 }
 
-/// The stdout form of a record.
+/// The stdout form of a record: the record's JSON with `"type":"audit"` first (spliced in
+/// rather than through `#[serde(flatten)]`, which buffers the whole record once more).
 pub fn audit_line(record: &AuditRecord) -> String {
-    serde_json::to_string(&Line {
-        kind: "audit",
-        record,
-    })
-    .expect("a record always serializes")
+    let json = serde_json::to_string(record).expect("a record always serializes");
+    // A record always has fields, so its JSON is `{"…`.
+    format!("{{\"type\":\"audit\",{}", &json[1..])
 }
 
 #[async_trait]

@@ -31,9 +31,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The digest of a record: SHA-256 of its JSON serialization without `digest` (which
 /// includes `prev`, so each digest covers the whole chain before it).
 pub fn record_digest(record: &AuditRecord) -> String {
+    let serialize = |r: &AuditRecord| serde_json::to_vec(r).expect("a record always serializes");
+    if record.digest.is_empty() {
+        // Being linked: nothing to leave out, no copy needed.
+        return sha256_hex(&serialize(record));
+    }
     let mut r = record.clone();
     r.digest.clear();
-    sha256_hex(&serde_json::to_vec(&r).expect("a record always serializes"))
+    sha256_hex(&serialize(&r))
 }
 
 /// The running end of one instance's chain.

@@ -5,16 +5,68 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::record::{AuditRecord, Verdict};
 
-/// Where the lines go and how they are named.
+/// Where the lines go and how they are named, with the metric declarations (`_aws`) of
+/// every kind of line serialized once: only the values change from request to request.
 #[derive(Debug, Clone)]
 pub struct MetricsSettings {
-    pub namespace: String,
-    /// The `Service` dimension.
-    pub service: String,
+    service: String,
+    /// Without and with target latency (0-2, 3-5), each for any line, a denial, a 401.
+    declarations: [Box<RawValue>; 6],
+}
+
+impl MetricsSettings {
+    /// Lines for `service` (the `Service` dimension) in CloudWatch namespace `namespace`.
+    pub fn new(namespace: &str, service: &str) -> Self {
+        let declarations = std::array::from_fn(|i| {
+            let (target_latency, by_reason) = (i / 3 == 1, i % 3);
+            let mut metrics: Vec<(&str, &str)> = vec![
+                ("Requests", COUNT),
+                ("Allowed", COUNT),
+                ("Denied", COUNT),
+                ("Unauthorized", COUNT),
+                ("Errors", COUNT),
+                ("TargetErrors", COUNT),
+                ("GatewayLatency", MS),
+                ("TokenCacheHits", COUNT),
+                ("TokenCacheMisses", COUNT),
+                ("JwksCacheHits", COUNT),
+                ("JwksCacheMisses", COUNT),
+                ("JwksRefreshes", COUNT),
+                ("PolicySnapshotHits", COUNT),
+                ("PolicySnapshotLoads", COUNT),
+            ];
+            if target_latency {
+                metrics.push(("TargetLatency", MS));
+            }
+            let mut all = vec![directive(namespace, &["Service"], &metrics)];
+            // The same value again under a reason dimension: denials and 401s by why.
+            match by_reason {
+                1 => all.push(directive(
+                    namespace,
+                    &["Service", "DenyReason"],
+                    &[("Denied", COUNT)],
+                )),
+                2 => all.push(directive(
+                    namespace,
+                    &["Service", "AuthFailure"],
+                    &[("Unauthorized", COUNT)],
+                )),
+                _ => {}
+            }
+            RawValue::from_string(serde_json::Value::Array(all).to_string())
+                .expect("declarations are JSON")
+        });
+        Self {
+            service: service.to_owned(),
+            declarations,
+        }
+    }
 }
 
 /// Cache counters taken since the previous line.
@@ -53,7 +105,7 @@ impl CacheCounts {
 const COUNT: &str = "Count";
 const MS: &str = "Milliseconds";
 
-fn directive(namespace: &str, dimensions: &[&str], metrics: &[(&str, &str)]) -> Value {
+fn directive(namespace: &str, dimensions: &[&str], metrics: &[(&str, &str)]) -> serde_json::Value {
     json!({
         "Namespace": namespace,
         "Dimensions": [dimensions],
@@ -64,93 +116,90 @@ fn directive(namespace: &str, dimensions: &[&str], metrics: &[(&str, &str)]) -> 
     })
 }
 
+/// One line: every declared metric's value, the dimensions, and the declarations.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Line<'a> {
+    service: &'a str,
+    #[serde(rename = "requestId")]
+    request_id: &'a str,
+    requests: u64,
+    allowed: u64,
+    denied: u64,
+    unauthorized: u64,
+    errors: u64,
+    target_errors: u64,
+    gateway_latency: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_latency: Option<f64>,
+    token_cache_hits: u64,
+    token_cache_misses: u64,
+    jwks_cache_hits: u64,
+    jwks_cache_misses: u64,
+    jwks_refreshes: u64,
+    policy_snapshot_hits: u64,
+    policy_snapshot_loads: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deny_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_failure: Option<&'a str>,
+    #[serde(rename = "_aws")]
+    aws: Aws<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Aws<'a> {
+    timestamp: u64,
+    cloud_watch_metrics: &'a RawValue,
+}
+
 /// The EMF line for one audited request.
 pub fn emf_line(settings: &MetricsSettings, record: &AuditRecord, cache: CacheCounts) -> String {
-    let ns = settings.namespace.as_str();
     let is = |v: Verdict| u64::from(record.decision == v);
-    let target_error = u64::from(record.target_outcome.as_deref() == Some("error"));
-    let mut metrics: Vec<(&str, &str)> = vec![
-        ("Requests", COUNT),
-        ("Allowed", COUNT),
-        ("Denied", COUNT),
-        ("Unauthorized", COUNT),
-        ("Errors", COUNT),
-        ("TargetErrors", COUNT),
-        ("GatewayLatency", MS),
-        ("TokenCacheHits", COUNT),
-        ("TokenCacheMisses", COUNT),
-        ("JwksCacheHits", COUNT),
-        ("JwksCacheMisses", COUNT),
-        ("JwksRefreshes", COUNT),
-        ("PolicySnapshotHits", COUNT),
-        ("PolicySnapshotLoads", COUNT),
-    ];
-    let mut body = Map::new();
-    body.insert("Service".into(), json!(settings.service));
-    body.insert("requestId".into(), json!(record.request_id));
-    body.insert("Requests".into(), json!(1));
-    body.insert("Allowed".into(), json!(is(Verdict::Allow)));
-    body.insert("Denied".into(), json!(is(Verdict::Deny)));
-    body.insert("Unauthorized".into(), json!(is(Verdict::Unauthorized)));
-    body.insert("Errors".into(), json!(is(Verdict::Error)));
-    body.insert("TargetErrors".into(), json!(target_error));
-    body.insert(
-        "GatewayLatency".into(),
-        json!(record.gateway_us as f64 / 1000.0),
-    );
-    if let Some(us) = record.target_us {
-        metrics.push(("TargetLatency", MS));
-        body.insert("TargetLatency".into(), json!(us as f64 / 1000.0));
-    }
-    for (name, value) in [
-        ("TokenCacheHits", cache.token_hits),
-        ("TokenCacheMisses", cache.token_misses),
-        ("JwksCacheHits", cache.jwks_hits),
-        ("JwksCacheMisses", cache.jwks_misses),
-        ("JwksRefreshes", cache.jwks_refreshes),
-        ("PolicySnapshotHits", cache.policy_hits),
-        ("PolicySnapshotLoads", cache.policy_loads),
-    ] {
-        body.insert(name.into(), json!(value));
-    }
-    let mut directives = vec![directive(ns, &["Service"], &metrics)];
-    // The same value again under a reason dimension: denials and 401s by why.
     let reason = record.reason.as_deref().unwrap_or("unknown");
-    match record.decision {
-        Verdict::Deny => {
-            body.insert("DenyReason".into(), json!(reason));
-            directives.push(directive(
-                ns,
-                &["Service", "DenyReason"],
-                &[("Denied", COUNT)],
-            ));
-        }
-        Verdict::Unauthorized => {
-            body.insert("AuthFailure".into(), json!(reason));
-            directives.push(directive(
-                ns,
-                &["Service", "AuthFailure"],
-                &[("Unauthorized", COUNT)],
-            ));
-        }
-        _ => {}
-    }
-    body.insert(
-        "_aws".into(),
-        json!({ "Timestamp": record.time_ms, "CloudWatchMetrics": directives }),
-    );
-    Value::Object(body).to_string()
+    let by_reason = match record.decision {
+        Verdict::Deny => 1,
+        Verdict::Unauthorized => 2,
+        _ => 0,
+    };
+    let declared = &settings.declarations[usize::from(record.target_us.is_some()) * 3 + by_reason];
+    let line = Line {
+        service: &settings.service,
+        request_id: &record.request_id,
+        requests: 1,
+        allowed: is(Verdict::Allow),
+        denied: is(Verdict::Deny),
+        unauthorized: is(Verdict::Unauthorized),
+        errors: is(Verdict::Error),
+        target_errors: u64::from(record.target_outcome.as_deref() == Some("error")),
+        gateway_latency: record.gateway_us as f64 / 1000.0,
+        target_latency: record.target_us.map(|us| us as f64 / 1000.0),
+        token_cache_hits: cache.token_hits,
+        token_cache_misses: cache.token_misses,
+        jwks_cache_hits: cache.jwks_hits,
+        jwks_cache_misses: cache.jwks_misses,
+        jwks_refreshes: cache.jwks_refreshes,
+        policy_snapshot_hits: cache.policy_hits,
+        policy_snapshot_loads: cache.policy_loads,
+        deny_reason: (by_reason == 1).then_some(reason),
+        auth_failure: (by_reason == 2).then_some(reason),
+        aws: Aws {
+            timestamp: record.time_ms,
+            cloud_watch_metrics: declared,
+        },
+    };
+    serde_json::to_string(&line).expect("a metrics line always serializes")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use serde_json::Value;
+
     fn settings() -> MetricsSettings {
-        MetricsSettings {
-            namespace: "Gw".into(),
-            service: "mcp-oauth-gateway".into(),
-        }
+        MetricsSettings::new("Gw", "mcp-oauth-gateway")
     }
 
     #[test]
