@@ -6,6 +6,10 @@
 
 use std::hint::black_box;
 
+#[path = "cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::ThreadCpu;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use mcp_oauth_gateway::adapters::audit_stdout::audit_line;
@@ -45,7 +49,7 @@ fn record() -> AuditRecord {
     }
 }
 
-fn audit(c: &mut Criterion) {
+fn audit(c: &mut Criterion<ThreadCpu>) {
     let mut chain = Chain::new("3c0d7f0e-2b1a-4f5e-9d8c-7b6a5f4e3d2c");
     let settings = MetricsSettings::new("McpOAuthGateway", "mcp-oauth-gateway");
     let base = record();
@@ -72,5 +76,9 @@ fn audit(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, audit);
+criterion_group! {
+    name = benches;
+    config = cpu_time::criterion();
+    targets = audit
+}
 criterion_main!(benches);
