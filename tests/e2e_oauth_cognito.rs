@@ -27,6 +27,38 @@ fn gatewayctl(table: &str, args: &[&str]) -> std::process::Output {
         .expect("run gatewayctl")
 }
 
+/// A gateway trusting the seeded pool, reading `table`, whose façade creates a Cognito app
+/// client per registration (plus `extra` settings); and its base URL.
+fn registering_gateway(table: &str, extra: &[(&str, &str)]) -> (Server, String) {
+    let cognito = cognito_config();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let bind = format!("127.0.0.1:{port}");
+    let resource = format!("{base}/mcp");
+    let mut env = vec![
+        ("GATEWAY_BIND", bind.as_str()),
+        ("GATEWAY_RESOURCE_URL", &resource),
+        (
+            "GATEWAY_COGNITO_USER_POOL_ID",
+            cognito["userPoolId"].as_str().unwrap(),
+        ),
+        (
+            "GATEWAY_COGNITO_CLIENT_IDS",
+            cognito["clientId"].as_str().unwrap(),
+        ),
+        (
+            "GATEWAY_COGNITO_JWKS_URL",
+            cognito["jwksUrl"].as_str().unwrap(),
+        ),
+        ("GATEWAY_POLICY_TABLE", table),
+        ("GATEWAY_FACADE_ISSUER", cognito["issuer"].as_str().unwrap()),
+        ("GATEWAY_FACADE_REGISTRATION", "cognito"),
+        ("GATEWAY_FACADE_SCOPES", "openid email"),
+    ];
+    env.extend_from_slice(extra);
+    (spawn(env!("CARGO_BIN_EXE_mcp-oauth-gateway"), &env), base)
+}
+
 #[tokio::test]
 async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_removes() {
     let cognito = cognito_config();
@@ -38,30 +70,8 @@ async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_remo
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let resource = format!("{base}/mcp");
-    let _gateway = spawn(
-        env!("CARGO_BIN_EXE_mcp-oauth-gateway"),
-        &[
-            ("GATEWAY_BIND", &format!("127.0.0.1:{port}")),
-            ("GATEWAY_RESOURCE_URL", &resource),
-            ("GATEWAY_COGNITO_USER_POOL_ID", pool),
-            (
-                "GATEWAY_COGNITO_CLIENT_IDS",
-                cognito["clientId"].as_str().unwrap(),
-            ),
-            (
-                "GATEWAY_COGNITO_JWKS_URL",
-                cognito["jwksUrl"].as_str().unwrap(),
-            ),
-            ("GATEWAY_POLICY_TABLE", &table),
-            ("GATEWAY_FACADE_ISSUER", cognito["issuer"].as_str().unwrap()),
-            ("GATEWAY_FACADE_REGISTRATION", "cognito"),
-            ("GATEWAY_FACADE_SCOPES", "openid email"),
-            ("GATEWAY_FACADE_MAX_REGISTRATIONS", "1"),
-        ],
-    );
+    let (_gateway, base) =
+        registering_gateway(&table, &[("GATEWAY_FACADE_MAX_REGISTRATIONS", "1")]);
     let (status, answer) = register(
         &base,
         json!({"redirect_uris": ["http://127.0.0.1:7777/callback"], "client_name": "Claude Code"}),
@@ -144,31 +154,6 @@ async fn cognito_registrations_create_app_clients_that_gatewayctl_lists_and_remo
     assert_eq!(status, 201, "{answer}");
 }
 
-/// A Cognito access token of `user` issued to `client` (moto does not hold AdminInitiateAuth
-/// to the client's explicit auth flows; only the token's `client_id` matters here).
-fn token_for_client(user: &str, client: &str) -> String {
-    let out = Command::new(required_env("MCP_E2E_PYTHON"))
-        .args([
-            "scripts/cognito.py",
-            "token",
-            "--user",
-            user,
-            "--client",
-            client,
-        ])
-        .arg("--config")
-        .arg(required_env("COGNITO_CONFIG"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run scripts/cognito.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 /// `tools/list` at the gateway with `token`: the status and the tool names.
 async fn tools_list(resource: &str, token: &str) -> (u16, Vec<String>) {
     let resp = http()
@@ -195,7 +180,6 @@ async fn tools_list(resource: &str, token: &str) -> (u16, Vec<String>) {
 #[tokio::test]
 async fn tokens_of_registered_app_clients_are_accepted_until_gatewayctl_removes_them() {
     let cognito = cognito_config();
-    let pool = cognito["userPoolId"].as_str().unwrap();
     let table = format!("oauth-{}", uuid::Uuid::new_v4().simple());
     let doc = std::env::temp_dir().join(format!("{table}.yaml"));
     let catalog = [
@@ -215,29 +199,8 @@ async fn tokens_of_registered_app_clients_are_accepted_until_gatewayctl_removes_
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
+    let (_gateway, base) = registering_gateway(&table, &[]);
     let resource = format!("{base}/mcp");
-    let _gateway = spawn(
-        env!("CARGO_BIN_EXE_mcp-oauth-gateway"),
-        &[
-            ("GATEWAY_BIND", &format!("127.0.0.1:{port}")),
-            ("GATEWAY_RESOURCE_URL", &resource),
-            ("GATEWAY_COGNITO_USER_POOL_ID", pool),
-            (
-                "GATEWAY_COGNITO_CLIENT_IDS",
-                cognito["clientId"].as_str().unwrap(),
-            ),
-            (
-                "GATEWAY_COGNITO_JWKS_URL",
-                cognito["jwksUrl"].as_str().unwrap(),
-            ),
-            ("GATEWAY_POLICY_TABLE", &table),
-            ("GATEWAY_FACADE_ISSUER", cognito["issuer"].as_str().unwrap()),
-            ("GATEWAY_FACADE_REGISTRATION", "cognito"),
-            ("GATEWAY_FACADE_SCOPES", "openid email"),
-        ],
-    );
     let (status, answer) = register(
         &base,
         json!({"redirect_uris": ["http://127.0.0.1:7777/callback"], "client_name": "Claude Code"}),
@@ -249,13 +212,13 @@ async fn tokens_of_registered_app_clients_are_accepted_until_gatewayctl_removes_
     let app_client = listed[0]["clientId"].as_str().unwrap().to_owned();
 
     // alice (engineering) through the registered app client: her tools.
-    let registered = token_for_client("alice", &app_client);
+    let registered = cognito_token_for_client("alice", &app_client);
     assert_eq!(
         tools_list(&resource, &registered).await,
         (200, vec!["current_time".to_owned(), "echo".to_owned()])
     );
     // An app client of the same pool that neither configuration nor the gateway made.
-    let other = token_for_client("alice", cognito["otherClientId"].as_str().unwrap());
+    let other = cognito_token_for_client("alice", cognito["otherClientId"].as_str().unwrap());
     assert_eq!(tools_list(&resource, &other).await.0, 401);
 
     // Removed (by another process): refused once the gateway re-reads the record.

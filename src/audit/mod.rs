@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 pub use chain::{Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify};
 pub use metrics::{CacheCounts, MetricsSettings, emf_line};
-pub use record::{AuditRecord, Verdict, now_ms, rfc3339_ms, variant_name};
+pub use record::{AuditRecord, Verdict, civil_from_days, now_ms, rfc3339_ms, variant_name};
 
 use crate::auth::Principal;
 use crate::mcp::CallFacts;

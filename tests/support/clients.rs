@@ -96,8 +96,20 @@ pub fn cognito_config() -> Value {
 
 /// A Cognito access token for `user` (AdminInitiateAuth against moto).
 pub fn cognito_token(user: &str) -> String {
+    cognito_token_as(user, &[])
+}
+
+/// As `cognito_token`, issued to `client` (moto does not hold AdminInitiateAuth to the
+/// client's explicit auth flows; only the token's `client_id` matters to the gateway).
+pub fn cognito_token_for_client(user: &str, client: &str) -> String {
+    cognito_token_as(user, &["--client", client])
+}
+
+fn cognito_token_as(user: &str, extra: &[&str]) -> String {
     let out = Command::new(required_env("MCP_E2E_PYTHON"))
-        .args(["scripts/cognito.py", "token", "--user", user, "--config"])
+        .args(["scripts/cognito.py", "token", "--user", user])
+        .args(extra)
+        .arg("--config")
         .arg(required_env("COGNITO_CONFIG"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
