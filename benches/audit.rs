@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-#[path = "cpu_time.rs"]
+#[path = "support/cpu_time.rs"]
 mod cpu_time;
 
 use cpu_time::ThreadCpu;

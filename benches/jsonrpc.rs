@@ -9,26 +9,25 @@
 use std::borrow::Cow;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-#[path = "cpu_time.rs"]
+#[path = "support/cpu_time.rs"]
 mod cpu_time;
+#[path = "support/service.rs"]
+mod service;
 
 use cpu_time::ThreadCpu;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use service::{principal, service, signer};
 
-use mcp_oauth_gateway::adapters::identity_key::LocalKeySigner;
-use mcp_oauth_gateway::auth::Principal;
 use mcp_oauth_gateway::catalog::{Catalog, ToolDefinition};
 use mcp_oauth_gateway::identity::{IdentityClaims, IdentitySigner};
 use mcp_oauth_gateway::mcp::jsonrpc::{self, Incoming};
-use mcp_oauth_gateway::mcp::{CallContext, McpService, Outcome, ServerInfo, TransportHeaders};
-use mcp_oauth_gateway::policy::snapshot::{SnapshotPolicy, SourceError};
-use mcp_oauth_gateway::policy::{ConfigDocument, ConfigSource, GroupPolicy, SnapshotStore};
+use mcp_oauth_gateway::mcp::{CallContext, Outcome, TransportHeaders};
+use mcp_oauth_gateway::policy::{ConfigDocument, GroupPolicy};
 use mcp_oauth_gateway::targets::{CallToolResult, TargetError, ToolCall, ToolInvoker, ToolOutput};
 
 /// Arguments of roughly `bytes` bytes: a few scalars, then records like a tool that takes a
@@ -101,21 +100,6 @@ fn parse_serialize(c: &mut Criterion<ThreadCpu>) {
     group.finish();
 }
 
-struct Fixed(ConfigDocument);
-
-#[async_trait]
-impl ConfigSource for Fixed {
-    fn name(&self) -> String {
-        "bench".into()
-    }
-    fn refreshes(&self) -> bool {
-        false
-    }
-    async fn load(&self) -> Result<ConfigDocument, SourceError> {
-        Ok(self.0.clone())
-    }
-}
-
 /// A target in memory that answers with the arguments it was given.
 struct EchoInvoker;
 
@@ -124,20 +108,6 @@ impl ToolInvoker for EchoInvoker {
     async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
         Ok(ToolOutput::Json(call.arguments.to_owned()))
     }
-}
-
-fn principal() -> Arc<Principal> {
-    Arc::new(Principal {
-        issuer: "https://idp.bench.example".into(),
-        subject: "user-1".into(),
-        username: "alice".into(),
-        email: Some("alice@example.com".into()),
-        groups: vec!["engineering".into()],
-        scopes: vec!["mcp:tools".into()],
-        client_id: Some("bench-client".into()),
-        expires_at: u64::MAX,
-        token_id: None,
-    })
 }
 
 fn whole_call(c: &mut Criterion<ThreadCpu>) {
@@ -152,34 +122,12 @@ fn whole_call(c: &mut Criterion<ThreadCpu>) {
         tools: vec![echo_tool()],
         upstreams: vec![],
     };
-    let store = Arc::new(SnapshotStore::new(
-        Arc::new(Fixed(doc)),
-        SnapshotPolicy {
-            refresh_every: Duration::from_secs(3600),
-            max_staleness: Duration::from_secs(3600),
-            refresh_timeout: Duration::from_secs(3),
-        },
-    ));
-    rt.block_on(store.refresh()).unwrap();
-    let signer = Arc::new(LocalKeySigner::ephemeral(
-        "https://gateway.bench.example".into(),
-    ));
-    let svc = McpService::new(
-        store,
-        signer.clone(),
-        Arc::new(EchoInvoker),
-        ServerInfo {
-            name: "bench".into(),
-            title: "bench".into(),
-            version: "0".into(),
-            instructions: None,
-            tools_ttl_ms: 60_000,
-        },
-    );
+    let signer = signer();
+    let svc = service(&rt, doc, signer.clone(), Arc::new(EchoInvoker));
     let ctx = CallContext {
         deadline: None,
         request_id: "bench-request".into(),
-        principal: principal(),
+        principal: principal(&["engineering"]),
     };
     let headers = TransportHeaders::default();
     let mut group = c.benchmark_group("mcp_tools_call_in_process");
@@ -197,7 +145,7 @@ fn whole_call(c: &mut Criterion<ThreadCpu>) {
     }
     group.finish();
 
-    let p = principal();
+    let p = principal(&["engineering"]);
     c.bench_function("identity_statement_es256_sign", |b| {
         b.iter(|| {
             let claims = IdentityClaims::new(

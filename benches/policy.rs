@@ -6,24 +6,21 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-#[path = "cpu_time.rs"]
+#[path = "support/cpu_time.rs"]
 mod cpu_time;
+#[path = "support/service.rs"]
+mod service;
 
 use cpu_time::ThreadCpu;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
+use service::{principal, service, signer};
 
-use mcp_oauth_gateway::adapters::identity_key::LocalKeySigner;
-use mcp_oauth_gateway::auth::Principal;
 use mcp_oauth_gateway::catalog::{Catalog, ToolDefinition};
-use mcp_oauth_gateway::mcp::{CallContext, McpService, Outcome, ServerInfo, TransportHeaders};
-use mcp_oauth_gateway::policy::{
-    Caller, ConfigDocument, ConfigSource, GroupPolicy, PolicySet, SnapshotStore,
-    snapshot::{SnapshotPolicy, SourceError},
-};
+use mcp_oauth_gateway::mcp::{CallContext, Outcome, TransportHeaders};
+use mcp_oauth_gateway::policy::{Caller, ConfigDocument, GroupPolicy, PolicySet};
 use mcp_oauth_gateway::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
 
 fn policy(group: &str, allow: Vec<String>, deny: Vec<String>) -> GroupPolicy {
@@ -140,21 +137,6 @@ fn filter(c: &mut Criterion<ThreadCpu>) {
     group.finish();
 }
 
-struct Fixed(ConfigDocument);
-
-#[async_trait]
-impl ConfigSource for Fixed {
-    fn name(&self) -> String {
-        "bench".into()
-    }
-    fn refreshes(&self) -> bool {
-        false
-    }
-    async fn load(&self) -> Result<ConfigDocument, SourceError> {
-        Ok(self.0.clone())
-    }
-}
-
 struct NoTargets;
 
 #[async_trait]
@@ -164,51 +146,12 @@ impl ToolInvoker for NoTargets {
     }
 }
 
-fn principal(groups: &[&str]) -> Arc<Principal> {
-    Arc::new(Principal {
-        issuer: "https://idp.bench.example".into(),
-        subject: "user-1".into(),
-        username: "alice".into(),
-        email: None,
-        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-        scopes: vec!["mcp:tools".into()],
-        client_id: Some("bench-client".into()),
-        expires_at: u64::MAX,
-        token_id: None,
-    })
-}
-
-/// An `McpService` over `doc`, snapshot loaded, no targets.
-pub fn service(rt: &tokio::runtime::Runtime, doc: ConfigDocument) -> McpService {
-    let policy = SnapshotPolicy {
-        refresh_every: Duration::from_secs(3600),
-        max_staleness: Duration::from_secs(3600),
-        refresh_timeout: Duration::from_secs(3),
-    };
-    let store = Arc::new(SnapshotStore::new(Arc::new(Fixed(doc)), policy));
-    rt.block_on(store.refresh()).expect("loads");
-    McpService::new(
-        store,
-        Arc::new(LocalKeySigner::ephemeral(
-            "https://gateway.bench.example".into(),
-        )),
-        Arc::new(NoTargets),
-        ServerInfo {
-            name: "bench".into(),
-            title: "bench".into(),
-            version: "0".into(),
-            instructions: None,
-            tools_ttl_ms: 60_000,
-        },
-    )
-}
-
 fn list_request(c: &mut Criterion<ThreadCpu>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let svc = service(&rt, org());
+    let svc = service(&rt, org(), signer(), Arc::new(NoTargets));
     let body = br#"{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{}}"#;
     let headers = TransportHeaders::default();
     let mut group = c.benchmark_group("tools_list_request_500");

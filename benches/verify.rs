@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-#[path = "cpu_time.rs"]
+#[path = "support/cpu_time.rs"]
 mod cpu_time;
 
 use cpu_time::ThreadCpu;
