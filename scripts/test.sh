@@ -13,18 +13,23 @@ cd "$ROOT"
 setup_python
 setup_node
 
-say "cargo fmt --check"
-cargo fmt --all -- --check
-say "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
-say "SAM template: cfn-lint and sam validate --lint"
-cfn-lint template.yaml
-sam validate --lint --template template.yaml
+# TEST_ARGS (development only, never set by CI): run just these `cargo test` arguments, e.g.
+# TEST_ARGS="--test e2e_oauth", with the same services, skipping the lints.
+TEST_ARGS=${TEST_ARGS:-}
+if [ -z "$TEST_ARGS" ]; then
+  say "cargo fmt --check"
+  cargo fmt --all -- --check
+  say "cargo clippy --all-targets -- -D warnings"
+  cargo clippy --all-targets --locked -- -D warnings
+  say "SAM template: cfn-lint and sam validate --lint"
+  cfn-lint template.yaml
+  sam validate --lint --template template.yaml
 
-# --all-targets compiles the benches too (in the dev profile): they are run by hand, never
-# timed in tests.
-say "Building (one target dir, reused by cargo lambda watch)"
-cargo build --all-targets --locked
+  # --all-targets compiles the benches too (in the dev profile): they are run by hand, never
+  # timed in tests.
+  say "Building (one target dir, reused by cargo lambda watch)"
+  cargo build --all-targets --locked
+fi
 # What `cargo lambda watch` runs (`cargo run --bin …`, without dev-dependencies): a no-op
 # while dev-dependencies change no shared crate's features, a rebuild here rather than
 # inside watch's start-up otherwise.
@@ -59,4 +64,9 @@ export MCP_E2E_NODE="$(command -v node)"
 export MCP_E2E_MOTO_SERVER="$VENV/bin/moto_server"
 
 say "cargo test"
-cargo test --all-targets --locked --no-fail-fast
+if [ -n "$TEST_ARGS" ]; then
+  # shellcheck disable=SC2086 # word-split on purpose
+  cargo test --locked $TEST_ARGS
+else
+  cargo test --all-targets --locked --no-fail-fast
+fi
