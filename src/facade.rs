@@ -1,5 +1,6 @@
 //! Wiring of the authorization-server façade: builds its adapters (IdP over HTTP, Cognito,
-//! the registrations record, CIMD fetches) once at start-up from `GATEWAY_FACADE_*`.
+//! the registrations record, CIMD fetches) once at start-up from `GATEWAY_FACADE_*`, and
+//! reads its secrets (the state key, the initial access token) from Secrets Manager.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,9 +61,80 @@ impl RegistrationLog for RecordAndAllow {
         Ok(())
     }
 
-    async fn count(&self) -> Result<usize, OAuthError> {
-        self.log.count().await
+    async fn reserve(&self, max: usize) -> Result<bool, OAuthError> {
+        self.log.reserve(max).await
     }
+
+    async fn release(&self) -> Result<(), OAuthError> {
+        self.log.release().await
+    }
+
+    async fn mark_used(&self, client_id: &str, now: u64) -> Result<(), OAuthError> {
+        self.log.mark_used(client_id, now).await
+    }
+
+    async fn unused_before(&self, issuer: &str, before: u64) -> Result<Vec<String>, OAuthError> {
+        self.log.unused_before(issuer, before).await
+    }
+
+    async fn remove(&self, client_id: &str) -> Result<bool, OAuthError> {
+        RegistrationLog::remove(&self.log, client_id).await
+    }
+}
+
+/// One secret's string value, read once at start-up; the error names the setting.
+async fn read_secret(name: &'static str, id: &str) -> Result<String, StartupError> {
+    let client = crate::adapters::outbound_auth::secrets_client().await;
+    let out = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| {
+            StartupError::Config(crate::config::ConfigError {
+                name,
+                reason: format!(
+                    "{id}: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                ),
+            })
+        })?;
+    out.secret_string()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            StartupError::Config(crate::config::ConfigError {
+                name,
+                reason: format!("{id}: the secret has no string value"),
+            })
+        })
+}
+
+/// The sealing key: from Secrets Manager, the local setting, or (with a warning) random.
+async fn sealer(f: &crate::config::facade::FacadeConfig) -> Result<Sealer, StartupError> {
+    const NAME: &str = "GATEWAY_FACADE_STATE_SECRET_ARN";
+    if let Some(id) = &f.state_secret {
+        let value = read_secret(NAME, id).await?;
+        let key = crate::config::facade::decode_key(&value).map_err(|reason| {
+            StartupError::Config(crate::config::ConfigError {
+                name: NAME,
+                reason: format!("{id}: {reason}"),
+            })
+        })?;
+        return Ok(Sealer::new(&key));
+    }
+    if let Some(k) = &f.state_key {
+        if crate::runtime::under_lambda() {
+            tracing::warn!(
+                "GATEWAY_FACADE_STATE_KEY is a plain environment value: use GATEWAY_FACADE_STATE_SECRET_ARN in a deployment"
+            );
+        }
+        return Ok(Sealer::new(k));
+    }
+    tracing::warn!(
+        "no façade state key (GATEWAY_FACADE_STATE_SECRET_ARN): client ids, consent and logins in progress last only as long as this process"
+    );
+    Ok(Sealer::random())
 }
 
 /// The façade, or `None` when it is not configured. `allowed` is the verifier's list of
@@ -109,18 +181,24 @@ pub async fn build(
             })?),
             None => None,
         };
-        Some(Arc::new(CimdHttp::new(pem.as_deref())?))
+        Some(Arc::new(CimdHttp::new(
+            pem.as_deref(),
+            f.cimd_test_allow.clone(),
+        )?))
     } else {
         None
     };
-    let sealer = match &f.state_key {
-        Some(k) => Sealer::new(k),
-        None => {
-            tracing::warn!(
-                "GATEWAY_FACADE_STATE_KEY is unset: client ids and logins in progress last only as long as this process"
-            );
-            Sealer::random()
+    let sealer = sealer(f).await?;
+    let registration_token_sha256 = match &f.registration_token_secret {
+        Some(id) => {
+            let token = read_secret("GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET", id).await?;
+            Some(
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+                    .as_ref()
+                    .to_vec(),
+            )
         }
+        None => None,
     };
     let settings = FacadeSettings {
         base: f.base.clone(),
@@ -132,6 +210,10 @@ pub async fn build(
         state_ttl: f.state_ttl_secs,
         forward_resource: f.forward_resource,
         max_registrations: f.max_registrations,
+        consent_ttl: f.consent_ttl_secs,
+        preapproved_redirects: f.preapproved_redirects.clone(),
+        registration_token_sha256,
+        unused_registration_ttl: f.unused_registration_ttl_secs,
     };
     Ok(Some(Arc::new(Facade::new(
         settings, sealer, idp, factory, log, cimd,

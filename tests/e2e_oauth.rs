@@ -14,6 +14,8 @@ mod clients;
 mod oauth;
 use clients::*;
 use oauth::*;
+#[path = "e2e_oauth/attacks.rs"]
+mod attacks;
 
 #[tokio::test]
 async fn metadata_sends_clients_to_the_facade_and_registration_checks_redirect_uris() {
@@ -150,13 +152,56 @@ async fn the_relay_never_redirects_elsewhere_and_passes_pkce_and_state_through()
         assert!(resp.headers().get("location").is_none(), "{redirect}");
     }
 
-    // A registered loopback URI on another port: off to the IdP with the client's PKCE
-    // challenge unchanged, the relay's own client and callback, and a signed state.
-    let resp = authorize(&client_id, "http://127.0.0.1:5555/cb", true)
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 302);
-    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    // A registered loopback URI on another port: the gateway's consent page first (no
+    // framing, a CSRF cookie scoped to the façade), then, approved, off to the IdP with the
+    // client's PKCE challenge unchanged, the relay's own client and callback, a signed state.
+    let url = |redirect: &str, pkce: bool| {
+        let mut q = vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", client_id.clone()),
+            ("redirect_uri", redirect.to_owned()),
+            ("state", "client state/+&=".to_owned()),
+            ("scope", "mcp:tools".to_owned()),
+            ("resource", g.resource.clone()),
+        ];
+        if pkce {
+            q.push(("code_challenge", challenge.to_owned()));
+            q.push(("code_challenge_method", "S256".to_owned()));
+        }
+        url::Url::parse_with_params(&format!("{}/authorize", g.base), &q)
+            .unwrap()
+            .to_string()
+    };
+    let mut browser = Browser::default();
+    let page = browser.get(&url("http://127.0.0.1:5555/cb", true)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.location().is_none());
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(page.body.contains("this computer"), "{}", page.body);
+    let (_, csrf) = &browser.cookies["mcp_gw_csrf"];
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(csrf.contains(attr), "{csrf}");
+    }
+    assert!(!csrf.contains("Secure"), "plain loopback HTTP: {csrf}");
+    let token = consent_token(&page.body).unwrap();
+    let resp = browser
+        .post_form(
+            &format!("{}/authorize", g.base),
+            &[("consent_token", &token), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let (_, approval) = &browser.cookies["mcp_gw_consent"];
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+        assert!(approval.contains(attr), "{approval}");
+    }
+    let location = resp.location().unwrap();
     assert!(
         location.starts_with(&format!("{}/auth?", required_env("OIDC_ISSUER"))),
         "{location}"
@@ -170,16 +215,17 @@ async fn the_relay_never_redirects_elsewhere_and_passes_pkce_and_state_through()
     assert_eq!(q["scope"], "mcp:tools");
     let relay_state = q["state"].clone();
     assert_ne!(relay_state, "client state/+&=");
+    // Approved, this browser goes straight to the IdP next time (on any loopback port).
+    let again = browser.get(&url("http://127.0.0.1:6666/cb", true)).await;
+    assert_eq!(again.status, 302);
+    assert!(again.location().unwrap().contains("/auth?"));
 
-    // Without PKCE the client hears about it at its own redirect URI, with its state.
-    let resp = authorize(&client_id, "http://127.0.0.1:5555/cb", false)
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 302);
-    let back = resp.headers()["location"].to_str().unwrap().to_owned();
-    assert!(back.starts_with("http://127.0.0.1:5555/cb?"), "{back}");
-    assert_eq!(query(&back)["error"], "invalid_request");
-    assert_eq!(query(&back)["state"], "client state/+&=");
+    // Without PKCE: a page, even for an approved client (finding 2: nothing before the IdP
+    // is redirected).
+    let resp = browser.get(&url("http://127.0.0.1:5555/cb", false)).await;
+    assert_eq!(resp.status, 400);
+    assert!(resp.location().is_none());
+    assert!(resp.body.contains("PKCE"), "{}", resp.body);
 
     // The IdP's answer goes back to the client's redirect URI with its state unchanged.
     let callback = |state: &str, extra: &[(&str, &str)]| {
@@ -193,7 +239,11 @@ async fn the_relay_never_redirects_elsewhere_and_passes_pkce_and_state_through()
         .unwrap();
     assert_eq!(resp.status(), 302);
     let back = query(resp.headers()["location"].to_str().unwrap());
-    assert_eq!(back["code"], "the-code");
+    // The IdP's code sealed to this flow (client, redirect URI, challenge), never bare.
+    assert!(
+        back["code"] != "the-code" && back["code"].len() > 40,
+        "{back:?}"
+    );
     assert_eq!(back["state"], "client state/+&=");
     assert!(
         resp.headers()["location"]
@@ -295,6 +345,8 @@ async fn the_typescript_sdk_signs_the_user_in_and_steps_up_for_a_wider_scope() {
     assert_eq!(alice["statesIntact"], true, "{alice}");
     // First sign-in with the advertised scope; the 403 insufficient_scope makes a second.
     assert_eq!(alice["signIns"], 2, "{alice}");
+    // One browser: the gateway's consent page the first time, its cookie the second.
+    assert_eq!(alice["consents"], 1, "{alice}");
     assert_eq!(alice["scopes"][0], "mcp:tools", "{alice}");
     assert!(
         alice["scopes"][1]

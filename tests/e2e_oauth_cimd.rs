@@ -137,9 +137,13 @@ async fn clients_identified_by_their_metadata_document_sign_in_without_registeri
     test_pki(&dir);
     let host = cimd_host(&dir);
     let ca = dir.join("ca.pem");
+    // The document host is on loopback and not on 443: let through by the test-only
+    // allow-list, exactly that host and port.
+    let allow = host.1.trim_start_matches("https://").to_owned();
     let g = facade_gateway(&[
         ("GATEWAY_FACADE_CIMD", "true"),
         ("GATEWAY_FACADE_CIMD_CA_FILE", ca.to_str().unwrap()),
+        ("GATEWAY_FACADE_CIMD_TEST_ALLOW", &allow),
     ])
     .await;
     let md: serde_json::Value = http()
@@ -201,11 +205,26 @@ async fn clients_identified_by_their_metadata_document_sign_in_without_registeri
         assert_eq!(resp.status().as_u16(), status, "{client} {redirect}");
         assert!(resp.headers().get("location").is_none(), "{client}");
     }
-    let resp = authorize(good.clone(), "http://127.0.0.1:9999/callback")
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 302);
-    let to_idp = query(resp.headers()["location"].to_str().unwrap());
+    // A good document: the consent page names the document, then the IdP.
+    let q = [
+        ("response_type", "code"),
+        ("client_id", good.as_str()),
+        ("redirect_uri", "http://127.0.0.1:9999/callback"),
+        ("state", "s1"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = url::Url::parse_with_params(&format!("{}/authorize", g.base), &q).unwrap();
+    let mut browser = Browser::default();
+    let page = browser.get(url.as_str()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&good), "{}", page.body);
+    let resp = browser.authorize(&g.base, url.as_str(), "approve").await;
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let to_idp = query(&resp.location().unwrap());
     assert_eq!(to_idp["client_id"], RELAY_CLIENT);
 
     // The TypeScript SDK uses the document URL as its client id when the metadata says so.
@@ -229,5 +248,72 @@ async fn clients_identified_by_their_metadata_document_sign_in_without_registeri
             .unwrap()
             .contains("\"caller\":\"alice\""),
         "{report}"
+    );
+}
+
+/// Finding 3: a `client_id` naming a loopback, private or link-local address used to make
+/// the gateway connect there on every `/authorize` and `/token`. Now such a document is
+/// never fetched: a listener on 127.0.0.1 counts no connection, however often it is named.
+#[tokio::test]
+async fn metadata_documents_on_non_public_addresses_are_never_fetched() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    // The test-only allow-list names another port: this listener is not on it.
+    let g = facade_gateway(&[
+        ("GATEWAY_FACADE_CIMD", "true"),
+        (
+            "GATEWAY_FACADE_CIMD_TEST_ALLOW",
+            &format!("127.0.0.1:{}", port ^ 1),
+        ),
+    ])
+    .await;
+    for client in [
+        format!("https://127.0.0.1:{port}/client.json"),
+        format!("https://localhost:{port}/client.json"),
+        format!("https://[::ffff:127.0.0.1]:{port}/client.json"),
+        format!("https://[::1]:{port}/client.json"),
+    ] {
+        for _ in 0..3 {
+            let q = [
+                ("response_type", "code"),
+                ("client_id", client.as_str()),
+                ("redirect_uri", "http://127.0.0.1:9999/callback"),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ),
+                ("code_challenge_method", "S256"),
+            ];
+            let url = url::Url::parse_with_params(&format!("{}/authorize", g.base), &q).unwrap();
+            let resp = http().get(url).send().await.unwrap();
+            assert_eq!(resp.status(), 401, "{client}");
+            assert!(resp.headers().get("location").is_none());
+        }
+        let resp = http()
+            .post(format!("{}/token", g.base))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", client.as_str()),
+                ("code", "c"),
+                ("code_verifier", "v"),
+                ("redirect_uri", "http://127.0.0.1:9999/callback"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{client}");
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the gateway connected to a loopback address a client named"
     );
 }

@@ -17,6 +17,8 @@ mod clients;
 mod oauth;
 use clients::*;
 use oauth::*;
+#[path = "e2e_oauth_cognito/abuse.rs"]
+mod abuse;
 
 fn gatewayctl(table: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gatewayctl"))

@@ -90,4 +90,8 @@ impl ClientFactory for CognitoClients {
             .map(str::to_owned)
             .ok_or_else(|| OAuthError::Upstream("CreateUserPoolClient: no client id".into()))
     }
+
+    async fn delete(&self, client_id: &str) -> Result<bool, OAuthError> {
+        CognitoClients::delete(self, client_id).await
+    }
 }

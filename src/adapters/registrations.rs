@@ -1,7 +1,9 @@
 //! The façade's registrations record: one item per created app client in the policy table,
 //! under its own partition (`pk` = `OAUTH_CLIENT`, `sk` = `CLIENT#<client id>`), so
 //! `gatewayctl clients list|remove` can find and remove them. The gateway's snapshot reads
-//! never touch this partition.
+//! never touch this partition. The registration cap is a counter in a partition of its own
+//! (`pk` = `OAUTH_CLIENT_SLOTS`), taken with a conditional update before each app client is
+//! created, so concurrent registrations can never pass it.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -11,6 +13,8 @@ use crate::auth::RegisteredClientSource;
 use crate::oauth::{OAuthError, Registration, RegistrationLog};
 
 pub const CLIENT_PK: &str = "OAUTH_CLIENT";
+const SLOTS_PK: &str = "OAUTH_CLIENT_SLOTS";
+const SLOTS_SK: &str = "SLOTS";
 
 fn sk(client_id: &str) -> String {
     format!("CLIENT#{client_id}")
@@ -57,8 +61,107 @@ impl Registrations {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|e| OAuthError::Upstream(format!("DeleteItem: {}", brief(&e))))?;
+            .map_err(|e| failed("DeleteItem", &e))?;
         Ok(out.attributes().is_some_and(|a| !a.is_empty()))
+    }
+}
+
+fn failed<E, R>(op: &str, e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> OAuthError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    OAuthError::Upstream(format!("{op}: {}", brief(e)))
+}
+
+fn conditional_failed<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+impl Registrations {
+    /// How many registrations are recorded (the counter's first value).
+    async fn count(&self) -> Result<u64, OAuthError> {
+        let mut total = 0u64;
+        let mut pages = self
+            .table
+            .client()
+            .query()
+            .table_name(self.table.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(CLIENT_PK.into()))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| failed("Query", &e))?;
+            total += u64::try_from(page.count()).unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    /// `n = n + 1` when `n < max`; `Ok(None)` when the counter does not exist yet.
+    async fn increment(&self, max: u64) -> Result<Option<bool>, OAuthError> {
+        let out = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.table())
+            .key("pk", AttributeValue::S(SLOTS_PK.into()))
+            .key("sk", AttributeValue::S(SLOTS_SK.into()))
+            .update_expression("SET n = n + :one")
+            .condition_expression("attribute_exists(n) AND n < :max")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Some(true)),
+            Err(e) if conditional_failed(&e) => {
+                let got = self
+                    .table
+                    .client()
+                    .get_item()
+                    .table_name(self.table.table())
+                    .key("pk", AttributeValue::S(SLOTS_PK.into()))
+                    .key("sk", AttributeValue::S(SLOTS_SK.into()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| failed("GetItem", &e))?;
+                Ok(got.item().is_some().then_some(false))
+            }
+            Err(e) => Err(failed("UpdateItem", &e)),
+        }
+    }
+
+    /// Creates the counter from the records already there (a table from before the
+    /// counter), taking one slot; `Ok(false)` when another instance created it first.
+    async fn create_counter(&self, max: u64) -> Result<Option<bool>, OAuthError> {
+        let existing = self.count().await?;
+        if existing >= max {
+            return Ok(Some(false));
+        }
+        let out = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.table())
+            .item("pk", AttributeValue::S(SLOTS_PK.into()))
+            .item("sk", AttributeValue::S(SLOTS_SK.into()))
+            .item("n", AttributeValue::N((existing + 1).to_string()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Some(true)),
+            Err(e) if conditional_failed(&e) => Ok(None),
+            Err(e) => Err(failed("PutItem", &e)),
+        }
     }
 }
 
@@ -76,27 +179,80 @@ impl RegistrationLog for Registrations {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| OAuthError::Upstream(format!("PutItem: {}", brief(&e))))?;
+            .map_err(|e| failed("PutItem", &e))?;
         Ok(())
     }
 
-    async fn count(&self) -> Result<usize, OAuthError> {
-        let mut total = 0usize;
-        let mut pages = self
+    async fn reserve(&self, max: usize) -> Result<bool, OAuthError> {
+        let max = max as u64;
+        // Two rounds at most: the counter may be created by another instance in between.
+        for _ in 0..2 {
+            if let Some(taken) = self.increment(max).await? {
+                return Ok(taken);
+            }
+            if let Some(taken) = self.create_counter(max).await? {
+                return Ok(taken);
+            }
+        }
+        Err(OAuthError::Upstream(
+            "the registration counter could not be taken".into(),
+        ))
+    }
+
+    async fn release(&self) -> Result<(), OAuthError> {
+        let out = self
             .table
             .client()
-            .query()
+            .update_item()
             .table_name(self.table.table())
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(CLIENT_PK.into()))
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| OAuthError::Upstream(format!("Query: {}", brief(&e))))?;
-            total += usize::try_from(page.count()).unwrap_or(0);
+            .key("pk", AttributeValue::S(SLOTS_PK.into()))
+            .key("sk", AttributeValue::S(SLOTS_SK.into()))
+            .update_expression("SET n = n - :one")
+            .condition_expression("n > :zero")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if conditional_failed(&e) => Ok(()),
+            Err(e) => Err(failed("UpdateItem", &e)),
         }
-        Ok(total)
+    }
+
+    async fn mark_used(&self, client_id: &str, now: u64) -> Result<(), OAuthError> {
+        let out = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.table())
+            .key("pk", AttributeValue::S(CLIENT_PK.into()))
+            .key("sk", AttributeValue::S(sk(client_id)))
+            .update_expression("SET usedAt = :now")
+            .condition_expression("attribute_exists(sk) AND attribute_not_exists(usedAt)")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            // Not a registration (a pre-registered client), or marked already.
+            Err(e) if conditional_failed(&e) => Ok(()),
+            Err(e) => Err(failed("UpdateItem", &e)),
+        }
+    }
+
+    async fn unused_before(&self, issuer: &str, before: u64) -> Result<Vec<String>, OAuthError> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|r| r.issuer == issuer && r.used_at.is_none() && r.created_at < before)
+            .map(|r| r.client_id)
+            .collect())
+    }
+
+    async fn remove(&self, client_id: &str) -> Result<bool, OAuthError> {
+        Registrations::remove(self, client_id).await
     }
 }
 

@@ -69,7 +69,12 @@ pub async fn run(g: &Global, out: Out, cmd: ClientsCommand) -> Result<(), CliErr
                 pool,
             );
             let existed = cognito.delete(&client_id).await.map_err(failed)?;
-            registrations.remove(&client_id).await.map_err(failed)?;
+            // Its registration slot goes back under the cap.
+            if registrations.remove(&client_id).await.map_err(failed)? {
+                crate::oauth::RegistrationLog::release(&registrations)
+                    .await
+                    .map_err(failed)?;
+            }
             out.line(&format!(
                 "removed {client_id}{}",
                 if existed {

@@ -39,8 +39,27 @@ pub struct FacadeConfig {
     /// `GATEWAY_FACADE_SCOPES`: scopes of created app clients (default: the advertised scopes).
     pub scopes: Vec<String>,
     /// `GATEWAY_FACADE_STATE_KEY`: base64 HMAC key (>= 32 bytes) for relay state and client
-    /// ids, shared by every instance; a per-process random key when unset.
+    /// ids, shared by every instance, for local runs; a per-process random key when neither
+    /// it nor `state_secret` is set.
     pub state_key: Option<Vec<u8>>,
+    /// `GATEWAY_FACADE_STATE_SECRET_ARN`: the same key read from AWS Secrets Manager at
+    /// start-up (a deployment never has it in its environment).
+    pub state_secret: Option<String>,
+    /// `GATEWAY_FACADE_CONSENT_TTL_SECS` (default 30 days, at most 90): how long a browser's
+    /// approval of a client lasts.
+    pub consent_ttl_secs: u64,
+    /// `GATEWAY_FACADE_PREAPPROVED_REDIRECTS`: redirect URI patterns that skip the consent
+    /// page (exact URIs, or ending in `*` after the host's `/`).
+    pub preapproved_redirects: Vec<String>,
+    /// `GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET`: a Secrets Manager secret holding the
+    /// initial access token `POST /register` then requires (RFC 7591 §3).
+    pub registration_token_secret: Option<String>,
+    /// `GATEWAY_FACADE_UNUSED_REGISTRATION_TTL_SECS` (default 86400): Cognito registrations
+    /// whose client never redeemed a code within this are deleted.
+    pub unused_registration_ttl_secs: u64,
+    /// `GATEWAY_FACADE_CIMD_TEST_ALLOW`: `host:port` pairs whose metadata documents are
+    /// fetched although not public on 443. Tests only; unset in every deployment.
+    pub cimd_test_allow: Vec<(String, u16)>,
     /// `GATEWAY_FACADE_STATE_TTL_SECS` (default 600): how long a login may take.
     pub state_ttl_secs: u64,
     /// `GATEWAY_FACADE_MAX_REGISTRATIONS` (default 500): most app clients created by
@@ -60,6 +79,8 @@ impl std::fmt::Debug for FacadeConfig {
             .field("registration", &self.registration)
             .field("cimd", &self.cimd)
             .field("state_key", &self.state_key.as_ref().map(|_| "<set>"))
+            .field("state_secret", &self.state_secret)
+            .field("preapproved_redirects", &self.preapproved_redirects)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +92,20 @@ fn flag(name: &'static str, v: Option<String>, default: bool) -> Result<bool, Co
         Some("0" | "false" | "off" | "no") => Ok(false),
         Some(o) => Err(bad(name, format!("{o:?} is not true or false"))),
     }
+}
+
+/// A sealing key: base64 (standard or URL-safe), at least 32 bytes.
+pub fn decode_key(k: &str) -> Result<Vec<u8>, String> {
+    let e = base64::engine::general_purpose::STANDARD;
+    let u = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key = e
+        .decode(k.trim())
+        .or_else(|_| u.decode(k.trim()))
+        .map_err(|_| "not base64".to_owned())?;
+    if key.len() < 32 {
+        return Err("shorter than 32 bytes".into());
+    }
+    Ok(key)
 }
 
 /// Reads the façade settings; `None` when `GATEWAY_FACADE_ISSUER` is unset.
@@ -169,19 +204,38 @@ pub fn from_env(
     }
     let state_key = match get("GATEWAY_FACADE_STATE_KEY") {
         None => None,
-        Some(k) => {
-            let e = base64::engine::general_purpose::STANDARD;
-            let u = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-            let key = e
-                .decode(&k)
-                .or_else(|_| u.decode(&k))
-                .map_err(|_| bad("GATEWAY_FACADE_STATE_KEY", "not base64"))?;
-            if key.len() < 32 {
-                return Err(bad("GATEWAY_FACADE_STATE_KEY", "shorter than 32 bytes"));
-            }
-            Some(key)
-        }
+        Some(k) => Some(decode_key(&k).map_err(|r| bad("GATEWAY_FACADE_STATE_KEY", r))?),
     };
+    let state_secret = get("GATEWAY_FACADE_STATE_SECRET_ARN");
+    if state_secret.is_some() && state_key.is_some() {
+        return Err(bad(
+            "GATEWAY_FACADE_STATE_SECRET_ARN",
+            "set it or GATEWAY_FACADE_STATE_KEY, not both",
+        ));
+    }
+    let preapproved_redirects = get("GATEWAY_FACADE_PREAPPROVED_REDIRECTS")
+        .map(|v| list(&v))
+        .unwrap_or_default();
+    for p in &preapproved_redirects {
+        crate::oauth::redirect::validate_pattern(p)
+            .map_err(|e| bad("GATEWAY_FACADE_PREAPPROVED_REDIRECTS", e.to_string()))?;
+    }
+    let consent_ttl_secs = super::number(
+        env,
+        "GATEWAY_FACADE_CONSENT_TTL_SECS",
+        30 * 86_400u64,
+        60..=90 * 86_400,
+    )?;
+    let unused_registration_ttl_secs = super::number(
+        env,
+        "GATEWAY_FACADE_UNUSED_REGISTRATION_TTL_SECS",
+        86_400u64,
+        300..=30 * 86_400,
+    )?;
+    let cimd_test_allow = crate::oauth::ssrf::parse_allow_list(
+        &get("GATEWAY_FACADE_CIMD_TEST_ALLOW").unwrap_or_default(),
+    )
+    .map_err(|e| bad("GATEWAY_FACADE_CIMD_TEST_ALLOW", e))?;
     let forward_resource = flag(
         "GATEWAY_FACADE_RESOURCE_PARAM",
         get("GATEWAY_FACADE_RESOURCE_PARAM"),
@@ -209,6 +263,12 @@ pub fn from_env(
         client_id,
         scopes,
         state_key,
+        state_secret,
+        consent_ttl_secs,
+        preapproved_redirects,
+        registration_token_secret: get("GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET"),
+        unused_registration_ttl_secs,
+        cimd_test_allow,
         state_ttl_secs,
         forward_resource,
         max_registrations,
@@ -216,144 +276,5 @@ pub fn from_env(
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::config::{Config, ConfigError};
-    use std::collections::HashMap;
-
-    const OIDC: &str = "https://idp.example";
-
-    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let mut m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        m.entry("GATEWAY_OIDC_ISSUER".into()).or_insert(OIDC.into());
-        m.entry("GATEWAY_RESOURCE_URL".into())
-            .or_insert("https://gw.example/mcp".into());
-        Config::from_lookup(|k| m.get(k).cloned())
-    }
-
-    fn refused(pairs: &[(&str, &str)]) -> &'static str {
-        cfg(pairs).expect_err("refused").name
-    }
-
-    #[test]
-    fn the_facade_is_off_unless_an_issuer_is_named() {
-        let c = cfg(&[]).unwrap();
-        assert!(c.facade.is_none());
-        assert_eq!(c.authorization_servers, [OIDC]);
-    }
-
-    #[test]
-    fn with_the_facade_on_the_metadata_names_the_gateway() {
-        let c = cfg(&[
-            ("GATEWAY_FACADE_ISSUER", OIDC),
-            ("GATEWAY_FACADE_CLIENT_ID", "public"),
-        ])
-        .unwrap();
-        let f = c.facade.unwrap();
-        assert_eq!(f.base, "https://gw.example");
-        assert_eq!(c.authorization_servers, ["https://gw.example"]);
-        assert!(f.relay && !f.cimd && f.forward_resource);
-        assert_eq!(
-            f.metadata_url,
-            format!("{OIDC}/.well-known/openid-configuration")
-        );
-        assert_eq!(f.state_ttl_secs, 600);
-    }
-
-    #[test]
-    fn the_facade_may_live_under_a_path_prefix() {
-        let c = cfg(&[
-            ("GATEWAY_FACADE_ISSUER", OIDC),
-            ("GATEWAY_FACADE_CLIENT_ID", "public"),
-            ("GATEWAY_FACADE_URL", "https://gw.example/prod/"),
-        ])
-        .unwrap();
-        assert_eq!(c.facade.unwrap().base, "https://gw.example/prod");
-        assert_eq!(c.authorization_servers, ["https://gw.example/prod"]);
-    }
-
-    #[test]
-    fn bad_facade_settings_stop_start_up_naming_the_variable() {
-        let on = [
-            ("GATEWAY_FACADE_ISSUER", OIDC),
-            ("GATEWAY_FACADE_CLIENT_ID", "public"),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let mut v = on.to_vec();
-            v.extend_from_slice(extra);
-            refused(&v)
-        };
-        assert_eq!(
-            refused(&[("GATEWAY_FACADE_ISSUER", "https://other.example")]),
-            "GATEWAY_FACADE_ISSUER"
-        );
-        assert_eq!(
-            refused(&[("GATEWAY_FACADE_ISSUER", OIDC)]),
-            "GATEWAY_FACADE_CLIENT_ID"
-        );
-        assert_eq!(
-            with(&[("GATEWAY_FACADE_REGISTRATION", "cognito")]),
-            "GATEWAY_FACADE_REGISTRATION"
-        );
-        assert_eq!(
-            with(&[("GATEWAY_FACADE_STATE_KEY", "c2hvcnQ=")]),
-            "GATEWAY_FACADE_STATE_KEY"
-        );
-        assert_eq!(
-            with(&[("GATEWAY_FACADE_URL", "http://gw.example")]),
-            "GATEWAY_FACADE_URL"
-        );
-        assert_eq!(
-            with(&[("GATEWAY_FACADE_URL", "https://gw.example/prod?x=1")]),
-            "GATEWAY_FACADE_URL"
-        );
-        assert_eq!(
-            with(&[("GATEWAY_FACADE_URL", "https://gw.example/prod#top")]),
-            "GATEWAY_FACADE_URL"
-        );
-        assert_eq!(
-            with(&[("GATEWAY_FACADE_RELAY", "maybe")]),
-            "GATEWAY_FACADE_RELAY"
-        );
-        assert_eq!(
-            with(&[
-                ("GATEWAY_FACADE_CIMD", "true"),
-                ("GATEWAY_FACADE_RELAY", "false")
-            ]),
-            "GATEWAY_FACADE_CIMD"
-        );
-        assert_eq!(
-            with(&[("GATEWAY_FACADE_STATE_TTL_SECS", "5")]),
-            "GATEWAY_FACADE_STATE_TTL_SECS"
-        );
-    }
-
-    #[test]
-    fn cognito_registration_needs_a_cognito_issuer_and_finds_its_pool() {
-        let pool = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc";
-        let c = cfg(&[
-            ("GATEWAY_COGNITO_USER_POOL_ID", "eu-west-1_Abc"),
-            ("GATEWAY_COGNITO_CLIENT_IDS", "c1"),
-            ("GATEWAY_FACADE_ISSUER", pool),
-            ("GATEWAY_FACADE_REGISTRATION", "cognito"),
-            ("GATEWAY_POLICY_TABLE", "mcp-gateway"),
-        ])
-        .unwrap();
-        // Without a table to record them in, Cognito registrations are refused at start-up.
-        let no_table = cfg(&[
-            ("GATEWAY_COGNITO_USER_POOL_ID", "eu-west-1_Abc"),
-            ("GATEWAY_COGNITO_CLIENT_IDS", "c1"),
-            ("GATEWAY_FACADE_ISSUER", pool),
-            ("GATEWAY_FACADE_REGISTRATION", "cognito"),
-        ]);
-        assert_eq!(no_table.unwrap_err().name, "GATEWAY_FACADE_REGISTRATION");
-        assert_eq!(
-            c.facade.unwrap().registration,
-            super::FacadeRegistration::Cognito {
-                user_pool_id: "eu-west-1_Abc".into()
-            }
-        );
-    }
-}
+#[path = "facade_tests.rs"]
+mod tests;

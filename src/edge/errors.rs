@@ -161,9 +161,11 @@ pub fn failure_response(failure: Failure, resource_metadata: impl FnOnce() -> St
 
 /// An OAuth refusal as RFC 6749 §5.2 / RFC 7591 §3.2.2 JSON. Upstream failures say only
 /// that the IdP is unavailable; their detail is logged by the caller.
-pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
+/// The status, RFC 6749 / 7591 error code and description of a façade refusal: answered as
+/// JSON to API calls and as a page to browsers.
+pub fn oauth_error_parts(e: &crate::oauth::OAuthError) -> (StatusCode, &'static str, String) {
     use crate::oauth::OAuthError as E;
-    let (status, error, description) = match e {
+    match e {
         E::InvalidRedirectUri(_) => (
             StatusCode::BAD_REQUEST,
             "invalid_redirect_uri",
@@ -176,6 +178,9 @@ pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
         ),
         E::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request", e.to_string()),
         E::UnknownClient => (StatusCode::UNAUTHORIZED, "invalid_client", e.to_string()),
+        E::InvalidGrant(_) => (StatusCode::BAD_REQUEST, "invalid_grant", e.to_string()),
+        E::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
+        E::CrossSiteForm => (StatusCode::FORBIDDEN, "access_denied", e.to_string()),
         E::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -193,10 +198,20 @@ pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
             "temporarily_unavailable",
             "the identity provider is unavailable".into(),
         ),
-    };
+    }
+}
+
+pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
+    let (status, error, description) = oauth_error_parts(e);
     let body = serde_json::json!({ "error": error, "error_description": description });
     let mut resp = json_response(status, serde_json::to_vec(&body).unwrap_or_default());
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if matches!(e, crate::oauth::OAuthError::InvalidToken) {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
     resp
 }

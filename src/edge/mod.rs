@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod consent_page;
 pub mod errors;
 mod mcp_route;
 pub mod metadata;
@@ -48,7 +49,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(oauth::metadata).options(oauth::preflight),
         )
         .route("/register", post(oauth::register).options(oauth::preflight))
-        .route("/authorize", get(oauth::authorize))
+        .route("/authorize", get(oauth::authorize).post(oauth::consent))
         .route("/oauth/callback", get(oauth::callback))
         .route("/token", post(oauth::token).options(oauth::preflight))
         .fallback(not_found)

@@ -1,18 +1,23 @@
 //! The façade's HTTP surface: its metadata (`/.well-known/oauth-authorization-server`, and
-//! `/.well-known/openid-configuration` for issuers with a path), `POST /register`,
-//! and the relay's `GET /authorize`, `GET /oauth/callback` and `POST /token`. Every route
-//! answers 404 when the façade is off; errors become RFC 6749 / 7591 JSON in `errors.rs`.
+//! `/.well-known/openid-configuration` for issuers with a path), `POST /register`, and the
+//! relay's `GET /authorize` (to the IdP, or the consent page), `POST /authorize` (the
+//! consent answer), `GET /oauth/callback` and `POST /token`. Every route answers 404 when
+//! the façade is off; API errors become RFC 6749 / 7591 JSON in `errors.rs`, browser errors
+//! a page (`consent_page.rs`), never a redirect.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 
-use super::errors::{EdgeError, json_response, oauth_error_response};
-use crate::oauth::OAuthError;
+use super::consent_page;
+use super::errors::{EdgeError, json_response, oauth_error_parts, oauth_error_response};
+use crate::oauth::consent::{APPROVALS_COOKIE, CSRF_COOKIE};
+use crate::oauth::{Authorize, ConsentAnswer, Facade, OAuthError};
 use crate::state::AppState;
 
 fn now() -> u64 {
@@ -84,11 +89,23 @@ pub(super) async fn metadata(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `POST /register` (RFC 7591).
-pub(super) async fn register(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+pub(super) async fn register(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();
     };
-    match f.register(&body, now()).await {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    match f.register(&body, bearer, now()).await {
         Ok(answer) => {
             tracing::info!(
                 client_name = answer["client_name"].as_str().unwrap_or(""),
@@ -103,25 +120,145 @@ pub(super) async fn register(State(state): State<Arc<AppState>>, body: Bytes) ->
     }
 }
 
-/// `GET /authorize`: to the IdP, or back to the client with an error.
-pub(super) async fn authorize(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+/// A browser-facing error: a page, never a redirect.
+fn page_refused(e: OAuthError) -> Response {
+    match &e {
+        OAuthError::Upstream(detail) => tracing::warn!(error = %detail, "façade: upstream failure"),
+        other => tracing::info!(error = %other, "façade: sign-in refused"),
+    }
+    let (status, error, description) = oauth_error_parts(&e);
+    consent_page::error(status, error, &description)
+}
+
+/// One cookie's value from the request's `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// `Set-Cookie` for a façade cookie: HttpOnly, scoped to the façade's path, Secure unless
+/// the façade is served over plain loopback HTTP (a local run).
+fn set_cookie(f: &Facade, name: &str, value: &str, same_site: &str, max_age: u64) -> HeaderValue {
+    let base = &f.settings.base;
+    let after = base.find("://").map_or(0, |i| i + 3);
+    let path = base[after..].find('/').map_or("/", |i| &base[after + i..]);
+    let secure = if base.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let v = format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn new_csrf_value() -> String {
+    let mut raw = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut raw).expect("system randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// `GET /authorize`: to the IdP when this browser approved the client, else the consent
+/// page; any error is a page.
+pub(super) async fn authorize(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();
     };
-    match f.authorize(uri.query().unwrap_or(""), now()).await {
-        Ok(location) => redirect(&location),
-        Err(e) => refused(e),
+    let existing = cookie(&headers, CSRF_COOKIE).map(str::to_owned);
+    let csrf = existing.clone().unwrap_or_else(new_csrf_value);
+    let approvals = cookie(&headers, APPROVALS_COOKIE);
+    match f
+        .authorize(uri.query().unwrap_or(""), approvals, &csrf, now())
+        .await
+    {
+        Ok(Authorize::ToIdp(location)) => redirect(&location),
+        Ok(Authorize::AskConsent(prompt)) => {
+            let mut resp = consent_page::consent(&f.settings.base, &prompt);
+            if existing.is_none() {
+                let c = set_cookie(f, CSRF_COOKIE, &csrf, "Strict", f.settings.state_ttl);
+                resp.headers_mut().append(header::SET_COOKIE, c);
+            }
+            resp
+        }
+        Err(e) => page_refused(e),
     }
 }
 
-/// `GET /oauth/callback`: from the IdP back to the client.
+/// `POST /authorize`: the consent form's answer (form fields `consent_token`, `decision`).
+pub(super) async fn consent(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(f) = state.facade.as_ref() else {
+        return not_found();
+    };
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&body).into_owned().collect();
+    let (Some(token), Some(decision)) = (form.get("consent_token"), form.get("decision")) else {
+        return page_refused(OAuthError::InvalidRequest(
+            "the consent form is incomplete".into(),
+        ));
+    };
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "deny" => false,
+        _ => {
+            return page_refused(OAuthError::InvalidRequest(
+                "the consent form's decision is neither approve nor deny".into(),
+            ));
+        }
+    };
+    let csrf = cookie(&headers, CSRF_COOKIE);
+    let approvals = cookie(&headers, APPROVALS_COOKIE);
+    match f.consent(token, csrf, approve, approvals, now()).await {
+        Ok(ConsentAnswer::Approved {
+            location,
+            approvals,
+        }) => {
+            tracing::info!("façade: the user approved a client");
+            let mut resp = redirect(&location);
+            let c = set_cookie(
+                f,
+                APPROVALS_COOKIE,
+                &approvals,
+                "Lax",
+                f.settings.consent_ttl,
+            );
+            resp.headers_mut().append(header::SET_COOKIE, c);
+            resp
+        }
+        Ok(ConsentAnswer::Denied { location }) => {
+            tracing::info!("façade: the user denied a client");
+            match location {
+                Some(l) => redirect(&l),
+                None => consent_page::denied(),
+            }
+        }
+        Err(e) => page_refused(e),
+    }
+}
+
+/// `GET /oauth/callback`: from the IdP back to the client (approved before it left).
 pub(super) async fn callback(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();
     };
     match f.callback(uri.query().unwrap_or(""), now()) {
         Ok(location) => redirect(&location),
-        Err(e) => refused(e),
+        Err(e) => page_refused(e),
     }
 }
 

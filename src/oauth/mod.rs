@@ -1,8 +1,12 @@
 //! The authorization-server façade's pure core: metadata substitution, registration and
-//! redirect URI rules, the loopback relay's signed state, PKCE pass-through and Client ID
-//! Metadata Documents. I/O (the IdP, Cognito, the registrations record, CIMD fetches)
-//! sits behind the traits here, implemented in `crate::adapters`.
+//! redirect URI rules, the gateway's own consent, the loopback relay's signed state and
+//! flow-bound codes, PKCE pass-through and Client ID Metadata Documents (fetched only from
+//! public addresses, cached). I/O (the IdP, Cognito, the registrations record, CIMD
+//! fetches) sits behind the traits here, implemented in `crate::adapters`.
 
+pub mod cimd;
+pub mod consent;
+mod flow;
 pub mod metadata;
 pub mod redirect;
 pub mod registration;
@@ -10,9 +14,12 @@ pub mod relay;
 #[cfg(test)]
 mod relay_tests;
 pub mod seal;
+pub mod ssrf;
 
 use async_trait::async_trait;
 
+pub use consent::ConsentPrompt;
+pub use flow::{Authorize, ConsentAnswer};
 pub use metadata::IdpMetadata;
 pub use registration::{ClientRequest, Registration};
 pub use relay::{Facade, FacadeSettings, RegistrationMode};
@@ -28,6 +35,16 @@ pub enum OAuthError {
     InvalidRequest(String),
     #[error("unknown client")]
     UnknownClient,
+    /// `/token`: a code that is not ours, expired, or came back for another client,
+    /// redirect URI or PKCE challenge (RFC 6749 §4.1.3).
+    #[error("invalid grant: {0}")]
+    InvalidGrant(String),
+    /// `POST /register` without the initial access token the operator requires.
+    #[error("an initial access token is required to register")]
+    InvalidToken,
+    /// A consent form posted without the CSRF cookie of the browser it was shown to.
+    #[error("the consent form was not posted by the browser it was shown to")]
+    CrossSiteForm,
     #[error("unsupported grant type")]
     UnsupportedGrantType,
     #[error("not a value this gateway signed")]
@@ -36,7 +53,7 @@ pub enum OAuthError {
     Expired,
     #[error("not offered by this gateway")]
     NotOffered,
-    /// `POST /register` is open to anyone: created app clients are capped.
+    /// Created app clients are capped (an atomic slot reservation before each one).
     #[error("the registration limit is reached")]
     RegistrationLimit,
     /// The IdP, Cognito, the registrations table or a metadata document host failed; the
@@ -57,7 +74,8 @@ pub trait IdpGateway: Send + Sync {
     ) -> Result<(u16, Vec<u8>), OAuthError>;
 }
 
-/// Creates an app client at the IdP for one registration (Cognito `CreateUserPoolClient`).
+/// Creates (and deletes) app clients at the IdP for registrations (Cognito
+/// `CreateUserPoolClient` / `DeleteUserPoolClient`).
 #[async_trait]
 pub trait ClientFactory: Send + Sync {
     /// Returns the new client's id.
@@ -67,14 +85,26 @@ pub trait ClientFactory: Send + Sync {
         callback_urls: &[String],
         scopes: &[String],
     ) -> Result<String, OAuthError>;
+    /// `Ok(false)` when it did not exist.
+    async fn delete(&self, client_id: &str) -> Result<bool, OAuthError>;
 }
 
-/// Where registrations are recorded so an operator can list and remove them.
+/// Where registrations are recorded so an operator can list and remove them, with the
+/// counter that caps them.
 #[async_trait]
 pub trait RegistrationLog: Send + Sync {
     async fn record(&self, registration: &Registration) -> Result<(), OAuthError>;
-    /// How many registrations are recorded.
-    async fn count(&self) -> Result<usize, OAuthError>;
+    /// Takes one of `max` registration slots atomically (a conditional counter), before the
+    /// app client is created; `Ok(false)` when every slot is taken.
+    async fn reserve(&self, max: usize) -> Result<bool, OAuthError>;
+    /// Gives a slot back (a creation that failed, a registration removed).
+    async fn release(&self) -> Result<(), OAuthError>;
+    /// Notes that a registration's client redeemed a code (it is then never expired).
+    async fn mark_used(&self, client_id: &str, now: u64) -> Result<(), OAuthError>;
+    /// Client ids of this issuer's registrations created before `before` and never used.
+    async fn unused_before(&self, issuer: &str, before: u64) -> Result<Vec<String>, OAuthError>;
+    /// Removes a record; `Ok(false)` when there was none.
+    async fn remove(&self, client_id: &str) -> Result<bool, OAuthError>;
 }
 
 /// Fetches a Client ID Metadata Document (bounded in size and time).

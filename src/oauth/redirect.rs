@@ -1,5 +1,7 @@
 //! Which redirect URIs a client may register and how a presented one matches a registered
-//! one: `https://`, or `http://` on a loopback host with any port (RFC 8252 §7.3).
+//! one: `https://`, `http://` on a loopback host with any port (RFC 8252 §7.3), or a
+//! private-use scheme of a native app (RFC 8252 §7.1); and the operator's pre-approved
+//! redirect URI patterns, the only redirects that skip the consent page.
 
 use super::OAuthError;
 
@@ -26,6 +28,82 @@ fn is_loopback_ip(host: &str) -> bool {
     matches!(host, "127.0.0.1" | "[::1]" | "localhost")
 }
 
+/// Schemes a browser or the operating system gives a meaning of their own: never a native
+/// app's private-use scheme.
+const RESERVED_SCHEMES: &[&str] = &[
+    "about",
+    "blob",
+    "chrome",
+    "data",
+    "file",
+    "filesystem",
+    "ftp",
+    "intent",
+    "javascript",
+    "jar",
+    "mailto",
+    "ms-settings",
+    "news",
+    "sms",
+    "tel",
+    "vbscript",
+    "view-source",
+    "ws",
+    "wss",
+    "http",
+    "https",
+];
+
+/// A private-use scheme (RFC 8252 §7.1): RFC 3986 scheme syntax, lower case, not one the
+/// browser or the system interprets. Reverse-domain names (`com.example.app`) are what the
+/// RFC asks for; desktop clients also use short ones (`cursor`), so both are accepted and
+/// the consent page names the scheme either way.
+pub fn is_private_use_scheme(scheme: &str) -> bool {
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && scheme.len() <= 100
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
+        && !scheme.ends_with('.')
+        && !scheme.contains("..")
+        && !RESERVED_SCHEMES.contains(&scheme)
+}
+
+/// Where a redirect URI sends the browser, as the consent page tells the user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Destination {
+    /// A loopback address: a program on the user's own machine.
+    ThisMachine(String),
+    /// A private-use scheme: an app on the user's own machine registered for it.
+    App(String),
+    /// Another site: its host.
+    Site(String),
+}
+
+/// The destination of a validated redirect URI.
+pub fn destination(uri: &str) -> Destination {
+    match split(uri) {
+        Some(("http", authority, _)) => Destination::ThisMachine(host_of(authority).to_owned()),
+        Some(("https", authority, _)) => Destination::Site(host_of(authority).to_owned()),
+        _ => Destination::App(uri.split(':').next().unwrap_or_default().to_owned()),
+    }
+}
+
+fn private_use(uri: &str) -> Result<(), OAuthError> {
+    let bad = |why: &str| Err(OAuthError::InvalidRedirectUri(format!("{uri:?}: {why}")));
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return bad("not an absolute URI");
+    };
+    if !is_private_use_scheme(scheme) {
+        return bad("only https://, loopback http:// and private-use schemes are accepted");
+    }
+    if rest.is_empty() || rest.contains('#') {
+        return bad("a private-use redirect URI needs a path and has no fragment");
+    }
+    Ok(())
+}
+
 /// Checks one redirect URI a client asks to register.
 pub fn validate(uri: &str) -> Result<(), OAuthError> {
     let bad = |why: &str| Err(OAuthError::InvalidRedirectUri(format!("{uri:?}: {why}")));
@@ -33,10 +111,17 @@ pub fn validate(uri: &str) -> Result<(), OAuthError> {
         return bad("not a URI");
     }
     let Some((scheme, authority, tail)) = split(uri) else {
-        return bad("not an absolute URI");
+        return private_use(uri);
     };
-    if authority.is_empty() || authority.contains(['@', '\\']) {
-        return bad("no host, or userinfo");
+    if scheme != "http" && scheme != "https" {
+        return private_use(uri);
+    }
+    if authority.is_empty()
+        || !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    {
+        return bad("no host, or userinfo or other characters a host never has");
     }
     if tail.contains('#') {
         return bad("a redirect URI has no fragment");
@@ -76,6 +161,38 @@ pub fn matches(registered: &str, given: &str) -> bool {
             .is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// An operator's pre-approved redirect URI pattern (`GATEWAY_FACADE_PREAPPROVED_REDIRECTS`):
+/// a redirect URI as `validate` accepts it, optionally ending in `*` after the authority's
+/// `/` (`https://claude.ai/api/mcp/*`), so a pattern can never widen the host.
+pub fn validate_pattern(pattern: &str) -> Result<(), OAuthError> {
+    let Some(prefix) = pattern.strip_suffix('*') else {
+        return validate(pattern);
+    };
+    let bad = || {
+        OAuthError::InvalidRedirectUri(format!(
+            "{pattern:?}: a * may only end a pattern after the host's /"
+        ))
+    };
+    if prefix.contains('*') {
+        return Err(bad());
+    }
+    match split(prefix) {
+        Some((_, authority, tail)) if tail.starts_with('/') && !authority.is_empty() => {
+            validate(prefix)
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Whether `uri` (a registered redirect URI) is covered by a pre-approved pattern.
+pub fn pattern_matches(pattern: &str, uri: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        None => matches(pattern, uri),
+        // validate_pattern made sure the prefix holds the whole authority and its '/'.
+        Some(prefix) => uri.starts_with(prefix) && validate(uri).is_ok(),
+    }
+}
+
 /// The registered URI `given` stands for, if any.
 pub fn find<'a>(registered: &'a [String], given: &str) -> Option<&'a str> {
     registered
@@ -97,6 +214,9 @@ mod tests {
             "http://[::1]:8080/cb?x=1",
             "http://localhost:3000/oauth/callback",
             "https://claude.ai/api/mcp/auth_callback",
+            "com.example.app:/oauth2redirect",
+            "cursor://anysphere.cursor-retrieval/oauth/callback",
+            "myapp://callback",
         ] {
             assert!(validate(ok).is_ok(), "{ok}");
         }
@@ -107,8 +227,12 @@ mod tests {
             "http://127.0.0.1@evil.example/cb",
             "https://app.example.com/cb#frag",
             "javascript:alert(1)",
-            "myapp://callback",
-            "cursor://anysphere.cursor-retrieval/oauth/callback",
+            "data:text/html,x",
+            "file:///etc/passwd",
+            "Cursor://x/cb",
+            "com.example.app:",
+            "com.example.app:/cb#frag",
+            "ftp://files.example/cb",
             "https:///nohost",
             "http://127.0.0.1:/cb",
             "http://127.0.0.1:80x/cb",
@@ -151,5 +275,63 @@ mod tests {
             Some(reg)
         );
         assert_eq!(find(&[web.into()], "https://evil.example/cb"), None);
+        // Private-use schemes match exactly.
+        let app = "com.example.app:/cb";
+        assert!(matches(app, app));
+        assert!(!matches(app, "com.example.app:/cb2"));
+    }
+
+    #[test]
+    fn destinations_say_whether_the_browser_leaves_this_machine() {
+        assert_eq!(
+            destination("http://127.0.0.1:5/cb"),
+            Destination::ThisMachine("127.0.0.1".into())
+        );
+        assert_eq!(
+            destination("https://evil.example/cb"),
+            Destination::Site("evil.example".into())
+        );
+        assert_eq!(
+            destination("cursor://anysphere.cursor-retrieval/oauth/callback"),
+            Destination::App("cursor".into())
+        );
+    }
+
+    #[test]
+    fn pre_approved_patterns_never_widen_the_host() {
+        for ok in [
+            "https://claude.ai/api/mcp/auth_callback",
+            "https://claude.ai/api/*",
+            "http://127.0.0.1/callback",
+        ] {
+            assert!(validate_pattern(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://claude.ai*",
+            "https://*.claude.ai/cb",
+            "https://claude.ai/*/x*",
+            "*",
+            "https://*",
+            "http://evil.example/*",
+        ] {
+            assert!(validate_pattern(bad).is_err(), "{bad}");
+        }
+        let p = "https://claude.ai/api/*";
+        assert!(pattern_matches(
+            p,
+            "https://claude.ai/api/mcp/auth_callback"
+        ));
+        assert!(!pattern_matches(p, "https://claude.ai.evil.example/api/x"));
+        assert!(!pattern_matches(p, "https://claude.ai/other"));
+        let exact = "https://claude.ai/api/mcp/auth_callback";
+        assert!(pattern_matches(exact, exact));
+        assert!(!pattern_matches(
+            exact,
+            "https://claude.ai/api/mcp/auth_callback2"
+        ));
+        assert!(pattern_matches(
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1/callback"
+        ));
     }
 }

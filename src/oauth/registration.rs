@@ -31,6 +31,9 @@ pub struct Registration {
     pub issuer: String,
     /// Seconds since the epoch.
     pub created_at: u64,
+    /// When its client first redeemed a code; registrations never used are swept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<u64>,
 }
 
 fn meta(why: impl Into<String>) -> OAuthError {

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use super::flow::{Authorize, ConsentAnswer};
 use super::relay::{Facade, FacadeSettings, RegistrationMode};
 use super::seal::Sealer;
 use super::{IdpGateway, IdpMetadata, OAuthError};
@@ -39,9 +40,8 @@ impl IdpGateway for FakeIdp {
     }
 }
 
-fn facade(forward_resource: bool) -> (Facade, Arc<FakeIdp>) {
-    let idp = Arc::new(FakeIdp::default());
-    let settings = FacadeSettings {
+pub(super) fn settings(forward_resource: bool) -> FacadeSettings {
+    FacadeSettings {
         base: "https://gw.example".into(),
         idp_issuer: "https://idp.example".into(),
         relay: true,
@@ -53,7 +53,15 @@ fn facade(forward_resource: bool) -> (Facade, Arc<FakeIdp>) {
         state_ttl: 600,
         forward_resource,
         max_registrations: 10,
-    };
+        consent_ttl: 3600,
+        preapproved_redirects: vec![],
+        registration_token_sha256: None,
+        unused_registration_ttl: 86_400,
+    }
+}
+
+fn facade_with(settings: FacadeSettings) -> (Facade, Arc<FakeIdp>) {
+    let idp = Arc::new(FakeIdp::default());
     (
         Facade::new(
             settings,
@@ -67,6 +75,10 @@ fn facade(forward_resource: bool) -> (Facade, Arc<FakeIdp>) {
     )
 }
 
+fn facade(forward_resource: bool) -> (Facade, Arc<FakeIdp>) {
+    facade_with(settings(forward_resource))
+}
+
 fn pairs(url: &str) -> std::collections::HashMap<String, String> {
     url::Url::parse(url)
         .unwrap()
@@ -75,59 +87,108 @@ fn pairs(url: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
-async fn registered(f: &Facade) -> String {
+async fn registered_with(f: &Facade, redirect: &str) -> String {
+    let body = serde_json::json!({"redirect_uris": [redirect], "client_name": "Test app"});
     let answer = f
-        .register(br#"{"redirect_uris":["http://127.0.0.1/cb"]}"#, 1000)
+        .register(body.to_string().as_bytes(), None, 1000)
         .await
         .unwrap();
     answer["client_id"].as_str().unwrap().to_owned()
 }
 
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+async fn registered(f: &Facade) -> String {
+    registered_with(f, "http://127.0.0.1/cb").await
+}
+
+const CHALLENGE: &str = "aZ8ADpk4Li4E3rsiYG_49JV05E0lXZsVa6RHpqHuL-Y";
+/// The verifier whose S256 is CHALLENGE.
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K1ifvtoJcwH7XUnKtrjPnNHJcE";
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn authorize_query(id: &str, redirect: &str) -> String {
+    format!(
+        "response_type=code&client_id={id}&redirect_uri={}&state=a%20b&code_challenge={CHALLENGE}&code_challenge_method=S256&resource=https%3A%2F%2Fgw.example%2Fmcp&scope=mcp%3Atools",
+        enc(redirect)
+    )
+}
+
+/// Approves in one browser (CSRF cookie `csrf`): the IdP URL and the approvals cookie.
+async fn approve(f: &Facade, q: &str, csrf: &str, now: u64) -> (String, String) {
+    let Authorize::AskConsent(prompt) = f.authorize(q, None, csrf, now).await.unwrap() else {
+        panic!("consent was not asked");
+    };
+    match f
+        .consent(&prompt.form_token, Some(csrf), true, None, now)
+        .await
+        .unwrap()
+    {
+        ConsentAnswer::Approved {
+            location,
+            approvals,
+        } => (location, approvals),
+        other => panic!("{other:?}"),
+    }
+}
 
 #[tokio::test]
 async fn authorize_then_callback_round_trips_the_clients_state_and_expires() {
     let (f, _) = facade(true);
     let id = registered(&f).await;
-    let q = format!(
-        "response_type=code&client_id={id}&redirect_uri=http%3A%2F%2F127.0.0.1%3A999%2Fcb&state=a%20b&code_challenge={CHALLENGE}&code_challenge_method=S256&resource=https%3A%2F%2Fgw.example%2Fmcp"
-    );
-    let to_idp = pairs(&f.authorize(&q, 1000).await.unwrap());
+    let q = authorize_query(&id, "http://127.0.0.1:999/cb");
+    let (location, _) = approve(&f, &q, "c", 1000).await;
+    let to_idp = pairs(&location);
     assert_eq!(to_idp["client_id"], "public");
     assert_eq!(to_idp["code_challenge"], CHALLENGE);
     assert_eq!(to_idp["redirect_uri"], "https://gw.example/oauth/callback");
     assert_eq!(to_idp["resource"], "https://gw.example/mcp");
-    let state =
-        url::form_urlencoded::byte_serialize(to_idp["state"].as_bytes()).collect::<String>();
+    let state = enc(&to_idp["state"]);
     let back = f.callback(&format!("code=c1&state={state}"), 1500).unwrap();
     assert!(back.starts_with("http://127.0.0.1:999/cb?"), "{back}");
     assert_eq!(pairs(&back)["state"], "a b");
-    assert_eq!(pairs(&back)["code"], "c1");
+    // The code the client gets is the IdP's sealed to this flow, never the bare one.
+    assert_ne!(pairs(&back)["code"], "c1");
     assert!(matches!(
         f.callback(&format!("code=c1&state={state}"), 1600),
         Err(OAuthError::Expired)
     ));
     // A repeated parameter is refused before anything else.
     assert!(
-        f.authorize(&format!("{q}&client_id={id}"), 1000)
+        f.authorize(&format!("{q}&client_id={id}"), None, "c", 1000)
             .await
             .is_err()
     );
+}
+
+/// A code the client would get back for `q` (approved in browser "c").
+async fn relayed_code(f: &Facade, q: &str, idp_code: &str) -> String {
+    let (location, _) = approve(f, q, "c", 1000).await;
+    let state = enc(&pairs(&location)["state"]);
+    let back = f
+        .callback(&format!("code={idp_code}&state={state}"), 1001)
+        .unwrap();
+    pairs(&back)["code"].clone()
 }
 
 #[tokio::test]
 async fn the_token_request_reaches_the_idp_with_its_client_and_callback_and_the_clients_verifier() {
     let (f, idp) = facade(false);
     let id = registered(&f).await;
+    let code = relayed_code(&f, &authorize_query(&id, "http://127.0.0.1:5/cb"), "c1").await;
     let body = format!(
-        "grant_type=authorization_code&client_id={id}&code=c1&code_verifier=v1&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcb&resource=https%3A%2F%2Fgw.example%2Fmcp"
+        "grant_type=authorization_code&client_id={}&code={}&code_verifier={VERIFIER}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcb&resource=https%3A%2F%2Fgw.example%2Fmcp",
+        enc(&id),
+        enc(&code)
     );
-    let (status, _) = f.token(&body, 1000).await.unwrap();
+    let (status, _) = f.token(&body, 1002).await.unwrap();
     assert_eq!(status, 200);
     let sent = idp.forms.lock().unwrap()[0].clone();
     let get = |k: &str| sent.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("client_id"), Some("public"));
-    assert_eq!(get("code_verifier"), Some("v1"));
+    assert_eq!(get("code"), Some("c1"), "the IdP gets its own code back");
+    assert_eq!(get("code_verifier"), Some(VERIFIER));
     assert_eq!(
         get("redirect_uri"),
         Some("https://gw.example/oauth/callback")
@@ -140,9 +201,187 @@ async fn the_token_request_reaches_the_idp_with_its_client_and_callback_and_the_
     // An unregistered redirect URI or a missing verifier never reaches the IdP.
     for bad in [
         body.replace("127.0.0.1%3A5%2Fcb", "evil.example%2Fcb"),
-        body.replace("&code_verifier=v1", ""),
+        body.replace(&format!("&code_verifier={VERIFIER}"), ""),
     ] {
-        assert!(f.token(&bad, 1000).await.is_err(), "{bad}");
+        assert!(f.token(&bad, 1002).await.is_err(), "{bad}");
     }
     assert_eq!(idp.forms.lock().unwrap().len(), 1);
+}
+
+/// Finding 1 (code half): a code that came back for one client, redirect URI or PKCE
+/// challenge is refused at `/token` for any other (RFC 6749 §4.1.3), before the IdP.
+#[tokio::test]
+async fn a_code_is_redeemed_only_by_the_flow_it_came_back_for() {
+    let (f, idp) = facade(true);
+    let victim = registered_with(&f, "http://127.0.0.1/cb").await;
+    let attacker = registered_with(&f, "http://127.0.0.1/cb").await;
+    let code = relayed_code(&f, &authorize_query(&victim, "http://127.0.0.1:7/cb"), "c9").await;
+    let token = |client: &str, redirect: &str, verifier: &str, code: &str| {
+        format!(
+            "grant_type=authorization_code&client_id={}&code={}&code_verifier={verifier}&redirect_uri={}",
+            enc(client),
+            enc(code),
+            enc(redirect)
+        )
+    };
+    for (body, why) in [
+        (
+            token(&attacker, "http://127.0.0.1:7/cb", VERIFIER, &code),
+            "another client",
+        ),
+        (
+            token(&victim, "http://127.0.0.1:8/cb", VERIFIER, &code),
+            "another redirect URI",
+        ),
+        (
+            token(&victim, "http://127.0.0.1:7/cb", &"x".repeat(43), &code),
+            "another verifier",
+        ),
+        (
+            token(&victim, "http://127.0.0.1:7/cb", VERIFIER, "c9"),
+            "the bare IdP code",
+        ),
+    ] {
+        let e = f.token(&body, 1002).await.unwrap_err();
+        assert!(matches!(e, OAuthError::InvalidGrant(_)), "{why}: {e:?}");
+    }
+    assert!(
+        idp.forms.lock().unwrap().is_empty(),
+        "nothing reached the IdP"
+    );
+    let ok = token(&victim, "http://127.0.0.1:7/cb", VERIFIER, &code);
+    assert_eq!(f.token(&ok, 1002).await.unwrap().0, 200);
+    // Sealed codes expire with the relay state.
+    assert!(matches!(
+        f.token(&ok, 1001 + 600).await,
+        Err(OAuthError::InvalidGrant(_))
+    ));
+}
+
+/// Finding 1 (consent half) and finding 2: an unapproved client gets the consent page, and
+/// no error before consent is ever a redirect.
+#[tokio::test]
+async fn nothing_reaches_the_idp_or_the_client_before_this_browser_approves() {
+    let (f, _) = facade(true);
+    let evil = registered_with(&f, "https://evil.example/cb").await;
+    let q = authorize_query(&evil, "https://evil.example/cb");
+    let Authorize::AskConsent(prompt) = f.authorize(&q, None, "victim", 1000).await.unwrap() else {
+        panic!("an unapproved client went straight to the IdP");
+    };
+    assert_eq!(prompt.client_name.as_deref(), Some("Test app"));
+    assert_eq!(
+        prompt.destination,
+        super::redirect::Destination::Site("evil.example".into())
+    );
+    assert_eq!(prompt.scopes, ["mcp:tools"]);
+    // The form posted without this browser's CSRF cookie, or with another's: refused.
+    for csrf in [None, Some("attacker")] {
+        assert!(matches!(
+            f.consent(&prompt.form_token, csrf, true, None, 1000).await,
+            Err(OAuthError::CrossSiteForm)
+        ));
+    }
+    // Denied: a site elsewhere hears nothing (a page); a loopback client hears access_denied.
+    let ConsentAnswer::Denied { location } = f
+        .consent(&prompt.form_token, Some("victim"), false, None, 1000)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(location, None);
+    let local = registered(&f).await;
+    let lq = authorize_query(&local, "http://127.0.0.1:3/cb");
+    let Authorize::AskConsent(lp) = f.authorize(&lq, None, "v", 1000).await.unwrap() else {
+        panic!()
+    };
+    let ConsentAnswer::Denied { location } = f
+        .consent(&lp.form_token, Some("v"), false, None, 1000)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let location = location.unwrap();
+    assert!(location.starts_with("http://127.0.0.1:3/cb?"), "{location}");
+    assert_eq!(pairs(&location)["error"], "access_denied");
+    // Errors that used to be redirected to the client's URI are refused here (a page).
+    for bad in [
+        q.replace("response_type=code", "response_type=token"),
+        q.replace("&code_challenge_method=S256", ""),
+        q.replace(CHALLENGE, "short"),
+    ] {
+        assert!(
+            f.authorize(&bad, None, "victim", 1000).await.is_err(),
+            "{bad}"
+        );
+    }
+    // Approved once, this browser goes straight on; another browser is asked again.
+    let (_, approvals) = approve(&f, &q, "victim", 1000).await;
+    assert!(matches!(
+        f.authorize(&q, Some(&approvals), "victim", 1001)
+            .await
+            .unwrap(),
+        Authorize::ToIdp(_)
+    ));
+    assert!(matches!(
+        f.authorize(&q, None, "other", 1001).await.unwrap(),
+        Authorize::AskConsent(_)
+    ));
+    // The approval is for that client alone, and it expires.
+    let other = registered_with(&f, "https://evil.example/cb").await;
+    let oq = authorize_query(&other, "https://evil.example/cb");
+    assert!(matches!(
+        f.authorize(&oq, Some(&approvals), "victim", 1001)
+            .await
+            .unwrap(),
+        Authorize::AskConsent(_)
+    ));
+    assert!(matches!(
+        f.authorize(&q, Some(&approvals), "victim", 1000 + 3600)
+            .await
+            .unwrap(),
+        Authorize::AskConsent(_)
+    ));
+}
+
+#[tokio::test]
+async fn only_pre_approved_redirect_uris_skip_the_consent_page() {
+    let mut s = settings(true);
+    s.preapproved_redirects = vec!["https://claude.ai/api/mcp/auth_callback".into()];
+    let (f, _) = facade_with(s);
+    let claude = registered_with(&f, "https://claude.ai/api/mcp/auth_callback").await;
+    let q = authorize_query(&claude, "https://claude.ai/api/mcp/auth_callback");
+    assert!(matches!(
+        f.authorize(&q, None, "c", 1000).await.unwrap(),
+        Authorize::ToIdp(_)
+    ));
+    let evil = registered_with(&f, "https://claude.ai.evil.example/api/mcp/auth_callback").await;
+    let q = authorize_query(
+        &evil,
+        "https://claude.ai.evil.example/api/mcp/auth_callback",
+    );
+    assert!(matches!(
+        f.authorize(&q, None, "c", 1000).await.unwrap(),
+        Authorize::AskConsent(_)
+    ));
+}
+
+#[tokio::test]
+async fn an_initial_access_token_gates_registration_when_configured() {
+    let mut s = settings(true);
+    s.registration_token_sha256 = Some(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"let-me-in")
+            .as_ref()
+            .to_vec(),
+    );
+    let (f, _) = facade_with(s);
+    let body = br#"{"redirect_uris":["http://127.0.0.1/cb"]}"#;
+    for bearer in [None, Some("wrong"), Some("let-me-i")] {
+        assert!(matches!(
+            f.register(body, bearer, 1).await,
+            Err(OAuthError::InvalidToken)
+        ));
+    }
+    assert!(f.register(body, Some("let-me-in"), 1).await.is_ok());
 }

@@ -1,11 +1,17 @@
 // oauth_browser.mjs - owns the "user in a browser" part of the OAuth tests: follows an
-// authorization URL headlessly (redirects, cookies per host, the local oidc-provider's login
-// and consent forms) until the browser would land on the client's redirect URI, and returns
-// that URL. Nothing is listening there: the test reads the code and state from it.
+// authorization URL headlessly (redirects, cookies per host, the gateway's consent page, the
+// local oidc-provider's login and consent forms) until the browser would land on the
+// client's redirect URI, and returns that URL. Nothing is listening there: the test reads
+// the code and state from it.
 //
 //   import { signIn } from './oauth_browser.mjs';
 //   const landed = await signIn(authorizationUrl, 'http://127.0.0.1:5555/callback', 'alice');
 //   landed.searchParams.get('code'), landed.searchParams.get('state')
+//
+// Options: `consent` says what the user does on the gateway's consent page: 'approve'
+// (default), 'deny', or 'stop' (signIn then returns { consentPage: URL, html, headers });
+// `jar` is the browser's cookie store (a Map host -> Map name -> value), kept across calls to
+// stand for one browser; `onConsent(url, html)` is called for every consent page seen.
 
 function formOf(html) {
   const form = html.match(/<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i);
@@ -21,8 +27,8 @@ function formOf(html) {
 
 // With `redirectUri` null the browser goes all the way: the client's own callback page is
 // loaded too (a client such as mcp-remote listens there), and its URL is returned.
-export async function signIn(startUrl, redirectUri, login, { log = () => {} } = {}) {
-  const jar = new Map(); // host -> Map(cookie name -> value)
+export async function signIn(startUrl, redirectUri, login,
+  { log = () => {}, consent = 'approve', jar = new Map(), onConsent = () => {} } = {}) {
   const landing = redirectUri ? new URL(redirectUri) : undefined;
   let url = startUrl;
   let method = 'GET';
@@ -58,6 +64,14 @@ export async function signIn(startUrl, redirectUri, login, { log = () => {} } = 
     if (!landing && res.status === 200 && !form) return u;
     if (!form) throw new Error(`sign-in stopped at ${method} ${url}: HTTP ${res.status} ${text.slice(0, 400)} (path: ${visited.join(' | ')})`);
     const fields = { ...form.fields };
+    if (/data-gateway-consent/.test(text)) {
+      onConsent(u, text);
+      log(`gateway consent page: ${consent}`);
+      if (consent === 'stop') {
+        return { consentPage: u, html: text, headers: Object.fromEntries(res.headers) };
+      }
+      fields.decision = consent;
+    }
     if ('login' in fields || fields.prompt === 'login') {
       fields.login = login;
       fields.password = 'any-password';

@@ -42,7 +42,9 @@ const log = (...a) => console.error('ts_oauth_client:', ...a);
 // Nothing listens here: the headless sign-in stops when the browser would land on it.
 const REDIRECT = `http://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}/callback`;
 
-const flow = { registrations: 0, signIns: 0, scopes: [], statesIntact: true, clientIds: [], discovery: [] };
+const flow = { registrations: 0, signIns: 0, consents: 0, scopes: [], statesIntact: true, clientIds: [], discovery: [] };
+// One browser for every sign-in of this run: the gateway's consent cookie is kept.
+const jar = new Map();
 let pendingCode;
 
 class HeadlessProvider {
@@ -70,7 +72,9 @@ class HeadlessProvider {
   codeVerifier() { return this.#verifier; }
   async redirectToAuthorization(url) {
     log(`authorizing at ${url.origin}${url.pathname} with scope ${url.searchParams.get('scope')}`);
-    const landed = await signIn(url.href, REDIRECT, opts.login, { log });
+    const landed = await signIn(url.href, REDIRECT, opts.login, {
+      log, jar, onConsent: () => { flow.consents += 1; },
+    });
     flow.signIns += 1;
     if (landed.searchParams.get('state') !== this.#state) flow.statesIntact = false;
     const error = landed.searchParams.get('error');

@@ -40,7 +40,7 @@ import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import { parseArgs } from 'node:util';
 
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 const HOST = '127.0.0.1';
 const SCOPES = 'mcp:tools mcp:admin';
@@ -137,7 +137,14 @@ let jwksDown = false;
 let jwksHits = 0;
 
 function buildProvider(issuer) {
+  // Like most hosted IdPs, a returning user who consented once is not asked again: the
+  // library's default asks native clients every time (native_client_prompt). Without that
+  // check a signed-in browser is answered at once, which is what makes a relay without its
+  // own consent page a confused deputy (tests/e2e_oauth/attacks.rs).
+  const policy = interactionPolicy.base();
+  policy.get('consent').checks.remove('native_client_prompt');
   const provider = new Provider(issuer, {
+    interactions: { policy },
     clients: [
       ...Object.entries(CLIENTS).map(([clientId, c]) => ({
         client_id: clientId,

@@ -101,3 +101,89 @@ pub fn query(location: &str) -> std::collections::HashMap<String, String> {
     let url = url::Url::parse(location).unwrap();
     url.query_pairs().into_owned().collect()
 }
+
+/// The sealed token of a gateway consent page's form.
+pub fn consent_token(html: &str) -> Option<String> {
+    let at =
+        html.find(r#"name="consent_token" value=""#)? + r#"name="consent_token" value=""#.len();
+    let value = &html[at..at + html[at..].find('"')?];
+    Some(value.replace("&quot;", "\"").replace("&amp;", "&"))
+}
+
+/// One browser at the gateway: keeps the cookies it is given (name -> value, with the
+/// whole `Set-Cookie` line for assertions) and sends them back.
+#[derive(Default)]
+pub struct Browser {
+    pub cookies: std::collections::BTreeMap<String, (String, String)>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+    }
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, (v, _))| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn keep(&mut self, resp: reqwest::Response) -> Page {
+        for set in resp.headers().get_all("set-cookie") {
+            let line = set.to_str().unwrap().to_owned();
+            let pair = line.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies
+                .insert(k.trim().to_owned(), (v.trim().to_owned(), line.clone()));
+        }
+        Page {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let mut req = http().get(url);
+        if !self.cookies.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        let resp = req.send().await.unwrap();
+        self.keep(resp).await
+    }
+
+    pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let mut req = http().post(url).form(form);
+        if !self.cookies.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        let resp = req.send().await.unwrap();
+        self.keep(resp).await
+    }
+
+    /// Opens an `/authorize` URL and, on the consent page, answers `decision`.
+    pub async fn authorize(&mut self, base: &str, url: &str, decision: &str) -> Page {
+        let page = self.get(url).await;
+        let Some(token) = consent_token(&page.body) else {
+            return page;
+        };
+        assert_eq!(page.status, 200, "{}", page.body);
+        self.post_form(
+            &format!("{base}/authorize"),
+            &[("consent_token", &token), ("decision", decision)],
+        )
+        .await
+    }
+}

@@ -1,0 +1,396 @@
+//! The relay's authorization code flow: `/authorize` (checked in full, then the gateway's
+//! consent unless this browser approved the client or the operator pre-approved its
+//! redirect URI), the consent answer, `/oauth/callback` (the IdP's code sealed to the flow
+//! that asked for it) and `/token` (a code redeemed only by that flow's client, redirect URI
+//! and PKCE verifier). Every error before consent is a gateway page, never a redirect.
+
+use std::collections::HashMap;
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::consent::{self, Approvals, ConsentPrompt};
+use super::redirect::{self, Destination};
+use super::relay::{Facade, RelayClient, params};
+use super::{OAuthError, RegistrationMode};
+
+/// What `GET /authorize` leads to.
+#[derive(Debug)]
+pub enum Authorize {
+    /// Off to the IdP.
+    ToIdp(String),
+    /// This browser has not approved the client for this redirect URI: ask.
+    AskConsent(ConsentPrompt),
+}
+
+/// What the consent form's answer leads to.
+#[derive(Debug)]
+pub enum ConsentAnswer {
+    /// Off to the IdP; `approvals` is the browser's new approvals cookie.
+    Approved { location: String, approvals: String },
+    /// Refused. A client on this machine hears `access_denied` at its redirect URI; any
+    /// other gets nothing (the user sees a page).
+    Denied { location: Option<String> },
+}
+
+/// What travels through the IdP in `state`.
+#[derive(Serialize, Deserialize)]
+struct RelayState {
+    /// The client's redirect URI as it sent it.
+    r: String,
+    /// The client's own state, returned unchanged.
+    s: Option<String>,
+    /// Digest of the client id.
+    k: String,
+    /// The client's PKCE challenge.
+    x: String,
+}
+
+/// The code the client receives: the IdP's, sealed to the flow that asked for it.
+#[derive(Serialize, Deserialize)]
+struct RelayCode {
+    c: String,
+    k: String,
+    r: String,
+    x: String,
+}
+
+const STATE: &str = "state";
+const CODE: &str = "code";
+/// Longest client `state` relayed.
+const MAX_STATE: usize = 1024;
+
+fn client_key(client_id: &str) -> String {
+    let d = digest::digest(&digest::SHA256, client_id.as_bytes());
+    B64.encode(&d.as_ref()[..16])
+}
+
+fn s256(verifier: &str) -> String {
+    B64.encode(digest::digest(&digest::SHA256, verifier.as_bytes()).as_ref())
+}
+
+fn append(base: &str, pairs: &[(&str, &str)]) -> String {
+    let mut url = Url::parse(base).expect("validated redirect URIs parse");
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(k, v);
+        }
+    }
+    url.into()
+}
+
+/// A fully checked `/authorize` request.
+struct Checked {
+    p: HashMap<String, String>,
+    client_id: String,
+    client: RelayClient,
+    /// The registered redirect URI the given one matched (approvals are kept per it).
+    registered: String,
+    redirect_uri: String,
+    challenge: String,
+}
+
+impl Facade {
+    /// Checks everything about an `/authorize` request; any error is shown, never redirected.
+    async fn check(&self, query: &str, now: u64) -> Result<Checked, OAuthError> {
+        if !self.settings.relay {
+            return Err(OAuthError::NotOffered);
+        }
+        let p = params(query);
+        if p.keys().any(|k| k.ends_with("#dup")) {
+            return Err(OAuthError::InvalidRequest("a parameter is repeated".into()));
+        }
+        let client_id = p.get("client_id").ok_or(OAuthError::UnknownClient)?.clone();
+        let client = self.client(&client_id, now).await?;
+        let (registered, redirect_uri) = match p.get("redirect_uri") {
+            Some(given) => match redirect::find(&client.r, given) {
+                Some(r) => (r.to_owned(), given.clone()),
+                None => {
+                    return Err(OAuthError::InvalidRedirectUri(
+                        "not registered for this client".into(),
+                    ));
+                }
+            },
+            None if client.r.len() == 1 => (client.r[0].clone(), client.r[0].clone()),
+            None => {
+                return Err(OAuthError::InvalidRequest(
+                    "redirect_uri is required".into(),
+                ));
+            }
+        };
+        if p.get("response_type").map(String::as_str) != Some("code") {
+            return Err(OAuthError::InvalidRequest(
+                "only response_type=code is offered".into(),
+            ));
+        }
+        let challenge = p.get("code_challenge").cloned().unwrap_or_default();
+        if p.get("code_challenge_method").map(String::as_str) != Some("S256")
+            || !(43..=128).contains(&challenge.len())
+            || !challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        {
+            return Err(OAuthError::InvalidRequest(
+                "PKCE with S256 is required".into(),
+            ));
+        }
+        if p.get("state").is_some_and(|s| s.len() > MAX_STATE) {
+            return Err(OAuthError::InvalidRequest("state is too long".into()));
+        }
+        Ok(Checked {
+            p,
+            client_id,
+            client,
+            registered,
+            redirect_uri,
+            challenge,
+        })
+    }
+
+    fn preapproved(&self, registered: &str) -> bool {
+        self.settings
+            .preapproved_redirects
+            .iter()
+            .any(|pat| redirect::pattern_matches(pat, registered))
+    }
+
+    /// The IdP's authorization URL for a checked (and approved) request.
+    async fn to_idp(&self, c: &Checked, now: u64) -> Result<String, OAuthError> {
+        let idp = self.idp.metadata().await?;
+        let relay_state = self.sealer.seal(
+            STATE,
+            &RelayState {
+                r: c.redirect_uri.clone(),
+                s: c.p.get("state").cloned(),
+                k: client_key(&c.client_id),
+                x: c.challenge.clone(),
+            },
+            now + self.settings.state_ttl,
+        );
+        let callback = self.callback_url();
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", c.client.i.as_str()),
+            ("redirect_uri", callback.as_str()),
+            ("code_challenge", c.challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("state", relay_state.as_str()),
+        ];
+        for pass in ["scope", "resource", "prompt", "login_hint", "nonce"] {
+            if pass == "resource" && !self.settings.forward_resource {
+                continue;
+            }
+            if let Some(v) = c.p.get(pass) {
+                pairs.push((pass, v));
+            }
+        }
+        Ok(append(&idp.authorization_endpoint, &pairs))
+    }
+
+    /// `GET /authorize`: to the IdP when this browser approved the client (its approvals
+    /// cookie) or its redirect URI is pre-approved, else the consent page, whose form is
+    /// bound to `csrf_cookie`.
+    pub async fn authorize(
+        &self,
+        query: &str,
+        approvals_cookie: Option<&str>,
+        csrf_cookie: &str,
+        now: u64,
+    ) -> Result<Authorize, OAuthError> {
+        let c = self.check(query, now).await?;
+        let key = consent::approval_key(&c.client_id, &c.registered);
+        if self.preapproved(&c.registered)
+            || Approvals::open(&self.sealer, approvals_cookie, now).approves(&key, now)
+        {
+            return Ok(Authorize::ToIdp(self.to_idp(&c, now).await?));
+        }
+        let scopes =
+            c.p.get("scope")
+                .map(|s| s.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default();
+        Ok(Authorize::AskConsent(ConsentPrompt {
+            client_name: c.client.n.clone(),
+            client_url: c.client.url.clone(),
+            destination: redirect::destination(&c.redirect_uri),
+            redirect_uri: c.redirect_uri.clone(),
+            scopes,
+            form_token: consent::form_token(
+                &self.sealer,
+                query,
+                csrf_cookie,
+                now + self.settings.state_ttl,
+            ),
+        }))
+    }
+
+    /// The consent form's answer (`POST /authorize`): checked against the browser's CSRF
+    /// cookie, then the original request is checked again in full.
+    pub async fn consent(
+        &self,
+        form_token: &str,
+        csrf_cookie: Option<&str>,
+        approve: bool,
+        approvals_cookie: Option<&str>,
+        now: u64,
+    ) -> Result<ConsentAnswer, OAuthError> {
+        let query = consent::open_form(&self.sealer, form_token, csrf_cookie, now)?;
+        let c = self.check(&query, now).await?;
+        if !approve {
+            let location = matches!(
+                redirect::destination(&c.redirect_uri),
+                Destination::ThisMachine(_)
+            )
+            .then(|| {
+                let mut pairs = vec![("error", "access_denied")];
+                if let Some(s) = c.p.get("state") {
+                    pairs.push(("state", s));
+                }
+                append(&c.redirect_uri, &pairs)
+            });
+            return Ok(ConsentAnswer::Denied { location });
+        }
+        let mut approvals = Approvals::open(&self.sealer, approvals_cookie, now);
+        approvals.add(
+            consent::approval_key(&c.client_id, &c.registered),
+            now + self.settings.consent_ttl,
+            now,
+        );
+        Ok(ConsentAnswer::Approved {
+            location: self.to_idp(&c, now).await?,
+            approvals: approvals.seal(&self.sealer),
+        })
+    }
+
+    /// `GET /oauth/callback`: where the IdP sends the browser; returns the client's
+    /// (approved) redirect URI with the code sealed to this flow, or the IdP's error, and
+    /// the client's state unchanged.
+    pub fn callback(&self, query: &str, now: u64) -> Result<String, OAuthError> {
+        let p = params(query);
+        let sealed = p.get("state").ok_or(OAuthError::BadSeal)?;
+        let st: RelayState = self.sealer.open(STATE, sealed, now)?;
+        let code;
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        match (p.get("code"), p.get("error")) {
+            (Some(idp_code), None) => {
+                code = self.sealer.seal(
+                    CODE,
+                    &RelayCode {
+                        c: idp_code.clone(),
+                        k: st.k.clone(),
+                        r: st.r.clone(),
+                        x: st.x.clone(),
+                    },
+                    now + self.settings.state_ttl,
+                );
+                pairs.push(("code", &code));
+            }
+            (_, Some(error)) => {
+                let error = if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                    error.as_str()
+                } else {
+                    "server_error"
+                };
+                pairs.push(("error", error));
+                if let Some(d) = p.get("error_description").filter(|d| d.len() <= 300) {
+                    pairs.push(("error_description", d));
+                }
+            }
+            (None, None) => pairs.push(("error", "server_error")),
+        }
+        if let Some(s) = &st.s {
+            pairs.push(("state", s));
+        }
+        Ok(append(&st.r, &pairs))
+    }
+
+    /// The IdP's code behind a relayed one, when it is redeemed by the flow it came back for.
+    fn open_code(
+        &self,
+        code: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        now: u64,
+    ) -> Result<String, OAuthError> {
+        let grant = |why: &str| OAuthError::InvalidGrant(why.into());
+        let c: RelayCode = self
+            .sealer
+            .open(CODE, code, now)
+            .map_err(|_| grant("the code is unknown or expired"))?;
+        if c.k != client_key(client_id) {
+            return Err(grant("the code was issued to another client"));
+        }
+        if c.r != redirect_uri {
+            return Err(grant("redirect_uri differs from the authorization request"));
+        }
+        if s256(verifier) != c.x {
+            return Err(grant("code_verifier does not match the code challenge"));
+        }
+        Ok(c.c)
+    }
+
+    /// `POST /token`: the form relayed to the IdP's token endpoint with the IdP's client id
+    /// and the relay's callback; the IdP's answer comes back unchanged.
+    pub async fn token(&self, body: &str, now: u64) -> Result<(u16, Vec<u8>), OAuthError> {
+        if !self.settings.relay {
+            return Err(OAuthError::NotOffered);
+        }
+        let p = params(body);
+        if p.keys().any(|k| k.ends_with("#dup")) {
+            return Err(OAuthError::InvalidRequest("a parameter is repeated".into()));
+        }
+        let need = |k: &str| {
+            p.get(k)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| OAuthError::InvalidRequest(format!("{k} is required")))
+        };
+        let client_id = need("client_id")?;
+        let client = self.client(client_id, now).await?;
+        let mut form: Vec<(String, String)> = vec![("client_id".into(), client.i.clone())];
+        let code_grant = match p.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => {
+                let given = need("redirect_uri")?;
+                if redirect::find(&client.r, given).is_none() {
+                    return Err(OAuthError::InvalidRequest(
+                        "redirect_uri is not registered".into(),
+                    ));
+                }
+                let verifier = need("code_verifier")?;
+                let idp_code = self.open_code(need("code")?, client_id, given, verifier, now)?;
+                form.push(("grant_type".into(), "authorization_code".into()));
+                form.push(("code".into(), idp_code));
+                form.push(("code_verifier".into(), verifier.clone()));
+                form.push(("redirect_uri".into(), self.callback_url()));
+                true
+            }
+            Some("refresh_token") => {
+                form.push(("grant_type".into(), "refresh_token".into()));
+                form.push(("refresh_token".into(), need("refresh_token")?.clone()));
+                if let Some(s) = p.get("scope") {
+                    form.push(("scope".into(), s.clone()));
+                }
+                false
+            }
+            _ => return Err(OAuthError::UnsupportedGrantType),
+        };
+        if let Some(r) = p.get("resource").filter(|_| self.settings.forward_resource) {
+            form.push(("resource".into(), r.clone()));
+        }
+        let idp = self.idp.metadata().await?;
+        let answer = self.idp.token(&idp.token_endpoint, &form).await?;
+        // A Cognito registration that redeemed a code is in use: never swept.
+        if code_grant && answer.0 == 200 && self.settings.registration == RegistrationMode::Cognito
+        {
+            if let Some(log) = &self.log {
+                if let Err(e) = log.mark_used(&client.i, now).await {
+                    tracing::warn!(error = %e, "façade: registration not marked used");
+                }
+            }
+        }
+        Ok(answer)
+    }
+}
