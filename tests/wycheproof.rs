@@ -1,5 +1,6 @@
-//! Google Wycheproof's JSON Web Signature vectors (`json_web_signature_test.json`, kept in
-//! `shared/testdata/wycheproof/` beside the repository) against the gateway's signature layer:
+//! Project Wycheproof's JSON Web Signature vectors (`json_web_signature_test.json`, kept in
+//! `tests/data/wycheproof/`, source and licence in tests/data/README.md) against the
+//! gateway's signature layer:
 //! `jwk::parse_jwks` builds the key set from each group's public JWK, `jws::parse` checks the
 //! compact token and its header, the header's `kid` picks the key, `Jws::verify` checks the
 //! pinned algorithm and the signature.
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/testdata/wycheproof/json_web_signature_test.json"
+    "/tests/data/wycheproof/json_web_signature_test.json"
 );
 
 /// Valid HS256 vectors. Their groups carry only a `private` symmetric (`oct`) key: there is no

@@ -8,12 +8,9 @@ use serde_json::Value;
 
 use super::*;
 
-/// Where the official MCP schemas are: `shared/` sits beside the repository (in CI too).
-/// A missing schema fails the test loudly; it is never skipped.
-pub const SCHEMA_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/mcp-schema"
-);
+/// Where the official MCP schemas are: in the repository (tests/data/README.md says where
+/// they come from). A missing schema fails the test loudly; it is never skipped.
+pub const SCHEMA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mcp-schema");
 
 /// The schema file that governs a protocol version (2025-03-26 has no file of its own; its
 /// messages are a subset of 2025-06-18's).
@@ -38,7 +35,7 @@ fn validators(file: &str) -> &'static ValidatorMap {
     slot.get_or_init(|| {
         let path = format!("{SCHEMA_DIR}/{file}.schema.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("MCP schema {path} is required (shared/ must sit beside the repo): {e}")
+            panic!("MCP schema {path} is required (tests/data/mcp-schema/): {e}")
         });
         let schema: Value = serde_json::from_str(&text).expect("schema file is JSON");
         jsonschema::validator_map_for(&schema)
