@@ -143,19 +143,39 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The façade's path (its cookies' `Path`) and whether it is served over https.
+fn cookie_scope(f: &Facade) -> (&str, bool) {
+    scope_of(&f.settings.base)
+}
+
+fn scope_of(base: &str) -> (&str, bool) {
+    let after = base.find("://").map_or(0, |i| i + 3);
+    let path = base[after..].find('/').map_or("/", |i| &base[after + i..]);
+    (path, base.starts_with("https://"))
+}
+
+/// A façade cookie's name: with the `__Host-` prefix where the browser allows it (https,
+/// `Path=/`), so a sibling domain can never plant one (cookie tossing); a façade under a
+/// path (an API Gateway stage) keeps the plain name, scoped to that path.
+fn cookie_name(f: &Facade, name: &str) -> String {
+    name_for(&f.settings.base, name)
+}
+
+fn name_for(base: &str, name: &str) -> String {
+    match scope_of(base) {
+        ("/", true) => format!("__Host-{name}"),
+        _ => name.to_owned(),
+    }
+}
+
 /// `Set-Cookie` for a façade cookie: HttpOnly, scoped to the façade's path, Secure unless
 /// the façade is served over plain loopback HTTP (a local run).
 fn set_cookie(f: &Facade, name: &str, value: &str, same_site: &str, max_age: u64) -> HeaderValue {
-    let base = &f.settings.base;
-    let after = base.find("://").map_or(0, |i| i + 3);
-    let path = base[after..].find('/').map_or("/", |i| &base[after + i..]);
-    let secure = if base.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let (path, https) = cookie_scope(f);
+    let secure = if https { "; Secure" } else { "" };
     let v = format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+        "{}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}",
+        cookie_name(f, name)
     );
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -176,9 +196,9 @@ pub(super) async fn authorize(
     let Some(f) = state.facade.as_ref() else {
         return not_found();
     };
-    let existing = cookie(&headers, CSRF_COOKIE).map(str::to_owned);
+    let existing = cookie(&headers, &cookie_name(f, CSRF_COOKIE)).map(str::to_owned);
     let csrf = existing.clone().unwrap_or_else(new_csrf_value);
-    let approvals = cookie(&headers, APPROVALS_COOKIE);
+    let approvals = cookie(&headers, &cookie_name(f, APPROVALS_COOKIE));
     match f
         .authorize(uri.query().unwrap_or(""), approvals, &csrf, now())
         .await
@@ -221,8 +241,8 @@ pub(super) async fn consent(
             ));
         }
     };
-    let csrf = cookie(&headers, CSRF_COOKIE);
-    let approvals = cookie(&headers, APPROVALS_COOKIE);
+    let csrf = cookie(&headers, &cookie_name(f, CSRF_COOKIE));
+    let approvals = cookie(&headers, &cookie_name(f, APPROVALS_COOKIE));
     match f.consent(token, csrf, approve, approvals, now()).await {
         Ok(ConsentAnswer::Approved {
             location,
@@ -303,4 +323,19 @@ pub(super) async fn preflight() -> Response {
         HeaderValue::from_static("600"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_take_the_host_prefix_where_browsers_allow_it() {
+        assert_eq!(scope_of("https://gw.example"), ("/", true));
+        assert_eq!(scope_of("https://gw.example/prod"), ("/prod", true));
+        assert_eq!(scope_of("http://127.0.0.1:9"), ("/", false));
+        assert_eq!(name_for("https://gw.example", "c"), "__Host-c");
+        assert_eq!(name_for("https://gw.example/prod", "c"), "c");
+        assert_eq!(name_for("http://127.0.0.1:9", "c"), "c");
+    }
 }
