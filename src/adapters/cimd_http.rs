@@ -28,7 +28,7 @@ struct PublicOnly {
 impl Resolve for PublicOnly {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
-        let allowed = self.allowed_hosts.iter().any(|h| *h == host);
+        let allowed = self.allowed_hosts.contains(&host);
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 443))
                 .await?
