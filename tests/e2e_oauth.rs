@@ -260,6 +260,20 @@ async fn the_relay_never_redirects_elsewhere_and_passes_pkce_and_state_through()
     let again = browser.get(&url("http://127.0.0.1:6666/cb", true)).await;
     assert_eq!(again.status, 302);
     assert!(again.location().unwrap().contains("/auth?"));
+    let second_state = query(&again.location().unwrap())["state"].clone();
+    // Each flow leaves with a cookie of its own, which its callback will need.
+    let flows: Vec<&String> = browser
+        .cookies
+        .iter()
+        .filter(|(k, _)| k.starts_with("mcp_gw_flow_"))
+        .map(|(_, (_, line))| line)
+        .collect();
+    assert_eq!(flows.len(), 2, "{flows:?}");
+    for line in flows {
+        for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"] {
+            assert!(line.contains(attr), "{line}");
+        }
+    }
 
     // Without PKCE: a page, even for an approved client (finding 2: nothing before the IdP
     // is redirected).
@@ -268,18 +282,27 @@ async fn the_relay_never_redirects_elsewhere_and_passes_pkce_and_state_through()
     assert!(resp.location().is_none());
     assert!(resp.body.contains("PKCE"), "{}", resp.body);
 
-    // The IdP's answer goes back to the client's redirect URI with its state unchanged.
-    let callback = |state: &str, extra: &[(&str, &str)]| {
+    // The IdP's answer goes back to the client's redirect URI with its state unchanged, in
+    // the browser that left for the IdP; in any other (no flow cookie) it is a page.
+    let callback_url = |state: &str, extra: &[(&str, &str)]| {
         let mut q: Vec<(&str, &str)> = vec![("state", state)];
         q.extend_from_slice(extra);
-        let url = url::Url::parse_with_params(&format!("{}/oauth/callback", g.base), &q).unwrap();
-        http().get(url).send()
+        url::Url::parse_with_params(&format!("{}/oauth/callback", g.base), &q)
+            .unwrap()
+            .to_string()
     };
-    let resp = callback(&relay_state, &[("code", "the-code")])
+    let callback =
+        |state: &str, extra: &[(&str, &str)]| http().get(callback_url(state, extra)).send();
+    let elsewhere = callback(&relay_state, &[("code", "the-code")])
         .await
         .unwrap();
-    assert_eq!(resp.status(), 302);
-    let back = query(resp.headers()["location"].to_str().unwrap());
+    assert_eq!(elsewhere.status(), 403);
+    assert!(elsewhere.headers().get("location").is_none());
+    let resp = browser
+        .get(&callback_url(&relay_state, &[("code", "the-code")]))
+        .await;
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let back = query(&resp.location().unwrap());
     // The IdP's code sealed to this flow (client, redirect URI, challenge), never bare.
     assert!(
         back["code"] != "the-code" && back["code"].len() > 40,
@@ -287,15 +310,19 @@ async fn the_relay_never_redirects_elsewhere_and_passes_pkce_and_state_through()
     );
     assert_eq!(back["state"], "client state/+&=");
     assert!(
-        resp.headers()["location"]
-            .to_str()
+        resp.location()
             .unwrap()
             .starts_with("http://127.0.0.1:5555/cb?")
     );
-    let resp = callback(&relay_state, &[("error", "access_denied")])
-        .await
-        .unwrap();
-    let back = query(resp.headers()["location"].to_str().unwrap());
+    // Used, the flow's cookie is gone: the same state does not complete twice.
+    let twice = browser
+        .get(&callback_url(&relay_state, &[("code", "the-code")]))
+        .await;
+    assert_eq!(twice.status, 403);
+    let resp = browser
+        .get(&callback_url(&second_state, &[("error", "access_denied")]))
+        .await;
+    let back = query(&resp.location().unwrap());
     assert_eq!(back["error"], "access_denied");
     assert!(!back.contains_key("code"));
     // An altered relay state, or none: an error page.

@@ -42,8 +42,13 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// Most document fetches in flight at once: each costs a connection of up to 5 s, started by
+/// an unauthenticated request.
+const MAX_IN_FLIGHT: usize = 8;
+
 pub struct CimdHttp {
     client: reqwest::Client,
+    in_flight: Arc<tokio::sync::Semaphore>,
     /// Exact `host:port` pairs of the test-only allow-list.
     allowed: Vec<(String, u16)>,
 }
@@ -77,6 +82,7 @@ impl CimdHttp {
         }
         Ok(Self {
             client: b.build()?,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             allowed,
         })
     }
@@ -111,6 +117,9 @@ impl CimdFetcher for CimdHttp {
         let parsed = reqwest::Url::parse(url).map_err(|_| OAuthError::UnknownClient)?;
         self.check_url(&parsed).map_err(|e| {
             OAuthError::Upstream(format!("client metadata document not fetched: {e}"))
+        })?;
+        let _slot = self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            OAuthError::Upstream("client metadata document not fetched: too many in flight".into())
         })?;
         let resp = self
             .client

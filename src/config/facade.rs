@@ -54,7 +54,7 @@ pub struct FacadeConfig {
     /// `GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET`: a Secrets Manager secret holding the
     /// initial access token `POST /register` then requires (RFC 7591 §3).
     pub registration_token_secret: Option<String>,
-    /// `GATEWAY_FACADE_UNUSED_REGISTRATION_TTL_SECS` (default 86400): Cognito registrations
+    /// `GATEWAY_FACADE_UNUSED_REGISTRATION_TTL_SECS` (default 3600): Cognito registrations
     /// whose client never redeemed a code within this are deleted.
     pub unused_registration_ttl_secs: u64,
     /// `GATEWAY_FACADE_CIMD_TEST_ALLOW`: `host:port` pairs whose metadata documents are
@@ -206,6 +206,18 @@ pub fn from_env(
         None => None,
         Some(k) => Some(decode_key(&k).map_err(|r| bad("GATEWAY_FACADE_STATE_KEY", r))?),
     };
+    // Without the relay a client registers its own redirect URIs as the Cognito app
+    // client's callbacks and signs users in at Cognito directly: no consent page can stand
+    // between, so only holders of the initial access token may register.
+    if !relay
+        && matches!(registration, FacadeRegistration::Cognito { .. })
+        && get("GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET").is_none()
+    {
+        return Err(bad(
+            "GATEWAY_FACADE_RELAY",
+            "off with cognito registration needs GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET",
+        ));
+    }
     let state_secret = get("GATEWAY_FACADE_STATE_SECRET_ARN");
     if state_secret.is_some() && state_key.is_some() {
         return Err(bad(
@@ -229,7 +241,7 @@ pub fn from_env(
     let unused_registration_ttl_secs = super::number(
         env,
         "GATEWAY_FACADE_UNUSED_REGISTRATION_TTL_SECS",
-        86_400u64,
+        3_600u64,
         300..=30 * 86_400,
     )?;
     let cimd_test_allow = crate::oauth::ssrf::parse_allow_list(

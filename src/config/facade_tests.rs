@@ -139,3 +139,63 @@ fn cognito_registration_needs_a_cognito_issuer_and_finds_its_pool() {
         }
     );
 }
+
+#[test]
+fn cognito_registration_without_the_relay_needs_an_initial_access_token() {
+    let pool = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc";
+    let base = [
+        ("GATEWAY_COGNITO_USER_POOL_ID", "eu-west-1_Abc"),
+        ("GATEWAY_COGNITO_CLIENT_IDS", "c1"),
+        ("GATEWAY_FACADE_ISSUER", pool),
+        ("GATEWAY_FACADE_REGISTRATION", "cognito"),
+        ("GATEWAY_POLICY_TABLE", "mcp-gateway"),
+        ("GATEWAY_FACADE_RELAY", "false"),
+    ];
+    assert_eq!(refused(&base), "GATEWAY_FACADE_RELAY");
+    let mut with_token = base.to_vec();
+    with_token.push(("GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET", "iat"));
+    assert!(cfg(&with_token).is_ok());
+}
+
+#[test]
+fn pre_approved_patterns_and_consent_lifetimes_are_checked_at_start_up() {
+    let on = [
+        ("GATEWAY_FACADE_ISSUER", OIDC),
+        ("GATEWAY_FACADE_CLIENT_ID", "public"),
+    ];
+    let with = |extra: (&'static str, &'static str)| {
+        let mut v = on.to_vec();
+        v.push(extra);
+        cfg(&v)
+    };
+    let f = with((
+        "GATEWAY_FACADE_PREAPPROVED_REDIRECTS",
+        "https://claude.ai/api/mcp/auth_callback, https://app.example/oauth/*",
+    ))
+    .unwrap()
+    .facade
+    .unwrap();
+    assert_eq!(f.preapproved_redirects.len(), 2);
+    assert_eq!(f.consent_ttl_secs, 30 * 86_400);
+    for bad in [
+        (
+            "GATEWAY_FACADE_PREAPPROVED_REDIRECTS",
+            "https://*.claude.ai/cb",
+        ),
+        ("GATEWAY_FACADE_CONSENT_TTL_SECS", "99999999"),
+        ("GATEWAY_FACADE_CIMD_TEST_ALLOW", "no-port"),
+        ("GATEWAY_FACADE_STATE_KEY", "c2hvcnQ="),
+    ] {
+        assert_eq!(with(bad).unwrap_err().name, bad.0);
+    }
+    let both = [
+        ("GATEWAY_FACADE_ISSUER", OIDC),
+        ("GATEWAY_FACADE_CLIENT_ID", "public"),
+        ("GATEWAY_FACADE_STATE_SECRET_ARN", "arn:x"),
+        (
+            "GATEWAY_FACADE_STATE_KEY",
+            "c3RhdGUta2V5LWZvci10aGUtZmFjYWRlLWluLXNlY3JldHMtbWFuYWdlcg==",
+        ),
+    ];
+    assert_eq!(refused(&both), "GATEWAY_FACADE_STATE_SECRET_ARN");
+}

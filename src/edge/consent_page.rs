@@ -71,8 +71,9 @@ fn destination_line(d: &Destination, uri: &str) -> String {
             escape(host)
         ),
         Destination::App(scheme) => format!(
-            "<p>After you sign in, your browser hands the result to <b>an app on this computer</b> \
-             registered for <code>{}:</code> links: <code>{uri}</code></p>",
+            "<p class=\"warn\">After you sign in, your browser hands the result to <b>an app on \
+             this computer</b> registered for <code>{}:</code> links: <code>{uri}</code>. Approve \
+             only if you installed that app and started this sign-in from it.</p>",
             escape(scheme)
         ),
         Destination::Site(host) => format!(

@@ -180,7 +180,9 @@ pub fn oauth_error_parts(e: &crate::oauth::OAuthError) -> (StatusCode, &'static 
         E::UnknownClient => (StatusCode::UNAUTHORIZED, "invalid_client", e.to_string()),
         E::InvalidGrant(_) => (StatusCode::BAD_REQUEST, "invalid_grant", e.to_string()),
         E::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
-        E::CrossSiteForm => (StatusCode::FORBIDDEN, "access_denied", e.to_string()),
+        E::CrossSiteForm | E::ForeignFlow => {
+            (StatusCode::FORBIDDEN, "access_denied", e.to_string())
+        }
         E::UnsupportedGrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",

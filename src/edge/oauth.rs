@@ -17,7 +17,7 @@ use base64::Engine;
 use super::consent_page;
 use super::errors::{EdgeError, json_response, oauth_error_parts, oauth_error_response};
 use crate::oauth::consent::{APPROVALS_COOKIE, CSRF_COOKIE};
-use crate::oauth::{Authorize, ConsentAnswer, Facade, OAuthError};
+use crate::oauth::{Authorize, ConsentAnswer, Facade, FlowCookie, OAuthError};
 use crate::state::AppState;
 
 fn now() -> u64 {
@@ -203,7 +203,7 @@ pub(super) async fn authorize(
         .authorize(uri.query().unwrap_or(""), approvals, &csrf, now())
         .await
     {
-        Ok(Authorize::ToIdp(location)) => redirect(&location),
+        Ok(Authorize::ToIdp { location, flow }) => to_idp(f, &location, &flow),
         Ok(Authorize::AskConsent(prompt)) => {
             let mut resp = consent_page::consent(&f.settings.base, &prompt);
             if existing.is_none() {
@@ -241,15 +241,19 @@ pub(super) async fn consent(
             ));
         }
     };
+    if !same_origin(f, &headers) {
+        return page_refused(OAuthError::CrossSiteForm);
+    }
     let csrf = cookie(&headers, &cookie_name(f, CSRF_COOKIE));
     let approvals = cookie(&headers, &cookie_name(f, APPROVALS_COOKIE));
     match f.consent(token, csrf, approve, approvals, now()).await {
         Ok(ConsentAnswer::Approved {
             location,
             approvals,
+            flow,
         }) => {
             tracing::info!("façade: the user approved a client");
-            let mut resp = redirect(&location);
+            let mut resp = to_idp(f, &location, &flow);
             let c = set_cookie(
                 f,
                 APPROVALS_COOKIE,
@@ -271,15 +275,47 @@ pub(super) async fn consent(
     }
 }
 
-/// `GET /oauth/callback`: from the IdP back to the client (approved before it left).
-pub(super) async fn callback(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+/// `GET /oauth/callback`: from the IdP back to the client (approved before it left), in
+/// the browser that left (its flow cookie), which is then cleared.
+pub(super) async fn callback(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();
     };
-    match f.callback(uri.query().unwrap_or(""), now()) {
-        Ok(location) => redirect(&location),
+    let read = |name: &str| cookie(&headers, &cookie_name(f, name)).map(str::to_owned);
+    match f.callback(uri.query().unwrap_or(""), read, now()) {
+        Ok((location, flow)) => {
+            let mut resp = redirect(&location);
+            resp.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(f, &flow, "", "Lax", 0));
+            resp
+        }
         Err(e) => page_refused(e),
     }
+}
+
+/// The redirect to the IdP, setting the flow's cookie: SameSite=Lax, since the IdP's
+/// redirect back is a cross-site navigation.
+fn to_idp(f: &Facade, location: &str, flow: &FlowCookie) -> Response {
+    let mut resp = redirect(location);
+    let c = set_cookie(f, &flow.name, &flow.value, "Lax", f.settings.state_ttl);
+    resp.headers_mut().append(header::SET_COOKIE, c);
+    resp
+}
+
+/// A consent answer from a browser must come from the façade's own page: a browser says
+/// where a form was posted from (`Origin`, `Sec-Fetch-Site`); a client that sends neither is
+/// no browser and carries no victim's cookies.
+fn same_origin(f: &Facade, headers: &HeaderMap) -> bool {
+    let base = &f.settings.base;
+    let after = base.find("://").map_or(0, |i| i + 3);
+    let origin = &base[..base[after..].find('/').map_or(base.len(), |i| after + i)];
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("origin").is_none_or(|o| o.eq_ignore_ascii_case(origin))
+        && header("sec-fetch-site").is_none_or(|s| s == "same-origin")
 }
 
 /// `POST /token`: relayed to the IdP; its answer comes back as it was.

@@ -2,7 +2,9 @@
 //! consent unless this browser approved the client or the operator pre-approved its
 //! redirect URI), the consent answer, `/oauth/callback` (the IdP's code sealed to the flow
 //! that asked for it) and `/token` (a code redeemed only by that flow's client, redirect URI
-//! and PKCE verifier). Every error before consent is a gateway page, never a redirect.
+//! and PKCE verifier). Every error before consent is a gateway page, never a redirect. The
+//! browser that leaves for the IdP carries a flow cookie the callback requires, so an IdP
+//! link made in one browser (an attacker's, approved there) never completes in another.
 
 use std::collections::HashMap;
 
@@ -17,11 +19,19 @@ use super::redirect::{self, Destination};
 use super::relay::{Facade, RelayClient, params};
 use super::{OAuthError, RegistrationMode};
 
+/// The cookie that binds one flow to the browser it started in (set as the browser leaves
+/// for the IdP, required at the callback). The edge adds its attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowCookie {
+    pub name: String,
+    pub value: String,
+}
+
 /// What `GET /authorize` leads to.
 #[derive(Debug)]
 pub enum Authorize {
-    /// Off to the IdP.
-    ToIdp(String),
+    /// Off to the IdP, with the flow's cookie.
+    ToIdp { location: String, flow: FlowCookie },
     /// This browser has not approved the client for this redirect URI: ask.
     AskConsent(ConsentPrompt),
 }
@@ -30,7 +40,11 @@ pub enum Authorize {
 #[derive(Debug)]
 pub enum ConsentAnswer {
     /// Off to the IdP; `approvals` is the browser's new approvals cookie.
-    Approved { location: String, approvals: String },
+    Approved {
+        location: String,
+        approvals: String,
+        flow: FlowCookie,
+    },
     /// Refused. A client on this machine hears `access_denied` at its redirect URI; any
     /// other gets nothing (the user sees a page).
     Denied { location: Option<String> },
@@ -47,6 +61,9 @@ struct RelayState {
     k: String,
     /// The client's PKCE challenge.
     x: String,
+    /// The flow cookie's id (its name) and the digest of its value.
+    f: String,
+    b: String,
 }
 
 /// The code the client receives: the IdP's, sealed to the flow that asked for it.
@@ -72,15 +89,29 @@ fn s256(verifier: &str) -> String {
     B64.encode(digest::digest(&digest::SHA256, verifier.as_bytes()).as_ref())
 }
 
-fn append(base: &str, pairs: &[(&str, &str)]) -> String {
-    let mut url = Url::parse(base).expect("validated redirect URIs parse");
+/// `base` with `pairs` added to its query. A URI that does not parse (validation makes sure
+/// registered ones do) is an error, never a panic: a panic aborts the process.
+fn append(base: &str, pairs: &[(&str, &str)]) -> Result<String, OAuthError> {
+    let mut url = Url::parse(base)
+        .map_err(|_| OAuthError::InvalidRedirectUri("the redirect URI does not parse".into()))?;
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in pairs {
             q.append_pair(k, v);
         }
     }
-    url.into()
+    Ok(url.into())
+}
+
+fn random(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    aws_lc_rs::rand::fill(&mut raw).expect("system randomness");
+    B64.encode(raw)
+}
+
+/// The name of a flow's cookie (before the edge's `__Host-` prefix).
+pub fn flow_cookie_name(id: &str) -> String {
+    format!("mcp_gw_flow_{id}")
 }
 
 /// A fully checked `/authorize` request.
@@ -158,9 +189,12 @@ impl Facade {
             .any(|pat| redirect::pattern_matches(pat, registered))
     }
 
-    /// The IdP's authorization URL for a checked (and approved) request.
-    async fn to_idp(&self, c: &Checked, now: u64) -> Result<String, OAuthError> {
+    /// The IdP's authorization URL for a checked (and approved) request, and the cookie that
+    /// ties the flow to this browser.
+    async fn to_idp(&self, c: &Checked, now: u64) -> Result<(String, FlowCookie), OAuthError> {
         let idp = self.idp.metadata().await?;
+        let id = random(9);
+        let value = random(24);
         let relay_state = self.sealer.seal(
             STATE,
             &RelayState {
@@ -168,6 +202,8 @@ impl Facade {
                 s: c.p.get("state").cloned(),
                 k: client_key(&c.client_id),
                 x: c.challenge.clone(),
+                f: id.clone(),
+                b: s256(&value),
             },
             now + self.settings.state_ttl,
         );
@@ -188,7 +224,14 @@ impl Facade {
                 pairs.push((pass, v));
             }
         }
-        Ok(append(&idp.authorization_endpoint, &pairs))
+        let location = append(&idp.authorization_endpoint, &pairs)?;
+        Ok((
+            location,
+            FlowCookie {
+                name: flow_cookie_name(&id),
+                value,
+            },
+        ))
     }
 
     /// `GET /authorize`: to the IdP when this browser approved the client (its approvals
@@ -206,7 +249,8 @@ impl Facade {
         if self.preapproved(&c.registered)
             || Approvals::open(&self.sealer, approvals_cookie, now).approves(&key, now)
         {
-            return Ok(Authorize::ToIdp(self.to_idp(&c, now).await?));
+            let (location, flow) = self.to_idp(&c, now).await?;
+            return Ok(Authorize::ToIdp { location, flow });
         }
         let scopes =
             c.p.get("scope")
@@ -250,7 +294,8 @@ impl Facade {
                     pairs.push(("state", s));
                 }
                 append(&c.redirect_uri, &pairs)
-            });
+            })
+            .transpose()?;
             return Ok(ConsentAnswer::Denied { location });
         }
         let mut approvals = Approvals::open(&self.sealer, approvals_cookie, now);
@@ -259,19 +304,31 @@ impl Facade {
             now + self.settings.consent_ttl,
             now,
         );
+        let (location, flow) = self.to_idp(&c, now).await?;
         Ok(ConsentAnswer::Approved {
-            location: self.to_idp(&c, now).await?,
+            location,
             approvals: approvals.seal(&self.sealer),
+            flow,
         })
     }
 
     /// `GET /oauth/callback`: where the IdP sends the browser; returns the client's
     /// (approved) redirect URI with the code sealed to this flow, or the IdP's error, and
-    /// the client's state unchanged.
-    pub fn callback(&self, query: &str, now: u64) -> Result<String, OAuthError> {
+    /// the client's state unchanged, and the name of the flow cookie to clear. `cookie`
+    /// reads one of the browser's cookies by name: the flow's must be there and match.
+    pub fn callback(
+        &self,
+        query: &str,
+        cookie: impl Fn(&str) -> Option<String>,
+        now: u64,
+    ) -> Result<(String, String), OAuthError> {
         let p = params(query);
         let sealed = p.get("state").ok_or(OAuthError::BadSeal)?;
         let st: RelayState = self.sealer.open(STATE, sealed, now)?;
+        let name = flow_cookie_name(&st.f);
+        let value = cookie(&name).ok_or(OAuthError::ForeignFlow)?;
+        aws_lc_rs::constant_time::verify_slices_are_equal(s256(&value).as_bytes(), st.b.as_bytes())
+            .map_err(|_| OAuthError::ForeignFlow)?;
         let code;
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         match (p.get("code"), p.get("error")) {
@@ -304,7 +361,7 @@ impl Facade {
         if let Some(s) = &st.s {
             pairs.push(("state", s));
         }
-        Ok(append(&st.r, &pairs))
+        Ok((append(&st.r, &pairs)?, name))
     }
 
     /// The IdP's code behind a relayed one, when it is redeemed by the flow it came back for.

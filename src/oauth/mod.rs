@@ -19,7 +19,7 @@ pub mod ssrf;
 use async_trait::async_trait;
 
 pub use consent::ConsentPrompt;
-pub use flow::{Authorize, ConsentAnswer};
+pub use flow::{Authorize, ConsentAnswer, FlowCookie, flow_cookie_name};
 pub use metadata::IdpMetadata;
 pub use registration::{ClientRequest, Registration};
 pub use relay::{Facade, FacadeSettings, RegistrationMode};
@@ -42,9 +42,13 @@ pub enum OAuthError {
     /// `POST /register` without the initial access token the operator requires.
     #[error("an initial access token is required to register")]
     InvalidToken,
-    /// A consent form posted without the CSRF cookie of the browser it was shown to.
+    /// A consent form posted without the CSRF cookie of the browser it was shown to, or
+    /// from another origin.
     #[error("the consent form was not posted by the browser it was shown to")]
     CrossSiteForm,
+    /// A callback in a browser without the flow's cookie: the sign-in was started elsewhere.
+    #[error("this sign-in was started in another browser")]
+    ForeignFlow,
     #[error("unsupported grant type")]
     UnsupportedGrantType,
     #[error("not a value this gateway signed")]

@@ -28,46 +28,24 @@ fn is_loopback_ip(host: &str) -> bool {
     matches!(host, "127.0.0.1" | "[::1]" | "localhost")
 }
 
-/// Schemes a browser or the operating system gives a meaning of their own: never a native
-/// app's private-use scheme.
-const RESERVED_SCHEMES: &[&str] = &[
-    "about",
-    "blob",
-    "chrome",
-    "data",
-    "file",
-    "filesystem",
-    "ftp",
-    "intent",
-    "javascript",
-    "jar",
-    "mailto",
-    "ms-settings",
-    "news",
-    "sms",
-    "tel",
-    "vbscript",
-    "view-source",
-    "ws",
-    "wss",
-    "http",
-    "https",
-];
+/// Short (single-label) schemes of known MCP desktop clients. Any other private-use scheme
+/// must be reverse-domain (RFC 8252 §7.1): a single label may be a browser's or the system's
+/// own launcher (`microsoft-edge:https://…` opens a web page, `search-ms:`, `shell:`), which
+/// would hand the code to a website while the page says "an app".
+const KNOWN_SHORT_SCHEMES: &[&str] = &["claude", "cursor", "vscode", "vscode-insiders", "windsurf"];
 
-/// A private-use scheme (RFC 8252 §7.1): RFC 3986 scheme syntax, lower case, not one the
-/// browser or the system interprets. Reverse-domain names (`com.example.app`) are what the
-/// RFC asks for; desktop clients also use short ones (`cursor`), so both are accepted and
-/// the consent page names the scheme either way.
+/// A private-use scheme: RFC 3986 scheme syntax, lower case, reverse-domain
+/// (`com.example.app`) or one of the known desktop clients' short ones.
 pub fn is_private_use_scheme(scheme: &str) -> bool {
     let mut chars = scheme.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+    let syntax = chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && scheme.len() <= 100
         && scheme
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b))
         && !scheme.ends_with('.')
-        && !scheme.contains("..")
-        && !RESERVED_SCHEMES.contains(&scheme)
+        && !scheme.contains("..");
+    syntax && (scheme.contains('.') || KNOWN_SHORT_SCHEMES.contains(&scheme))
 }
 
 /// Where a redirect URI sends the browser, as the consent page tells the user.
@@ -96,12 +74,32 @@ fn private_use(uri: &str) -> Result<(), OAuthError> {
         return bad("not an absolute URI");
     };
     if !is_private_use_scheme(scheme) {
-        return bad("only https://, loopback http:// and private-use schemes are accepted");
+        return bad(
+            "only https://, loopback http:// and reverse-domain private-use schemes are accepted",
+        );
     }
     if rest.is_empty() || rest.contains('#') {
         return bad("a private-use redirect URI needs a path and has no fragment");
     }
+    let lower = rest.to_ascii_lowercase();
+    if ["http:", "https:", "http%3a", "https%3a"]
+        .iter()
+        .any(|u| lower.contains(u))
+    {
+        return bad("a private-use redirect URI never carries a web address");
+    }
+    if url::Url::parse(uri).is_err() {
+        return bad("not a URI");
+    }
     Ok(())
+}
+
+/// Whether a path has a dot segment, literal or percent-encoded: a browser resolves it, so
+/// `https://host/api/../x` would leave a pre-approved `https://host/api/*`.
+fn has_dot_segment(tail: &str) -> bool {
+    let path = tail.split(['?', '#']).next().unwrap_or("");
+    let lower = path.to_ascii_lowercase();
+    lower.contains("%2e") || path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
 /// Checks one redirect URI a client asks to register.
@@ -126,10 +124,25 @@ pub fn validate(uri: &str) -> Result<(), OAuthError> {
     if tail.contains('#') {
         return bad("a redirect URI has no fragment");
     }
+    if has_dot_segment(tail) {
+        return bad("a redirect URI has no dot segments");
+    }
     let host = host_of(authority);
     let port = authority[host.len()..].strip_prefix(':');
-    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if port.is_some_and(|p| port_number(p).is_none()) {
         return bad("bad port");
+    }
+    // What a browser makes of it must be what was checked here: the same host and port.
+    let Ok(parsed) = url::Url::parse(uri) else {
+        return bad("not a URI");
+    };
+    let same_host = parsed
+        .host_str()
+        .is_some_and(|h| h.eq_ignore_ascii_case(host));
+    let same_port =
+        parsed.port_or_known_default() == port.map_or(parsed.port_or_known_default(), port_number);
+    if !same_host || !same_port {
+        return bad("the host or port does not read the same to a browser");
     }
     match scheme {
         "https" => Ok(()),
@@ -138,6 +151,14 @@ pub fn validate(uri: &str) -> Result<(), OAuthError> {
         "http" => bad("http:// is allowed on 127.0.0.1, [::1] and localhost only"),
         _ => bad("only https:// and loopback http:// redirect URIs are accepted"),
     }
+}
+
+/// A port: 1 to 65535, digits only.
+fn port_number(p: &str) -> Option<u16> {
+    if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse::<u16>().ok().filter(|n| *n > 0)
 }
 
 /// Whether `given` is one of `registered`: exactly, or for a loopback IP registration the
@@ -158,7 +179,7 @@ pub fn matches(registered: &str, given: &str) -> bool {
         && !ga.contains('@')
         && ga[gh.len()..]
             .strip_prefix(':')
-            .is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .is_none_or(|p| port_number(p).is_some())
 }
 
 /// An operator's pre-approved redirect URI pattern (`GATEWAY_FACADE_PREAPPROVED_REDIRECTS`):
@@ -202,136 +223,5 @@ pub fn find<'a>(registered: &'a [String], given: &str) -> Option<&'a str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registration_accepts_https_and_loopback_ips_only() {
-        for ok in [
-            "https://app.example.com/cb",
-            "http://127.0.0.1/callback",
-            "http://127.0.0.1:33418/callback",
-            "http://[::1]:8080/cb?x=1",
-            "http://localhost:3000/oauth/callback",
-            "https://claude.ai/api/mcp/auth_callback",
-            "com.example.app:/oauth2redirect",
-            "cursor://anysphere.cursor-retrieval/oauth/callback",
-            "myapp://callback",
-        ] {
-            assert!(validate(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://example.com/cb",
-            "http://127.0.0.1.evil.example/cb",
-            "http://localhost.evil.example/cb",
-            "http://127.0.0.1@evil.example/cb",
-            "https://app.example.com/cb#frag",
-            "javascript:alert(1)",
-            "data:text/html,x",
-            "file:///etc/passwd",
-            "Cursor://x/cb",
-            "com.example.app:",
-            "com.example.app:/cb#frag",
-            "ftp://files.example/cb",
-            "https:///nohost",
-            "http://127.0.0.1:/cb",
-            "http://127.0.0.1:80x/cb",
-            "https://app.example.com/a b",
-            "/relative",
-        ] {
-            assert!(validate(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn loopback_registrations_match_any_port_and_nothing_else() {
-        let reg = "http://127.0.0.1/callback";
-        assert!(matches(reg, "http://127.0.0.1:51234/callback"));
-        assert!(matches(reg, "http://127.0.0.1/callback"));
-        assert!(matches(
-            "http://127.0.0.1:1/callback",
-            "http://127.0.0.1:2/callback"
-        ));
-        assert!(!matches(reg, "http://127.0.0.1:51234/other"));
-        assert!(!matches(reg, "http://127.0.0.1:51234/callback?x=1"));
-        assert!(!matches(reg, "http://[::1]:51234/callback"));
-        assert!(!matches(reg, "http://localhost:51234/callback"));
-        assert!(matches(
-            "http://localhost:1/oauth/callback",
-            "http://localhost:2/oauth/callback"
-        ));
-        assert!(!matches(
-            reg,
-            "http://127.0.0.1:51234@evil.example/callback"
-        ));
-        assert!(!matches(reg, "https://127.0.0.1:51234/callback"));
-        // https registrations match exactly, ports included.
-        let web = "https://app.example.com/cb";
-        assert!(matches(web, web));
-        assert!(!matches(web, "https://app.example.com:444/cb"));
-        assert!(!matches(web, "https://app.example.com/cb/"));
-        assert_eq!(
-            find(&[web.into(), reg.into()], "http://127.0.0.1:9/callback"),
-            Some(reg)
-        );
-        assert_eq!(find(&[web.into()], "https://evil.example/cb"), None);
-        // Private-use schemes match exactly.
-        let app = "com.example.app:/cb";
-        assert!(matches(app, app));
-        assert!(!matches(app, "com.example.app:/cb2"));
-    }
-
-    #[test]
-    fn destinations_say_whether_the_browser_leaves_this_machine() {
-        assert_eq!(
-            destination("http://127.0.0.1:5/cb"),
-            Destination::ThisMachine("127.0.0.1".into())
-        );
-        assert_eq!(
-            destination("https://evil.example/cb"),
-            Destination::Site("evil.example".into())
-        );
-        assert_eq!(
-            destination("cursor://anysphere.cursor-retrieval/oauth/callback"),
-            Destination::App("cursor".into())
-        );
-    }
-
-    #[test]
-    fn pre_approved_patterns_never_widen_the_host() {
-        for ok in [
-            "https://claude.ai/api/mcp/auth_callback",
-            "https://claude.ai/api/*",
-            "http://127.0.0.1/callback",
-        ] {
-            assert!(validate_pattern(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "https://claude.ai*",
-            "https://*.claude.ai/cb",
-            "https://claude.ai/*/x*",
-            "*",
-            "https://*",
-            "http://evil.example/*",
-        ] {
-            assert!(validate_pattern(bad).is_err(), "{bad}");
-        }
-        let p = "https://claude.ai/api/*";
-        assert!(pattern_matches(
-            p,
-            "https://claude.ai/api/mcp/auth_callback"
-        ));
-        assert!(!pattern_matches(p, "https://claude.ai.evil.example/api/x"));
-        assert!(!pattern_matches(p, "https://claude.ai/other"));
-        let exact = "https://claude.ai/api/mcp/auth_callback";
-        assert!(pattern_matches(exact, exact));
-        assert!(!pattern_matches(
-            exact,
-            "https://claude.ai/api/mcp/auth_callback2"
-        ));
-        assert!(pattern_matches(
-            "http://127.0.0.1/callback",
-            "http://127.0.0.1/callback"
-        ));
-    }
-}
+#[path = "redirect_tests.rs"]
+mod tests;

@@ -216,10 +216,16 @@ impl Facade {
     ) -> Result<String, OAuthError> {
         let factory = self.factory.as_ref().ok_or(OAuthError::NotOffered)?;
         let log = self.log.as_ref().ok_or(OAuthError::NotOffered)?;
-        self.sweep_unused(now, SWEEP_EVERY).await;
+        // Use is seen at the relay's /token only: without the relay nothing is swept.
+        let sweeps = self.settings.relay;
+        if sweeps {
+            self.sweep_unused(now, SWEEP_EVERY).await;
+        }
         if !log.reserve(self.settings.max_registrations).await? {
             // Full: what expired may free a slot.
-            self.sweep_unused(now, SWEEP_WHEN_FULL).await;
+            if sweeps {
+                self.sweep_unused(now, SWEEP_WHEN_FULL).await;
+            }
             if !log.reserve(self.settings.max_registrations).await? {
                 return Err(OAuthError::RegistrationLimit);
             }
@@ -248,15 +254,27 @@ impl Facade {
                 return Err(e);
             }
         };
-        log.record(&Registration {
-            client_id: id.clone(),
-            client_name: req.client_name.clone(),
-            redirect_uris: req.redirect_uris.clone(),
-            issuer: self.settings.idp_issuer.clone(),
-            created_at: now,
-            used_at: None,
-        })
-        .await?;
+        let recorded = log
+            .record(&Registration {
+                client_id: id.clone(),
+                client_name: req.client_name.clone(),
+                redirect_uris: req.redirect_uris.clone(),
+                issuer: self.settings.idp_issuer.clone(),
+                created_at: now,
+                used_at: None,
+            })
+            .await;
+        if let Err(e) = recorded {
+            // An app client nobody can list or sweep would hold its slot for ever: undo both.
+            let undone = async {
+                factory.delete(&id).await?;
+                log.release().await
+            };
+            if let Err(u) = undone.await {
+                tracing::warn!(client_id = %id, error = %u, "façade: an unrecorded app client was not undone");
+            }
+            return Err(e);
+        }
         Ok(id)
     }
 

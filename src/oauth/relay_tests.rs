@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::flow::{Authorize, ConsentAnswer};
+use super::flow::{Authorize, ConsentAnswer, FlowCookie};
 use super::relay::{Facade, FacadeSettings, RegistrationMode};
 use super::seal::Sealer;
 use super::{IdpGateway, IdpMetadata, OAuthError};
@@ -117,6 +117,12 @@ fn authorize_query(id: &str, redirect: &str) -> String {
 
 /// Approves in one browser (CSRF cookie `csrf`): the IdP URL and the approvals cookie.
 async fn approve(f: &Facade, q: &str, csrf: &str, now: u64) -> (String, String) {
+    let (location, approvals, _) = approve_flow(f, q, csrf, now).await;
+    (location, approvals)
+}
+
+/// As `approve`, with the flow cookie the browser got.
+async fn approve_flow(f: &Facade, q: &str, csrf: &str, now: u64) -> (String, String, FlowCookie) {
     let Authorize::AskConsent(prompt) = f.authorize(q, None, csrf, now).await.unwrap() else {
         panic!("consent was not asked");
     };
@@ -128,7 +134,8 @@ async fn approve(f: &Facade, q: &str, csrf: &str, now: u64) -> (String, String) 
         ConsentAnswer::Approved {
             location,
             approvals,
-        } => (location, approvals),
+            flow,
+        } => (location, approvals, flow),
         other => panic!("{other:?}"),
     }
 }
@@ -138,20 +145,24 @@ async fn authorize_then_callback_round_trips_the_clients_state_and_expires() {
     let (f, _) = facade(true);
     let id = registered(&f).await;
     let q = authorize_query(&id, "http://127.0.0.1:999/cb");
-    let (location, _) = approve(&f, &q, "c", 1000).await;
+    let (location, _, flow) = approve_flow(&f, &q, "c", 1000).await;
+    let jar = |name: &str| (name == flow.name).then(|| flow.value.clone());
     let to_idp = pairs(&location);
     assert_eq!(to_idp["client_id"], "public");
     assert_eq!(to_idp["code_challenge"], CHALLENGE);
     assert_eq!(to_idp["redirect_uri"], "https://gw.example/oauth/callback");
     assert_eq!(to_idp["resource"], "https://gw.example/mcp");
     let state = enc(&to_idp["state"]);
-    let back = f.callback(&format!("code=c1&state={state}"), 1500).unwrap();
+    let (back, cleared) = f
+        .callback(&format!("code=c1&state={state}"), jar, 1500)
+        .unwrap();
+    assert_eq!(cleared, flow.name);
     assert!(back.starts_with("http://127.0.0.1:999/cb?"), "{back}");
     assert_eq!(pairs(&back)["state"], "a b");
     // The code the client gets is the IdP's sealed to this flow, never the bare one.
     assert_ne!(pairs(&back)["code"], "c1");
     assert!(matches!(
-        f.callback(&format!("code=c1&state={state}"), 1600),
+        f.callback(&format!("code=c1&state={state}"), jar, 1600),
         Err(OAuthError::Expired)
     ));
     // A repeated parameter is refused before anything else.
@@ -164,12 +175,68 @@ async fn authorize_then_callback_round_trips_the_clients_state_and_expires() {
 
 /// A code the client would get back for `q` (approved in browser "c").
 async fn relayed_code(f: &Facade, q: &str, idp_code: &str) -> String {
-    let (location, _) = approve(f, q, "c", 1000).await;
+    let (location, _, flow) = approve_flow(f, q, "c", 1000).await;
     let state = enc(&pairs(&location)["state"]);
-    let back = f
-        .callback(&format!("code={idp_code}&state={state}"), 1001)
+    let (back, _) = f
+        .callback(
+            &format!("code={idp_code}&state={state}"),
+            |n: &str| (n == flow.name).then(|| flow.value.clone()),
+            1001,
+        )
         .unwrap();
     pairs(&back)["code"].clone()
+}
+
+/// The attack review's finding: an attacker approves its own client in its own browser and
+/// forwards the IdP link (relay state included) to the victim, whose IdP session answers at
+/// once. The callback now needs the flow cookie of the browser that left for the IdP.
+#[tokio::test]
+async fn an_idp_link_made_in_one_browser_never_completes_in_another() {
+    let (f, _) = facade(true);
+    let evil = registered_with(&f, "https://evil.example/cb").await;
+    let q = authorize_query(&evil, "https://evil.example/cb");
+    let (location, _, flow) = approve_flow(&f, &q, "attacker", 1000).await;
+    let state = enc(&pairs(&location)["state"]);
+    let callback = format!("code=victims-code&state={state}");
+    // The victim's browser: no flow cookie, or another flow's.
+    for victim in [
+        None,
+        Some((flow.name.clone(), "another value".to_owned())),
+        Some(("mcp_gw_flow_other".to_owned(), flow.value.clone())),
+    ] {
+        let jar = |n: &str| {
+            victim
+                .as_ref()
+                .filter(|(name, _)| name == n)
+                .map(|(_, v)| v.clone())
+        };
+        assert!(matches!(
+            f.callback(&callback, jar, 1001),
+            Err(OAuthError::ForeignFlow)
+        ));
+    }
+}
+
+/// The attack review's finding: a redirect URI the URL parser refuses (port 99999) passed
+/// validation and made the deny path and the callback panic, aborting the process.
+#[tokio::test]
+async fn unparsable_redirect_uris_are_refused_never_a_panic() {
+    let (f, _) = facade(true);
+    let id = registered(&f).await;
+    for redirect in ["http://127.0.0.1:99999/cb", "http://127.0.0.1:0/cb"] {
+        let q = authorize_query(&id, redirect);
+        assert!(matches!(
+            f.authorize(&q, None, "c", 1000).await,
+            Err(OAuthError::InvalidRedirectUri(_))
+        ));
+    }
+    for body in [
+        br#"{"redirect_uris":["http://127.0.0.1:99999/cb"]}"#.as_slice(),
+        br#"{"redirect_uris":["https://[zz]/cb"]}"#,
+        br#"{"redirect_uris":["microsoft-edge:https://evil.example/cb"]}"#,
+    ] {
+        assert!(f.register(body, None, 1).await.is_err());
+    }
 }
 
 #[tokio::test]
@@ -322,7 +389,7 @@ async fn nothing_reaches_the_idp_or_the_client_before_this_browser_approves() {
         f.authorize(&q, Some(&approvals), "victim", 1001)
             .await
             .unwrap(),
-        Authorize::ToIdp(_)
+        Authorize::ToIdp { .. }
     ));
     assert!(matches!(
         f.authorize(&q, None, "other", 1001).await.unwrap(),
@@ -354,7 +421,7 @@ async fn only_pre_approved_redirect_uris_skip_the_consent_page() {
     let q = authorize_query(&claude, "https://claude.ai/api/mcp/auth_callback");
     assert!(matches!(
         f.authorize(&q, None, "c", 1000).await.unwrap(),
-        Authorize::ToIdp(_)
+        Authorize::ToIdp { .. }
     ));
     let evil = registered_with(&f, "https://claude.ai.evil.example/api/mcp/auth_callback").await;
     let q = authorize_query(

@@ -15,6 +15,9 @@
 //    /authorize link with its own PKCE challenge. The victim's browser follows it.
 // 4. The attacker tries to submit the consent form for the victim: with no cookie (a
 //    cross-site POST carries no SameSite cookie) and with a token from its own browser.
+// 5. The attacker approves its own client in its own browser and sends the victim the IdP
+//    link the gateway gave it (the relay state inside): the IdP answers the victim's browser
+//    at once, but the callback needs the flow cookie of the browser that approved.
 // Prints one JSON report; the Rust test (tests/e2e_oauth/attacks.rs) asserts on it.
 import { createHash, randomBytes } from 'node:crypto';
 import { signIn } from './oauth_browser.mjs';
@@ -42,6 +45,13 @@ function authorizeUrl(clientId, redirect) {
     code_challenge_method: 'S256', scope: 'mcp:tools', resource,
   })) u.searchParams.set(k, v);
   return u.href;
+}
+
+// Where a sign-in stopped (oauth_browser.mjs throws "sign-in stopped at METHOD URL: HTTP N").
+function stopped(e) {
+  const m = String(e?.message ?? e).match(/^sign-in stopped at (GET|POST) (\S+): HTTP (\d+)/);
+  if (!m) throw e;
+  return { stoppedAt: `${m[1]} ${new URL(m[2]).pathname}`, status: Number(m[3]) };
 }
 
 function cookieHeader(jar, host) {
@@ -95,9 +105,23 @@ async function main() {
   const crossSite = await post(undefined);
   const withVictimCookies = await post(cookieHeader(victim, gatewayHost));
 
+  // 5. The attacker approves its own client in its own browser and forwards the IdP link the
+  // gateway sent it to (relay state included); the victim's IdP session answers at once.
+  const page = await fetch(authorizeUrl(evil, 'https://evil.example/cb'), { redirect: 'manual' });
+  const csrf = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const ownToken = (await page.text()).match(/name="consent_token" value="([^"]*)"/)[1].replace(/&amp;/g, '&');
+  const approved = await fetch(`${base}/authorize`, {
+    method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrf },
+    body: new URLSearchParams({ consent_token: ownToken, decision: 'approve' }).toString(),
+  });
+  const idpLink = approved.headers.get('location');
+  const forwarded = await signIn(idpLink, 'https://evil.example/cb', 'alice', { jar: victim })
+    .catch(stopped);
+
   // The victim denies the attacker's client: nothing is sent to evil.example.
   const denied = await signIn(authorizeUrl(evil, 'https://evil.example/cb'), 'https://evil.example/cb',
-    'alice', { jar: victim, consent: 'deny' }).catch((e) => ({ error: String(e.message).slice(0, 200) }));
+    'alice', { jar: victim, consent: 'deny' }).catch(stopped);
 
   const landedOn = (r) => (r instanceof URL ? `${r.origin}${r.pathname}` : null);
   console.log(JSON.stringify({
@@ -112,6 +136,8 @@ async function main() {
       saysThisComputer: /this computer/.test(localResult.html ?? '') },
     forgedCrossSite: crossSite, forgedWithVictimCookies: withVictimCookies,
     denied: denied instanceof URL ? { landed: landedOn(denied) } : denied,
+    attackerApproved: approved.status,
+    forwardedIdpLink: forwarded instanceof URL ? { landed: landedOn(forwarded) } : forwarded,
   }));
 }
 

@@ -82,9 +82,20 @@ async fn one_link_never_hands_an_attackers_client_the_victims_code() {
             "{forged}: {report}"
         );
     }
+    // The IdP link the attacker got for its own approved flow, opened by the victim: the
+    // IdP answers, the gateway's callback refuses (a page), no code reaches evil.example.
+    assert_eq!(report["attackerApproved"], 302, "{report}");
+    assert_eq!(
+        report["forwardedIdpLink"],
+        json!({"stoppedAt": "GET /oauth/callback", "status": 403}),
+        "{report}"
+    );
     // Denied: a page; evil.example hears nothing.
-    let denied = report["denied"]["error"].as_str().unwrap_or_default();
-    assert!(denied.contains("HTTP 403"), "{report}");
+    assert_eq!(
+        report["denied"],
+        json!({"stoppedAt": "POST /authorize", "status": 403}),
+        "{report}"
+    );
 }
 
 /// Finding 2: `/authorize` used to redirect its errors to any registered URI, an open
@@ -124,4 +135,49 @@ async fn authorize_errors_are_pages_never_redirects() {
         let body = resp.text().await.unwrap();
         assert!(!body.contains("evil.example"), "{body}");
     }
+}
+
+/// The attack review's finding: a consent answer posted from another origin (a page
+/// elsewhere auto-submitting a form, with the victim's cookies planted or sent) is refused.
+#[tokio::test]
+async fn consent_answers_from_another_origin_are_refused() {
+    let g = facade_gateway(&[]).await;
+    let (_, reg) = register(&g.base, json!({"redirect_uris": ["http://127.0.0.1:9/cb"]})).await;
+    let url = url::Url::parse_with_params(
+        &format!("{}/authorize", g.base),
+        &[
+            ("response_type", "code"),
+            ("client_id", reg["client_id"].as_str().unwrap()),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .unwrap();
+    let mut browser = Browser::default();
+    let page = browser.get(url.as_str()).await;
+    let token = consent_token(&page.body).unwrap();
+    let form = [("consent_token", token.as_str()), ("decision", "approve")];
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let resp = browser
+            .post_form_with(&format!("{}/authorize", g.base), &form, &[(name, value)])
+            .await;
+        assert_eq!(resp.status, 403, "{name}: {value}");
+        assert!(resp.location().is_none());
+    }
+    // From the page itself, it goes on.
+    let resp = browser
+        .post_form_with(
+            &format!("{}/authorize", g.base),
+            &form,
+            &[("origin", &g.base), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(resp.status, 302, "{}", resp.body);
 }

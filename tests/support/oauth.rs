@@ -145,6 +145,10 @@ impl Browser {
             let line = set.to_str().unwrap().to_owned();
             let pair = line.split(';').next().unwrap();
             let (k, v) = pair.split_once('=').unwrap();
+            if v.trim().is_empty() || line.contains("Max-Age=0") {
+                self.cookies.remove(k.trim());
+                continue;
+            }
             self.cookies
                 .insert(k.trim().to_owned(), (v.trim().to_owned(), line.clone()));
         }
@@ -165,7 +169,20 @@ impl Browser {
     }
 
     pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        self.post_form_with(url, form, &[]).await
+    }
+
+    /// As `post_form`, with extra request headers (`Origin`, `Sec-Fetch-Site`).
+    pub async fn post_form_with(
+        &mut self,
+        url: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let mut req = http().post(url).form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if !self.cookies.is_empty() {
             req = req.header("cookie", self.cookie_header());
         }
