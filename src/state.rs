@@ -14,6 +14,7 @@ use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::dynamodb_revocation::DynamoDenyList;
 use crate::adapters::http_target::{HttpInvoker, target_client};
 use crate::adapters::identity_key::LocalKeySigner;
+use crate::adapters::audit_kms::KmsHeadSigner;
 use crate::adapters::identity_kms::{KmsSigner, kms_client};
 use crate::adapters::identity_secret::SecretKeySigner;
 use crate::adapters::introspection_http::Introspection;
@@ -192,7 +193,7 @@ impl AppState {
     }
 
     /// The audit trail: stdout and metrics as configured, plus `sinks`.
-    fn audit_trail(config: &Config, mut sinks: Vec<Arc<dyn AuditSink>>) -> AuditTrail {
+    async fn audit_trail(config: &Config, mut sinks: Vec<Arc<dyn AuditSink>>) -> AuditTrail {
         if config.audit.stdout {
             sinks.insert(0, Arc::new(StdoutSink));
         }
@@ -202,7 +203,15 @@ impl AppState {
             (settings, Arc::new(StdoutSink) as Arc<dyn MetricsSink>)
         });
         // One chain per process: a Lambda execution environment or a standalone server.
-        AuditTrail::new(uuid::Uuid::new_v4().to_string(), sinks, metrics)
+        let signer = match &config.audit.kms_key_id {
+            Some(key) => Some(Arc::new(KmsHeadSigner::new(kms_client().await, key.clone()))
+                as Arc<dyn crate::audit::HeadSigner>),
+            None => {
+                tracing::warn!("no GATEWAY_AUDIT_KMS_KEY_ID: audit chain heads are not signed, so a rewritten chain with recomputed digests cannot be told from the real one");
+                None
+            }
+        };
+        AuditTrail::new(uuid::Uuid::new_v4().to_string(), sinks, metrics).with_signer(signer)
     }
 
     /// As `build`, with the key-document fetcher and the configuration source given (no
@@ -329,7 +338,7 @@ impl AppState {
                 allowed_origins: config.allowed_origins.clone(),
                 max_body_bytes: MAX_BODY_BYTES,
             },
-            audit: Arc::new(Self::audit_trail(config, audit_sinks)),
+            audit: Arc::new(Self::audit_trail(config, audit_sinks).await),
             facade,
         }))
     }
