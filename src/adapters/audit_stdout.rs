@@ -30,6 +30,12 @@ pub fn audit_line(record: &AuditRecord) -> String {
     format!("{{\"type\":\"audit\",{}", &json[1..])
 }
 
+/// The stdout form of a signed head: `"type":"audit_head"` first, then the head.
+pub fn head_line(head: &SignedHead) -> String {
+    let json = serde_json::to_string(head).expect("a head always serializes");
+    format!("{{\"type\":\"audit_head\",{}", &json[1..])
+}
+
 #[async_trait]
 impl AuditSink for StdoutSink {
     async fn write(&self, record: &AuditRecord) -> Result<(), AuditError> {
@@ -40,8 +46,7 @@ impl AuditSink for StdoutSink {
     }
 
     async fn write_head(&self, head: &SignedHead) -> Result<(), AuditError> {
-        let json = serde_json::to_string(head).expect("a head always serializes");
-        write_line(&format!("{{\"type\":\"audit_head\",{}", &json[1..])).map_err(|e| AuditError {
+        write_line(&head_line(head)).map_err(|e| AuditError {
             sink: "stdout",
             detail: e.to_string(),
         })
