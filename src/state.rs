@@ -273,6 +273,9 @@ impl AppState {
         for (a, b) in crate::config::issuers::shared_group_namespaces(&config.issuers) {
             tracing::warn!(issuer = %a, other = %b, "these issuers share one group namespace: a policy for a group matches that group in tokens of either; give them distinct group prefixes (GATEWAY_*_GROUP_PREFIX, groupPrefix) unless both are yours to trust alike");
         }
+        for (short, long) in crate::config::issuers::overlapping_group_prefixes(&config.issuers) {
+            tracing::warn!(issuer = %short.issuer, prefix = %short.group_prefix, other = %long.issuer, other_prefix = %long.group_prefix, "one issuer's group prefix begins the other's: a group the first mints can read as one of the other's (prefix + group = other prefix + group); use prefixes neither of which begins the other, e.g. ending both in ':'");
+        }
         // Cognito registration mode: the pool also accepts the app clients registered here.
         let registered = crate::facade::registered_clients(config).await;
         let mut verifier = Verifier::new(

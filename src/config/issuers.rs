@@ -70,6 +70,28 @@ pub fn shared_group_namespaces(issuers: &[IssuerConfig]) -> Vec<(&str, &str)> {
     shared
 }
 
+/// Pairs of issuers where one's group prefix is a proper prefix of the other's (the empty
+/// prefix included): the shorter-prefixed issuer can mint a group that reads as the other's
+/// (`p` + `artner:admins` = `partner:admins`). Each pair is (shorter, longer) issuer.
+pub fn overlapping_group_prefixes(issuers: &[IssuerConfig]) -> Vec<(&IssuerConfig, &IssuerConfig)> {
+    let mut overlapping = Vec::new();
+    for (i, a) in issuers.iter().enumerate() {
+        for b in &issuers[i + 1..] {
+            let (short, long) = if a.group_prefix.len() <= b.group_prefix.len() {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            if short.group_prefix != long.group_prefix
+                && long.group_prefix.starts_with(&short.group_prefix)
+            {
+                overlapping.push((short, long));
+            }
+        }
+    }
+    overlapping
+}
+
 fn check_url(name: &'static str, what: &str, url: &str) -> Result<(), ConfigError> {
     if url_is_safe(url) {
         Ok(())
