@@ -41,6 +41,9 @@ enum IssuerSpec {
         introspection: Option<IntrospectionSpec>,
         #[serde(default)]
         group_prefix: Option<String>,
+        /// Only `typ: at+jwt` JWTs (RFC 9068): ID tokens are refused by their header.
+        #[serde(default)]
+        require_at_jwt: bool,
     },
 }
 
@@ -223,6 +226,8 @@ pub fn from_env(
             "GATEWAY_OIDC_GROUP_PREFIX",
             get("GATEWAY_OIDC_GROUP_PREFIX"),
         )?;
+        issuer.require_at_jwt =
+            revocation::flag(env, "GATEWAY_OIDC_REQUIRE_AT_JWT")?.unwrap_or(false);
         out.push(issuer);
     }
     if let Some(json) = get("GATEWAY_ISSUERS") {
@@ -266,6 +271,7 @@ pub fn from_env(
                     groups_claim,
                     introspection,
                     group_prefix: prefix,
+                    require_at_jwt,
                 } => {
                     let mut i = oidc(
                         "GATEWAY_ISSUERS",
@@ -280,6 +286,7 @@ pub fn from_env(
                         .map(|spec| revocation::introspection(env, "GATEWAY_ISSUERS", &spec))
                         .transpose()?;
                     i.group_prefix = group_prefix("GATEWAY_ISSUERS", prefix)?;
+                    i.require_at_jwt = require_at_jwt;
                     i
                 }
             });

@@ -59,7 +59,7 @@ pub fn deny_list(
 }
 
 /// A true/false setting.
-fn flag(
+pub(crate) fn flag(
     env: &impl Fn(&str) -> Option<String>,
     name: &'static str,
 ) -> Result<Option<bool>, ConfigError> {
