@@ -49,11 +49,10 @@ const CAPPED: [(&str, Level); 28] = [
 ];
 
 fn token_safe_cap() -> Targets {
-    CAPPED
-        .iter()
-        .fold(Targets::new().with_default(Level::TRACE), |t, (target, level)| {
-            t.with_target(*target, *level)
-        })
+    CAPPED.iter().fold(
+        Targets::new().with_default(Level::TRACE),
+        |t, (target, level)| t.with_target(*target, *level),
+    )
 }
 
 /// The log filter: `RUST_LOG`, else Lambda's own `AWS_LAMBDA_LOG_LEVEL` (set by the

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::adapters::audit_dynamodb::DynamoAuditStore;
+use crate::adapters::audit_kms::KmsHeadSigner;
 use crate::adapters::audit_stdout::StdoutSink;
 use crate::adapters::catalog_file::{self, FileSource};
 use crate::adapters::cognito_getuser::{CognitoGetUser, cognito_client};
@@ -14,7 +15,6 @@ use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::dynamodb_revocation::DynamoDenyList;
 use crate::adapters::http_target::{HttpInvoker, target_client};
 use crate::adapters::identity_key::LocalKeySigner;
-use crate::adapters::audit_kms::KmsHeadSigner;
 use crate::adapters::identity_kms::{KmsSigner, kms_client};
 use crate::adapters::identity_secret::SecretKeySigner;
 use crate::adapters::introspection_http::Introspection;
@@ -204,10 +204,14 @@ impl AppState {
         });
         // One chain per process: a Lambda execution environment or a standalone server.
         let signer = match &config.audit.kms_key_id {
-            Some(key) => Some(Arc::new(KmsHeadSigner::new(kms_client().await, key.clone()))
-                as Arc<dyn crate::audit::HeadSigner>),
+            Some(key) => Some(
+                Arc::new(KmsHeadSigner::new(kms_client().await, key.clone()))
+                    as Arc<dyn crate::audit::HeadSigner>,
+            ),
             None => {
-                tracing::warn!("no GATEWAY_AUDIT_KMS_KEY_ID: audit chain heads are not signed, so a rewritten chain with recomputed digests cannot be told from the real one");
+                tracing::warn!(
+                    "no GATEWAY_AUDIT_KMS_KEY_ID: audit chain heads are not signed, so a rewritten chain with recomputed digests cannot be told from the real one"
+                );
                 None
             }
         };

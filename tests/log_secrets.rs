@@ -55,7 +55,13 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
     let aws_secret = format!("aws-secret-{}", uuid::Uuid::new_v4().simple());
     let aws_session = format!("aws-session-{}", uuid::Uuid::new_v4().simple());
     let (target, seen) = start_target().await;
-    let pool = TestPool::seed("trace", &[], &[("alice", PASSWORD, &["engineering"])], false).await;
+    let pool = TestPool::seed(
+        "trace",
+        &[],
+        &[("alice", PASSWORD, &["engineering"])],
+        false,
+    )
+    .await;
     let alice = pool.login("alice").await;
     let mut forged = alice.access.clone().into_bytes();
     let at = forged.len() - 10;
@@ -66,7 +72,14 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
     let opaque_resource = unique_resource();
     let idp = OidcProvider::spawn_with(&[&jwt_resource], &[&opaque_resource]);
     let oidc_jwt = alice_token(&idp.issuer, &jwt_resource).await;
-    let opaque = oidc_token(&idp.issuer, "client-alice", "alice-secret", &opaque_resource, "mcp:tools").await;
+    let opaque = oidc_token(
+        &idp.issuer,
+        "client-alice",
+        "alice-secret",
+        &opaque_resource,
+        "mcp:tools",
+    )
+    .await;
     let random_opaque = format!("random{}", uuid::Uuid::new_v4().simple());
 
     let table = format!("trace-audit-{}", uuid::Uuid::new_v4());
@@ -101,8 +114,14 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
         ("GATEWAY_OIDC_AUDIENCES", &audiences),
         ("GATEWAY_OIDC_GROUP_PREFIX", "oidc:"),
         ("GATEWAY_OIDC_INTROSPECTION_URL", &introspection),
-        ("GATEWAY_OIDC_INTROSPECTION_CLIENT_ID", "gateway-introspector"),
-        ("GATEWAY_OIDC_INTROSPECTION_CLIENT_SECRET", "introspector-secret"),
+        (
+            "GATEWAY_OIDC_INTROSPECTION_CLIENT_ID",
+            "gateway-introspector",
+        ),
+        (
+            "GATEWAY_OIDC_INTROSPECTION_CLIENT_SECRET",
+            "introspector-secret",
+        ),
         ("GATEWAY_OIDC_INTROSPECTION_OPAQUE", "true"),
         ("GATEWAY_CATALOG_FILE", catalog.to_str().unwrap()),
         ("GATEWAY_AUDIT_TABLE", &table),
@@ -113,11 +132,23 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
     let base = gw.base.clone();
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
 
-    assert_eq!(call(&base, &alice.access, "echo", json!({"t": 1})).await, StatusCode::OK);
-    assert_eq!(rpc(&base, Some(&alice.access), list.clone()).await, StatusCode::OK);
-    assert_eq!(rpc(&base, Some(&opaque), list.clone()).await, StatusCode::OK);
+    assert_eq!(
+        call(&base, &alice.access, "echo", json!({"t": 1})).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        rpc(&base, Some(&alice.access), list.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        rpc(&base, Some(&opaque), list.clone()).await,
+        StatusCode::OK
+    );
     for refused in [&forged, &alice.id, &random_opaque] {
-        assert_eq!(rpc(&base, Some(refused), list.clone()).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            rpc(&base, Some(refused), list.clone()).await,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // The provider cannot introspect its own JWTs: refused as an outage, still unlogged.
     assert_eq!(
@@ -126,8 +157,15 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
     );
     // The start record, then one per request, all written (the trail's own proof of work).
     wait_for(&gw.stdout, 8, |v| v["type"] == "audit");
-    assert_eq!(seen.lock().unwrap().len(), 1, "the echo call reached its target");
-    assert!(seen.lock().unwrap()[0].contains(&target_key), "with its credential");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the echo call reached its target"
+    );
+    assert!(
+        seen.lock().unwrap()[0].contains(&target_key),
+        "with its credential"
+    );
 
     let _ = gw.child.kill();
     let _ = gw.child.wait();
@@ -139,7 +177,8 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
     // The filter really was wide open: the gateway's own debug lines are there (it logs
     // nothing finer itself; the libraries' trace lines are what the caps hold back).
     assert!(
-        logs.iter().any(|l| l.contains("DEBUG") && l.contains("audit record written")),
+        logs.iter()
+            .any(|l| l.contains("DEBUG") && l.contains("audit record written")),
         "no debug line at all"
     );
     assert!(logs.len() > 20, "only {} lines", logs.len());

@@ -244,7 +244,9 @@ async fn random_opaque_tokens_cost_a_bounded_number_of_introspections() {
 
     let before = introspections(&idp.issuer).await;
     let start = Instant::now();
-    let random: Vec<String> = (0..60).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+    let random: Vec<String> = (0..60)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
     let mut refused = std::collections::BTreeMap::new();
     for _round in 0..3 {
         for t in &random {
@@ -258,9 +260,17 @@ async fn random_opaque_tokens_cost_a_bounded_number_of_introspections() {
     }
     let asked = introspections(&idp.issuer).await - before;
     let bound = 10 + start.elapsed().as_secs() + 1;
-    println!("180 random bearer strings: {asked} introspections (bound {bound}), answers {refused:?}");
-    assert!(asked <= bound, "{asked} introspections for random strings (bound {bound})");
-    assert!(refused.contains_key(&503), "beyond the limit: 503, retry later");
+    println!(
+        "180 random bearer strings: {asked} introspections (bound {bound}), answers {refused:?}"
+    );
+    assert!(
+        asked <= bound,
+        "{asked} introspections for random strings (bound {bound})"
+    );
+    assert!(
+        refused.contains_key(&503),
+        "beyond the limit: 503, retry later"
+    );
 
     // The valid token is cached: no introspection needed, the flood does not lock it out.
     assert_eq!(tools_list(&gw.base, Some(&valid)).await.0, StatusCode::OK);
@@ -272,7 +282,11 @@ async fn random_opaque_tokens_cost_a_bounded_number_of_introspections() {
         if status == StatusCode::OK {
             break;
         }
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "only the limit refuses it");
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "only the limit refuses it"
+        );
         assert!(start.elapsed() < Duration::from_secs(15), "never let in");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

@@ -34,7 +34,10 @@ fn statements(v: &Value, out: &mut Vec<Value>) {
 fn actions(statement: &Value) -> Vec<String> {
     match &statement["Action"] {
         Value::String(a) => vec![a.clone()],
-        Value::Sequence(s) => s.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect(),
+        Value::Sequence(s) => s
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
         other => panic!("unexpected Action {other:?}"),
     }
 }
@@ -51,7 +54,11 @@ fn finding5_the_gateway_may_only_add_audit_items_never_batch_update_or_delete() 
         .iter()
         .filter(|s| text(&s["Resource"]).contains("AuditTable"))
         .collect();
-    assert_eq!(on_audit.len(), 1, "one grant on the audit table: {on_audit:?}");
+    assert_eq!(
+        on_audit.len(),
+        1,
+        "one grant on the audit table: {on_audit:?}"
+    );
     let grant = on_audit[0];
     assert_eq!(actions(grant), ["dynamodb:PutItem"]);
     assert_eq!(grant["Effect"], "Allow");
@@ -60,12 +67,20 @@ fn finding5_the_gateway_may_only_add_audit_items_never_batch_update_or_delete() 
     for s in &all {
         for a in actions(s) {
             assert!(
-                !["dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:*"]
-                    .contains(&a.as_str())
+                ![
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:*"
+                ]
+                .contains(&a.as_str())
                     || !text(&s["Resource"]).contains("AuditTable"),
                 "{a} on the audit table"
             );
-            assert_ne!(a, "dynamodb:BatchWriteItem", "BatchWriteItem can delete: {s:?}");
+            assert_ne!(
+                a, "dynamodb:BatchWriteItem",
+                "BatchWriteItem can delete: {s:?}"
+            );
         }
     }
 }
@@ -76,7 +91,10 @@ fn finding5_audit_heads_are_signed_with_an_hmac_key_the_gateway_cannot_verify_or
     assert_eq!(key["Type"], "AWS::KMS::Key");
     assert_eq!(key["Properties"]["KeySpec"], "HMAC_256");
     assert_eq!(key["Properties"]["KeyUsage"], "GENERATE_VERIFY_MAC");
-    assert_eq!(key["DeletionPolicy"], "Retain", "old chains are verified with it");
+    assert_eq!(
+        key["DeletionPolicy"], "Retain",
+        "old chains are verified with it"
+    );
     let gateway = resource("GatewayFunction");
     let mut grants = Vec::new();
     statements(&gateway["Properties"]["Policies"], &mut grants);
@@ -109,5 +127,8 @@ fn finding10_every_route_is_throttled_and_the_gateway_can_be_given_a_concurrency
     );
     // Empty and 0 both mean unreserved (0 would stop the function).
     let condition = text(&t["Conditions"]["HasReservedConcurrency"]);
-    assert!(condition.contains("''") && condition.contains("'0'"), "{condition}");
+    assert!(
+        condition.contains("''") && condition.contains("'0'"),
+        "{condition}"
+    );
 }

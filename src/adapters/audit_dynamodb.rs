@@ -300,7 +300,11 @@ impl AuditSink for DynamoAuditStore {
         };
         let item = record_to_item(record, self.ttl_secs).map_err(fail)?;
         let result = self.put_new(item).await;
-        tracing::debug!(seq = record.seq, ok = result.is_ok(), "audit record written");
+        tracing::debug!(
+            seq = record.seq,
+            ok = result.is_ok(),
+            "audit record written"
+        );
         result.map_err(fail)
     }
 

@@ -65,7 +65,9 @@ impl Chain {
 
     /// The newest linked record's seq and digest.
     pub fn head(&self) -> Option<(u64, &str)> {
-        self.next_seq.checked_sub(1).map(|s| (s, self.prev.as_str()))
+        self.next_seq
+            .checked_sub(1)
+            .map(|s| (s, self.prev.as_str()))
     }
 
     /// Links `record` onto the chain: sets instance, seq, prev and digest.
@@ -94,7 +96,9 @@ pub enum ChainError {
     BrokenLink { instance: String, seq: u64 },
     #[error("instance {instance}: record {seq} appears more than once")]
     Duplicate { instance: String, seq: u64 },
-    #[error("instance {instance}: the chain's start record is missing (deleted, or expired by TTL)")]
+    #[error(
+        "instance {instance}: the chain's start record is missing (deleted, or expired by TTL)"
+    )]
     StartMissing { instance: String },
     #[error("instance {instance}: record 0 is not a start record")]
     NotStart { instance: String },
@@ -115,7 +119,11 @@ pub enum ChainError {
     #[error(
         "instance {instance}: records {from}..={to} are covered by no signed head (appended, or signing failed)"
     )]
-    UnsignedTail { instance: String, from: u64, to: u64 },
+    UnsignedTail {
+        instance: String,
+        from: u64,
+        to: u64,
+    },
     #[error("instance {instance}: no signed head at all")]
     Unsigned { instance: String },
     #[error("instance {instance}: record {seq} is in the stdout log but not in the table")]

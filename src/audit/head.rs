@@ -204,7 +204,9 @@ mod tests {
     fn forged_heads_missing_starts_truncation_and_unsigned_tails_are_named() {
         let rs = chain(4);
         let problems = check(&rs[1..], &[head(&rs[3], false), head(&rs[1], true)]);
-        assert!(problems.contains(&ChainError::StartMissing { instance: "i".into() }));
+        assert!(problems.contains(&ChainError::StartMissing {
+            instance: "i".into()
+        }));
         assert!(problems.contains(&ChainError::ForgedHead {
             instance: "i".into(),
             seq: 3
@@ -224,7 +226,9 @@ mod tests {
         );
         assert_eq!(
             check(&rs, &[]),
-            [ChainError::Unsigned { instance: "i".into() }]
+            [ChainError::Unsigned {
+                instance: "i".into()
+            }]
         );
     }
 }

@@ -104,7 +104,11 @@ pub fn parse(token: &str) -> Result<Jws<'_>, AuthError> {
             let t: String = serde_json::from_str(t.get())
                 .map_err(|_| AuthError::Malformed("typ is not a string"))?;
             let t = t.trim().to_ascii_lowercase();
-            Some(t.strip_prefix("application/").map(str::to_owned).unwrap_or(t))
+            Some(
+                t.strip_prefix("application/")
+                    .map(str::to_owned)
+                    .unwrap_or(t),
+            )
         }
     };
     let signature = decode(s)?;

@@ -125,8 +125,9 @@ fn report(out: Out, reports: &[ChainReport], allow_unsigned: bool) -> Result<(),
 pub fn read_file(path: &Path) -> Result<(Vec<AuditRecord>, Vec<SignedHead>), CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", path.display())))?;
-    let unreadable =
-        |e: serde_json::Error| CliError::Input(format!("{}: unreadable audit line: {e}", path.display()));
+    let unreadable = |e: serde_json::Error| {
+        CliError::Input(format!("{}: unreadable audit line: {e}", path.display()))
+    };
     let (mut records, mut heads) = (Vec::new(), Vec::new());
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {

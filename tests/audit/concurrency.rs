@@ -52,7 +52,10 @@ async fn concurrent_records_all_land_in_one_intact_chain() {
     let out = gatewayctl(&[&t[..], &["verify", "--kms-key-id", &key]].concat());
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&format!("{} records, intact", N + 1)), "{text}");
+    assert!(
+        text.contains(&format!("{} records, intact", N + 1)),
+        "{text}"
+    );
     let stderr = gw.stderr.lock().unwrap().clone();
     let written = stderr
         .iter()

@@ -185,12 +185,14 @@ async fn finding5_a_conditional_put_never_overwrites_a_record_or_a_head() {
     assert_eq!(heads_after, heads);
     let (ok, text) = s.signed();
     assert!(ok, "{text}");
-    assert!(text.contains("3 records, intact, 3 signed heads verified"), "{text}");
+    assert!(
+        text.contains("3 records, intact, 3 signed heads verified"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finding5_a_rewrite_from_record_n_with_recomputed_digests_is_caught_by_the_signed_heads()
-{
+async fn finding5_a_rewrite_from_record_n_with_recomputed_digests_is_caught_by_the_signed_heads() {
     let s = setup(5, None).await;
     // The attack: records 3.. rewritten, each relinked and its digest recomputed.
     let mut prev = s.records[2].digest.clone();
@@ -234,7 +236,10 @@ async fn finding5_an_overwritten_or_deleted_record_is_found() {
     s.overwrite(&forged).await;
     let (ok, text) = s.signed();
     assert!(!ok);
-    assert!(text.contains("record 2 is not the record the signed head holds"), "{text}");
+    assert!(
+        text.contains("record 2 is not the record the signed head holds"),
+        "{text}"
+    );
     assert!(text.contains("record 3 does not follow"), "{text}");
     s.delete_record(4).await;
     let (ok, text) = s.signed();
@@ -261,7 +266,10 @@ async fn finding5_a_deleted_start_a_cut_tail_a_forged_head_and_a_vanished_chain_
     fake.mac = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
     s.store.write_head(&fake).await.unwrap();
     let (_, text) = s.signed();
-    assert!(text.contains("signed head at record 9 does not verify (forged)"), "{text}");
+    assert!(
+        text.contains("signed head at record 9 does not verify (forged)"),
+        "{text}"
+    );
     // The start record deleted.
     s.delete_record(0).await;
     let (ok, text) = s.signed();
@@ -275,20 +283,39 @@ async fn finding5_a_deleted_start_a_cut_tail_a_forged_head_and_a_vanished_chain_
     std::fs::write(&log, t.log.0.lock().unwrap().join("\n")).unwrap();
     let from_log = |extra: &[&str]| {
         let base = ["audit", "--audit-table", &t.table, "verify", "--file"];
-        let out = gatewayctl(&[&base[..], &[log.to_str().unwrap(), "--kms-key-id", &t.key], extra].concat());
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+        let out = gatewayctl(
+            &[
+                &base[..],
+                &[log.to_str().unwrap(), "--kms-key-id", &t.key],
+                extra,
+            ]
+            .concat(),
+        );
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (ok, text) = from_log(&["--against-table"]);
-    assert!(ok && text.contains("3 records, intact, 3 signed heads verified"), "{text}");
+    assert!(
+        ok && text.contains("3 records, intact, 3 signed heads verified"),
+        "{text}"
+    );
     for seq in 0..=2 {
         t.delete_record(seq).await;
         t.delete_head(seq).await;
     }
     let (ok, text) = t.signed();
-    assert!(ok && text.contains("no audit records found"), "the table alone cannot tell: {text}");
+    assert!(
+        ok && text.contains("no audit records found"),
+        "the table alone cannot tell: {text}"
+    );
     let (ok, text) = from_log(&["--against-table"]);
     assert!(!ok);
-    assert!(text.contains("record 0 is in the stdout log but not in the table"), "{text}");
+    assert!(
+        text.contains("record 0 is in the stdout log but not in the table"),
+        "{text}"
+    );
     let _ = std::fs::remove_file(&log);
 }
 
@@ -305,5 +332,8 @@ async fn finding5_when_signing_fails_records_stay_and_verify_reports_them_unsign
     assert!(!ok);
     assert!(text.contains("no signed head at all"), "{text}");
     let (ok, text) = s.verify(&[]);
-    assert!(!ok, "unsigned chains are refused without --allow-unsigned: {text}");
+    assert!(
+        !ok,
+        "unsigned chains are refused without --allow-unsigned: {text}"
+    );
 }

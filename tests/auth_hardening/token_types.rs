@@ -17,7 +17,11 @@ use crate::common::tokens::{AUDIENCE, sign, sign_with_header};
 use crate::harness::*;
 
 fn typed(typ: Value, claims: &Value) -> String {
-    sign_with_header("rsa-1", &json!({"alg": "RS256", "kid": "rsa-1", "typ": typ}), claims)
+    sign_with_header(
+        "rsa-1",
+        &json!({"alg": "RS256", "kid": "rsa-1", "typ": typ}),
+        claims,
+    )
 }
 
 #[tokio::test]
@@ -27,10 +31,21 @@ async fn a_header_typ_of_another_kind_of_token_is_refused() {
     for ok in ["at+jwt", "application/at+jwt", "AT+JWT", "JWT"] {
         h.accepted(&typed(json!(ok), &c)).await;
     }
-    h.accepted(&sign_with_header("rsa-1", &json!({"alg": "RS256", "kid": "rsa-1"}), &c))
-        .await;
-    for other in ["logout+jwt", "secevent+jwt", "dpop+jwt", "id_token+jwt", "JOSE"] {
-        h.refused(&typed(json!(other), &c), AuthError::TokenType).await;
+    h.accepted(&sign_with_header(
+        "rsa-1",
+        &json!({"alg": "RS256", "kid": "rsa-1"}),
+        &c,
+    ))
+    .await;
+    for other in [
+        "logout+jwt",
+        "secevent+jwt",
+        "dpop+jwt",
+        "id_token+jwt",
+        "JOSE",
+    ] {
+        h.refused(&typed(json!(other), &c), AuthError::TokenType)
+            .await;
     }
     h.refused(
         &typed(json!(1), &c),
@@ -50,7 +65,8 @@ async fn id_and_refresh_tokens_are_refused_by_their_payload_markers() {
     // Keycloak marks its tokens in a `typ` claim: Bearer (access), ID, Refresh, Offline.
     h.accepted(&with("typ", json!("Bearer"))).await;
     for t in ["ID", "Refresh", "Offline", "Logout"] {
-        h.refused(&with("typ", json!(t)), AuthError::TokenType).await;
+        h.refused(&with("typ", json!(t)), AuthError::TokenType)
+            .await;
     }
     h.accepted(&with("token_type", json!("Bearer"))).await;
     for t in ["refresh_token", "id_token"] {
@@ -58,7 +74,8 @@ async fn id_and_refresh_tokens_are_refused_by_their_payload_markers() {
             .await;
     }
     for t in ["id", "refresh"] {
-        h.refused(&with("token_use", json!(t)), AuthError::TokenUse).await;
+        h.refused(&with("token_use", json!(t)), AuthError::TokenUse)
+            .await;
     }
     h.refused(&with("token_type", json!(7)), AuthError::TokenType)
         .await;
@@ -99,5 +116,8 @@ async fn an_issuer_that_requires_at_jwt_refuses_plain_jwts() {
         "typ JWT"
     );
     let untyped = sign_with_header("rsa-1", &json!({"alg": "RS256", "kid": "rsa-1"}), &c);
-    assert_eq!(verifier.verify(&untyped).await.unwrap_err(), AuthError::TokenType);
+    assert_eq!(
+        verifier.verify(&untyped).await.unwrap_err(),
+        AuthError::TokenType
+    );
 }

@@ -59,7 +59,11 @@ impl Browser {
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> reqwest::Response {
-        let resp = req.header(COOKIE, self.jar()).send().await.expect("request");
+        let resp = req
+            .header(COOKIE, self.jar())
+            .send()
+            .await
+            .expect("request");
         self.keep(&resp);
         resp
     }
@@ -72,7 +76,11 @@ impl Browser {
             match resp.headers().get(LOCATION) {
                 Some(l) => {
                     let l = l.to_str().unwrap();
-                    url = if l.starts_with('/') { format!("{issuer}{l}") } else { l.to_owned() };
+                    url = if l.starts_with('/') {
+                        format!("{issuer}{l}")
+                    } else {
+                        l.to_owned()
+                    };
                     if !url.starts_with(issuer) {
                         return (url, String::new());
                     }
@@ -116,17 +124,29 @@ async fn code_flow(issuer: &str, resource: &str) -> (String, String) {
             .and_then(|a| a.split('"').next())
             .unwrap_or_else(|| panic!("no form on {page}: {html}"))
             .to_owned();
-        let url = if action.starts_with('/') { format!("{issuer}{action}") } else { action };
+        let url = if action.starts_with('/') {
+            format!("{issuer}{action}")
+        } else {
+            action
+        };
         let form: Vec<(&str, &str)> = match prompt {
             "login" => vec![("prompt", "login"), ("login", "alice"), ("password", "x")],
             _ => vec![("prompt", "consent")],
         };
         let resp = b.send(b.http.post(&url).form(&form)).await;
         let Some(next) = resp.headers().get(LOCATION) else {
-            panic!("{prompt} at {url}: {} {}", resp.status(), resp.text().await.unwrap());
+            panic!(
+                "{prompt} at {url}: {} {}",
+                resp.status(),
+                resp.text().await.unwrap()
+            );
         };
         let next = next.to_str().unwrap().to_owned();
-        let next = if next.starts_with('/') { format!("{issuer}{next}") } else { next };
+        let next = if next.starts_with('/') {
+            format!("{issuer}{next}")
+        } else {
+            next
+        };
         (page, html) = b.follow(issuer, next).await;
     }
     assert!(page.starts_with(REDIRECT), "ended at {page}");
@@ -152,8 +172,13 @@ async fn code_flow(issuer: &str, resource: &str) -> (String, String) {
         .json()
         .await
         .unwrap();
-    let id = tokens["id_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
-    (id.to_owned(), tokens["access_token"].as_str().unwrap().to_owned())
+    let id = tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"));
+    (
+        id.to_owned(),
+        tokens["access_token"].as_str().unwrap().to_owned(),
+    )
 }
 
 fn header_typ(token: &str) -> Option<String> {
@@ -192,9 +217,18 @@ async fn an_id_token_of_the_provider_is_refused_by_its_typ_when_at_jwt_is_requir
         strict.verify(&id_token).await.unwrap_err(),
         AuthError::TokenType
     );
-    strict.verify(&access).await.expect("an at+jwt access token");
-    strict.verify(&code_access).await.expect("the code flow's access token");
+    strict
+        .verify(&access)
+        .await
+        .expect("an at+jwt access token");
+    strict
+        .verify(&code_access)
+        .await
+        .expect("the code flow's access token");
     // Without the option the ID token is still refused, by its nonce.
     let lax = verifier(&idp.issuer, audiences, false).await;
-    assert_eq!(lax.verify(&id_token).await.unwrap_err(), AuthError::TokenUse);
+    assert_eq!(
+        lax.verify(&id_token).await.unwrap_err(),
+        AuthError::TokenUse
+    );
 }

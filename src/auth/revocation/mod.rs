@@ -20,11 +20,11 @@ use std::sync::Arc;
 
 pub(crate) use denylist::READ_MARGIN;
 pub use denylist::{DenyEntry, DenyKind, DenyList, DenyListPolicy, DenyListSource, DenyListStore};
-pub use opaque_limits::OpaqueLimits;
 pub use online::{
     OnlineCheck, OnlineCheckConfig, OnlineCheckKind, OnlineSettings, Secret, TokenStatus,
     TokenStatusSource,
 };
+pub use opaque_limits::OpaqueLimits;
 
 use super::cache::TokenDigest;
 use super::{AuthError, Principal};

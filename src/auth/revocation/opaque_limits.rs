@@ -69,7 +69,8 @@ impl NegativeCache {
             let now = Instant::now();
             map.retain(|_, (_, until)| now < *until);
             if map.len() >= NEGATIVE_CAPACITY {
-                let drop: Vec<TokenDigest> = map.keys().take(NEGATIVE_CAPACITY / 2).copied().collect();
+                let drop: Vec<TokenDigest> =
+                    map.keys().take(NEGATIVE_CAPACITY / 2).copied().collect();
                 for k in drop {
                     map.remove(&k);
                 }
