@@ -236,6 +236,7 @@ fn bench_revocation(c: &mut Criterion<ThreadCpu>) {
             cache_for: std::time::Duration::from_secs(3600),
             timeout: std::time::Duration::from_secs(1),
             fail_open: false,
+            opaque: Default::default(),
         },
     );
     let revocation = Arc::new(Revocation::new(

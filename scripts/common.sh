@@ -192,7 +192,8 @@ except sm.exceptions.ResourceExistsException:
 # functions only what --env-var names, so the table, moto's endpoint, the region and the
 # dummy credentials go into WATCH_ENV. GATEWAY_POLICY_TABLE itself is not exported, so other
 # processes keep their own. Also creates the audit table (mcp-gateway-dev-audit; exported as
-# MCP_WATCH_AUDIT_TABLE) that the gateway under watch writes its audit records to.
+# MCP_WATCH_AUDIT_TABLE) that the gateway under watch writes its audit records to, and the
+# KMS key that signs their heads (MCP_WATCH_AUDIT_KMS_KEY).
 seed_policies() {
   [ -n "${AWS_ENDPOINT_URL:-}" ] || die "seed_policies needs start_moto first"
   [ -n "${EVERYTHING_MCP_URL:-}" ] || die "seed_policies needs start_everything first"
@@ -203,8 +204,12 @@ seed_policies() {
   DEMO_TOOLS_URL="http://127.0.0.1:$1/lambda-url/demo-tools" \
     "$ctl" --table "$table" import "$ROOT/config/demo-org.yaml"
   "$ctl" audit --audit-table "$table-audit" table create
+  # The KMS HMAC key that signs the audit chains' heads (exported as MCP_WATCH_AUDIT_KMS_KEY).
+  local head_key
+  head_key=$("$VENV/bin/python" -c 'import boto3; print(boto3.client("kms").create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["Arn"])')
   WATCH_ENV+=(
     --env-var "GATEWAY_AUDIT_TABLE=$table-audit"
+    --env-var "GATEWAY_AUDIT_KMS_KEY_ID=$head_key"
     --env-var "GATEWAY_POLICY_TABLE=$table"
     --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     --env-var "AWS_REGION=$AWS_REGION"
@@ -213,6 +218,7 @@ seed_policies() {
     --env-var "AWS_SESSION_TOKEN=$AWS_SESSION_TOKEN"
   )
   export MCP_WATCH_POLICY_TABLE=$table MCP_WATCH_AUDIT_TABLE=$table-audit
+  export MCP_WATCH_AUDIT_KMS_KEY=$head_key
 }
 
 # start_watch PORT: every function under `cargo lambda watch` on 127.0.0.1 only. Watch

@@ -12,23 +12,47 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// Libraries that log whole requests (Lambda events with their `Authorization` header,
-/// HTTP traffic) at debug or trace: capped at info whatever `RUST_LOG` says, so no log level
-/// ever writes a token.
-const CAPPED: [&str; 6] = [
-    "lambda_runtime",
-    "lambda_http",
-    "hyper",
-    "hyper_util",
-    "reqwest",
-    "h2",
+/// HTTP traffic with its headers, signed AWS requests with their canonical form and session
+/// token, TLS secrets) at debug or trace: capped whatever `RUST_LOG` says, so no log level
+/// ever writes a token or a secret. A target matches every module under it.
+const CAPPED: [(&str, Level); 28] = [
+    ("lambda_runtime", Level::INFO),
+    ("lambda_runtime_api_client", Level::INFO),
+    ("lambda_http", Level::INFO),
+    ("hyper", Level::INFO),
+    ("hyper_util", Level::INFO),
+    ("hyper_rustls", Level::WARN),
+    ("reqwest", Level::INFO),
+    ("h2", Level::INFO),
+    ("tower", Level::INFO),
+    ("tower_http", Level::INFO),
+    ("axum", Level::INFO),
+    // The AWS SDK: sigv4 traces canonical requests, smithy the requests and responses.
+    ("aws_config", Level::INFO),
+    ("aws_runtime", Level::INFO),
+    ("aws_sigv4", Level::INFO),
+    ("aws_credential_types", Level::INFO),
+    ("aws_types", Level::INFO),
+    ("aws_smithy_runtime", Level::INFO),
+    ("aws_smithy_runtime_api", Level::INFO),
+    ("aws_smithy_http", Level::INFO),
+    ("aws_smithy_http_client", Level::INFO),
+    ("aws_smithy_types", Level::INFO),
+    ("aws_sdk_", Level::INFO),
+    // TLS stacks.
+    ("rustls", Level::WARN),
+    ("tokio_rustls", Level::WARN),
+    ("rustls_platform_verifier", Level::WARN),
+    ("webpki", Level::WARN),
+    ("aws_lc_rs", Level::WARN),
+    ("aws_lc_sys", Level::WARN),
 ];
 
 fn token_safe_cap() -> Targets {
-    CAPPED
-        .iter()
-        .fold(Targets::new().with_default(Level::TRACE), |t, target| {
-            t.with_target(*target, Level::INFO)
-        })
+    CAPPED.iter().fold(
+        Targets::new().with_default(Level::TRACE),
+        |t, (target, level)| t.with_target(*target, *level),
+    )
 }
 
 /// The log filter: `RUST_LOG`, else Lambda's own `AWS_LAMBDA_LOG_LEVEL` (set by the
@@ -125,10 +149,20 @@ mod tests {
             "lambda_http",
             "hyper::proto",
             "reqwest::connect",
+            "aws_sigv4::http_request::sign",
+            "aws_smithy_runtime::client::orchestrator",
+            "aws_sdk_dynamodb::operation::put_item",
+            "aws_sdk_kms",
+            "aws_config::imds",
+            "tower_http::trace",
         ] {
             assert!(!cap.would_enable(target, &Level::DEBUG), "{target}");
             assert!(!cap.would_enable(target, &Level::TRACE), "{target}");
             assert!(cap.would_enable(target, &Level::INFO), "{target}");
+        }
+        for tls in ["rustls::client::hs", "aws_lc_rs", "hyper_rustls::connector"] {
+            assert!(!cap.would_enable(tls, &Level::INFO), "{tls}");
+            assert!(cap.would_enable(tls, &Level::WARN), "{tls}");
         }
         assert!(cap.would_enable("mcp_oauth_gateway::auth", &Level::TRACE));
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::adapters::audit_dynamodb::DynamoAuditStore;
+use crate::adapters::audit_kms::KmsHeadSigner;
 use crate::adapters::audit_stdout::StdoutSink;
 use crate::adapters::catalog_file::{self, FileSource};
 use crate::adapters::cognito_getuser::{CognitoGetUser, cognito_client};
@@ -192,7 +193,7 @@ impl AppState {
     }
 
     /// The audit trail: stdout and metrics as configured, plus `sinks`.
-    fn audit_trail(config: &Config, mut sinks: Vec<Arc<dyn AuditSink>>) -> AuditTrail {
+    async fn audit_trail(config: &Config, mut sinks: Vec<Arc<dyn AuditSink>>) -> AuditTrail {
         if config.audit.stdout {
             sinks.insert(0, Arc::new(StdoutSink));
         }
@@ -202,7 +203,19 @@ impl AppState {
             (settings, Arc::new(StdoutSink) as Arc<dyn MetricsSink>)
         });
         // One chain per process: a Lambda execution environment or a standalone server.
-        AuditTrail::new(uuid::Uuid::new_v4().to_string(), sinks, metrics)
+        let signer = match &config.audit.kms_key_id {
+            Some(key) => Some(
+                Arc::new(KmsHeadSigner::new(kms_client().await, key.clone()))
+                    as Arc<dyn crate::audit::HeadSigner>,
+            ),
+            None => {
+                tracing::warn!(
+                    "no GATEWAY_AUDIT_KMS_KEY_ID: audit chain heads are not signed, so a rewritten chain with recomputed digests cannot be told from the real one"
+                );
+                None
+            }
+        };
+        AuditTrail::new(uuid::Uuid::new_v4().to_string(), sinks, metrics).with_signer(signer)
     }
 
     /// As `build`, with the key-document fetcher and the configuration source given (no
@@ -263,6 +276,9 @@ impl AppState {
         );
         for (a, b) in crate::config::issuers::shared_group_namespaces(&config.issuers) {
             tracing::warn!(issuer = %a, other = %b, "these issuers share one group namespace: a policy for a group matches that group in tokens of either; give them distinct group prefixes (GATEWAY_*_GROUP_PREFIX, groupPrefix) unless both are yours to trust alike");
+        }
+        for (short, long) in crate::config::issuers::overlapping_group_prefixes(&config.issuers) {
+            tracing::warn!(issuer = %short.issuer, prefix = %short.group_prefix, other = %long.issuer, other_prefix = %long.group_prefix, "one issuer's group prefix begins the other's: a group the first mints can read as one of the other's (prefix + group = other prefix + group); use prefixes neither of which begins the other, e.g. ending both in ':'");
         }
         // Cognito registration mode: the pool also accepts the app clients registered here.
         let registered = crate::facade::registered_clients(config).await;
@@ -329,7 +345,7 @@ impl AppState {
                 allowed_origins: config.allowed_origins.clone(),
                 max_body_bytes: MAX_BODY_BYTES,
             },
-            audit: Arc::new(Self::audit_trail(config, audit_sinks)),
+            audit: Arc::new(Self::audit_trail(config, audit_sinks).await),
             facade,
         }))
     }

@@ -4,7 +4,7 @@
 //! argument must be in the table before its answer arrives, naming the real user, the
 //! API Gateway-style and Lambda request ids, and sit in an intact chain of its instance.
 //!
-//! Needs `MCP_WATCH_URL`, `MCP_WATCH_AUDIT_TABLE`, `COGNITO_CONFIG`, `MCP_E2E_PYTHON` and
+//! Needs `MCP_WATCH_URL`, `MCP_WATCH_AUDIT_TABLE`, `MCP_WATCH_AUDIT_KMS_KEY`, `COGNITO_CONFIG`, `MCP_E2E_PYTHON` and
 //! `AWS_ENDPOINT_URL` from `make test`; without them it fails, never skips.
 
 #[path = "support/clients.rs"]
@@ -34,6 +34,7 @@ fn gatewayctl(args: &[&str]) -> (bool, String) {
 async fn a_call_under_the_lambda_runtime_is_recorded_before_it_is_answered() {
     let url = required_env("MCP_WATCH_URL");
     let table = required_env("MCP_WATCH_AUDIT_TABLE");
+    let head_key = required_env("MCP_WATCH_AUDIT_KMS_KEY");
     required_env("AWS_ENDPOINT_URL");
     let token = cognito_token("alice");
     let marker = uuid::Uuid::new_v4().to_string();
@@ -93,7 +94,9 @@ async fn a_call_under_the_lambda_runtime_is_recorded_before_it_is_answered() {
         "verify",
         "--instance",
         &r.instance,
+        "--kms-key-id",
+        &head_key,
     ]);
-    assert!(ok, "the instance's chain is intact");
-    assert!(out.contains("intact"));
+    assert!(ok, "the instance's chain is intact and signed");
+    assert!(out.contains("intact") && out.contains("signed heads verified"));
 }

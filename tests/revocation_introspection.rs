@@ -31,7 +31,8 @@ use mcp_oauth_gateway::auth::revocation::{
 };
 
 use idp::{
-    OidcProvider, alice_token, http, spawn_gateway, tool_names, tools_list, unique_resource,
+    OidcProvider, alice_token, http, introspections, spawn_gateway, tool_names, tools_list,
+    unique_resource,
 };
 
 const CLIENT: &str = "gateway-introspector";
@@ -109,6 +110,7 @@ async fn a_token_revoked_at_the_provider_introspects_as_inactive() {
             cache_for: Duration::ZERO,
             timeout: Duration::from_secs(5),
             fail_open: false,
+            opaque: Default::default(),
         },
     );
     let digest = token_digest(&token);
@@ -214,4 +216,78 @@ async fn the_gateway_refuses_an_opaque_token_revoked_at_the_provider_within_the_
             .0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Finding 8 of issue #14: any bearer string without a dot was introspected, one request
+/// per string, so random strings in a loop turned the gateway into an amplifier against the
+/// IdP. Now refusals are remembered by digest and introspection is rate limited: 60 random
+/// strings sent three times each cost at most the burst plus the rate over the time taken
+/// (on main: 180 requests), are all refused (401, or 503 beyond the limit, never 200), and
+/// valid opaque tokens still work.
+#[tokio::test]
+async fn random_opaque_tokens_cost_a_bounded_number_of_introspections() {
+    let resource = unique_resource();
+    let idp = OidcProvider::spawn_with(&[], &[&resource]);
+    let url = format!("{}/token/introspection", idp.issuer);
+    let gw = spawn_gateway(&[
+        ("GATEWAY_OIDC_ISSUER", idp.issuer.as_str()),
+        ("GATEWAY_RESOURCE_URL", resource.as_str()),
+        ("GATEWAY_OIDC_INTROSPECTION_URL", url.as_str()),
+        ("GATEWAY_OIDC_INTROSPECTION_CLIENT_ID", CLIENT),
+        ("GATEWAY_OIDC_INTROSPECTION_CLIENT_SECRET", SECRET),
+        ("GATEWAY_OIDC_INTROSPECTION_OPAQUE", "true"),
+        ("GATEWAY_INTROSPECTION_RATE", "1"),
+        ("GATEWAY_INTROSPECTION_BURST", "10"),
+    ]);
+    let valid = opaque_token_for(&idp.issuer, Some(&resource)).await;
+    assert_eq!(tools_list(&gw.base, Some(&valid)).await.0, StatusCode::OK);
+
+    let before = introspections(&idp.issuer).await;
+    let start = Instant::now();
+    let random: Vec<String> = (0..60)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    let mut refused = std::collections::BTreeMap::new();
+    for _round in 0..3 {
+        for t in &random {
+            let status = tools_list(&gw.base, Some(t)).await.0;
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::SERVICE_UNAVAILABLE,
+                "{status}"
+            );
+            *refused.entry(status.as_u16()).or_insert(0) += 1;
+        }
+    }
+    let asked = introspections(&idp.issuer).await - before;
+    let bound = 10 + start.elapsed().as_secs() + 1;
+    println!(
+        "180 random bearer strings: {asked} introspections (bound {bound}), answers {refused:?}"
+    );
+    assert!(
+        asked <= bound,
+        "{asked} introspections for random strings (bound {bound})"
+    );
+    assert!(
+        refused.contains_key(&503),
+        "beyond the limit: 503, retry later"
+    );
+
+    // The valid token is cached: no introspection needed, the flood does not lock it out.
+    assert_eq!(tools_list(&gw.base, Some(&valid)).await.0, StatusCode::OK);
+    // A new valid token once the bucket has refilled a request's worth (rate 1/s).
+    let fresh = opaque_token_for(&idp.issuer, Some(&resource)).await;
+    let start = Instant::now();
+    loop {
+        let status = tools_list(&gw.base, Some(&fresh)).await.0;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "only the limit refuses it"
+        );
+        assert!(start.elapsed() < Duration::from_secs(15), "never let in");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }

@@ -14,20 +14,21 @@
 //! record whose digest the chain holds. Records without a user or a tool (401s, malformed
 //! requests) are simply absent from that index. All three indexes project everything.
 //!
-//! Writes are group-committed: concurrent requests' records go out together in
-//! BatchWriteItem calls of up to 25, unprocessed items retried with backoff, and each
-//! request's `write` returns once its own record is stored.
+//! Signed chain heads (`audit::head`) sit in their chain's item collection under
+//! `sk` = `HEAD#<seq, 20 digits>`.
+//!
+//! Append-only: every write is a PutItem conditioned on `attribute_not_exists(pk)`, so no
+//! record or head is ever overwritten; the gateway's role has no BatchWriteItem (which can
+//! delete), UpdateItem or DeleteItem. Concurrent requests put concurrently, each `write`
+//! returning once its own record is stored.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use tokio::sync::oneshot;
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::audit::{AuditError, AuditRecord, AuditSink};
+use crate::audit::{AuditError, AuditRecord, AuditSink, SignedHead};
 
 mod table;
 
@@ -37,8 +38,8 @@ pub const BY_USER: &str = "byUser";
 pub const BY_TOOL: &str = "byTool";
 pub const BY_DAY: &str = "byDay";
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
-const BATCH: usize = 25;
-const ATTEMPTS: u32 = 6;
+/// Sort-key prefix of signed heads (records' sort keys are all digits).
+pub const HEAD_PREFIX: &str = "HEAD#";
 
 /// Why the audit table could not be read, written or created. Never carries credentials.
 #[derive(Debug, thiserror::Error)]
@@ -93,14 +94,18 @@ pub(super) fn detail<E: ProvideErrorMetadata + std::error::Error, R>(e: &SdkErro
     }
 }
 
-fn key_of(item: &Item) -> Option<(String, String)> {
-    let s = |k: &str| item.get(k)?.as_s().ok().cloned();
-    Some((s("pk")?, s("sk")?))
-}
-
-struct Pending {
-    item: Item,
-    done: oneshot::Sender<Result<(), String>>,
+/// The item for a signed head: beside its chain's records (sort key `HEAD#<seq>`), in none
+/// of the indexes (no `username`, `tool` or `day`).
+pub fn head_to_item(head: &SignedHead, ttl_secs: u64) -> Result<Item, String> {
+    let mut item: Item = serde_dynamo::to_item(head).map_err(|e| e.to_string())?;
+    item.insert("pk".into(), AttributeValue::S(chain_pk(&head.instance)));
+    item.insert(
+        "sk".into(),
+        AttributeValue::S(format!("{HEAD_PREFIX}{}", seq_sk(head.seq))),
+    );
+    let expires = head.time_ms / 1000 + ttl_secs;
+    item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
+    Ok(item)
 }
 
 /// The audit table, as the gateway's sink and as `gatewayctl` reads it.
@@ -108,8 +113,6 @@ pub struct DynamoAuditStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     ttl_secs: u64,
-    queue: Mutex<Vec<Pending>>,
-    flush: tokio::sync::Mutex<()>,
 }
 
 impl DynamoAuditStore {
@@ -118,8 +121,6 @@ impl DynamoAuditStore {
             client,
             table,
             ttl_secs: ttl_days * 86_400,
-            queue: Mutex::new(Vec::new()),
-            flush: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -135,81 +136,34 @@ impl DynamoAuditStore {
         }
     }
 
-    /// Writes up to 25 items, retrying unprocessed ones; returns the keys never written.
-    async fn batch_write(&self, items: Vec<Item>) -> Result<HashSet<(String, String)>, String> {
-        let mut requests: Vec<WriteRequest> = items
-            .into_iter()
-            .map(|item| {
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<Result<_, String>>()?;
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+    /// Puts an item only where none is: the condition is what makes the table append-only
+    /// (the gateway's role has PutItem and nothing that updates or deletes). Throttling is
+    /// retried by the SDK's standard retry; a refused condition is never retried.
+    pub async fn put_new(&self, item: Item) -> Result<(), String> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(c)) if c.err().is_conditional_check_failed_exception() => {
+                Err("an item with this key exists already (refused to overwrite it)".into())
             }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, requests.clone())
-                .send()
-                .await
-                .map_err(|e| detail(&e))?;
-            requests = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&self.table))
-                .unwrap_or_default();
-            if requests.is_empty() {
-                return Ok(HashSet::new());
-            }
-        }
-        Ok(requests
-            .iter()
-            .filter_map(|r| key_of(r.put_request()?.item()))
-            .collect())
-    }
-
-    /// Writes everything queued, in batches, telling each waiter how its record fared.
-    async fn drain(&self) {
-        loop {
-            let batch: Vec<Pending> = {
-                let mut q = self.queue.lock().expect("audit queue lock");
-                let n = q.len().min(BATCH);
-                q.drain(..n).collect()
-            };
-            if batch.is_empty() {
-                return;
-            }
-            let items = batch.iter().map(|p| p.item.clone()).collect();
-            let result = self.batch_write(items).await;
-            tracing::debug!(
-                records = batch.len(),
-                ok = result.is_ok(),
-                "audit batch written"
-            );
-            for p in batch {
-                let outcome = match &result {
-                    Err(e) => Err(e.clone()),
-                    Ok(failed) if key_of(&p.item).is_some_and(|k| failed.contains(&k)) => {
-                        Err("still unprocessed after retries".into())
-                    }
-                    Ok(_) => Ok(()),
-                };
-                let _ = p.done.send(outcome);
-            }
+            Err(e) => Err(detail(&e)),
         }
     }
 
-    async fn query_all(
+    async fn query_items(
         &self,
         index: Option<&str>,
         condition: &str,
         key_attr: &str,
         values: &[(&str, String)],
-    ) -> Result<Vec<AuditRecord>, AuditStoreError> {
+    ) -> Result<Vec<Item>, AuditStoreError> {
         let mut records = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -233,14 +187,7 @@ impl DynamoAuditStore {
                 .send()
                 .await
                 .map_err(|e| self.error("Query", detail(&e)))?;
-            for item in out.items.unwrap_or_default() {
-                records.push(
-                    record_from_item(item).map_err(|detail| AuditStoreError::Item {
-                        table: self.table.clone(),
-                        detail,
-                    })?,
-                );
-            }
+            records.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(records),
@@ -248,10 +195,48 @@ impl DynamoAuditStore {
         }
     }
 
-    /// One instance's whole chain, in order.
-    pub async fn chain(&self, instance: &str) -> Result<Vec<AuditRecord>, AuditStoreError> {
-        self.query_all(None, "pk = :pk", "pk", &[(":pk", chain_pk(instance))])
-            .await
+    /// One instance's whole chain, in order, and its signed heads.
+    pub async fn chain(
+        &self,
+        instance: &str,
+    ) -> Result<(Vec<AuditRecord>, Vec<SignedHead>), AuditStoreError> {
+        let items = self
+            .query_items(None, "pk = :pk", "pk", &[(":pk", chain_pk(instance))])
+            .await?;
+        let (mut records, mut heads) = (Vec::new(), Vec::new());
+        for item in items {
+            let is_head = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk.starts_with(HEAD_PREFIX));
+            if is_head {
+                heads.push(serde_dynamo::from_item(item).map_err(|e| self.unreadable(e))?);
+            } else {
+                records.push(record_from_item(item).map_err(|e| self.unreadable(e))?);
+            }
+        }
+        Ok((records, heads))
+    }
+
+    fn unreadable(&self, detail: impl ToString) -> AuditStoreError {
+        AuditStoreError::Item {
+            table: self.table.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    async fn query_all(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        key_attr: &str,
+        values: &[(&str, String)],
+    ) -> Result<Vec<AuditRecord>, AuditStoreError> {
+        let items = self.query_items(index, condition, key_attr, values).await?;
+        items
+            .into_iter()
+            .map(|item| record_from_item(item).map_err(|e| self.unreadable(e)))
+            .collect()
     }
 
     /// A user's (or a tool's, with `by_tool`) records between two RFC 3339 times.
@@ -306,26 +291,29 @@ impl DynamoAuditStore {
 
 #[async_trait]
 impl AuditSink for DynamoAuditStore {
+    /// One conditional PutItem per record, concurrent across requests (each request waits
+    /// for its own), so a record is stored before its answer goes out.
     async fn write(&self, record: &AuditRecord) -> Result<(), AuditError> {
         let fail = |detail: String| AuditError {
             sink: "dynamodb",
             detail,
         };
         let item = record_to_item(record, self.ttl_secs).map_err(fail)?;
-        let (done, mut rx) = oneshot::channel();
-        self.queue
-            .lock()
-            .expect("audit queue lock")
-            .push(Pending { item, done });
-        // Whoever holds the gate writes everything queued so far; records queued while it
-        // writes go out together in the next round.
-        let _gate = self.flush.lock().await;
-        if let Ok(result) = rx.try_recv() {
-            return result.map_err(fail);
-        }
-        self.drain().await;
-        rx.try_recv()
-            .unwrap_or_else(|_| Err("not written".into()))
-            .map_err(fail)
+        let result = self.put_new(item).await;
+        tracing::debug!(
+            seq = record.seq,
+            ok = result.is_ok(),
+            "audit record written"
+        );
+        result.map_err(fail)
+    }
+
+    async fn write_head(&self, head: &SignedHead) -> Result<(), AuditError> {
+        let fail = |detail: String| AuditError {
+            sink: "dynamodb",
+            detail,
+        };
+        let item = head_to_item(head, self.ttl_secs).map_err(fail)?;
+        self.put_new(item).await.map_err(fail)
     }
 }

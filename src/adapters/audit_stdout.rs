@@ -2,13 +2,13 @@
 //! CloudWatch Logs ingests each as structured JSON (and extracts the EMF metrics); in a
 //! container, whatever collects stdout does. Records are marked `"type":"audit"`, and are
 //! otherwise exactly the chained record, so `gatewayctl audit verify --file` can check
-//! the chain from a log export.
+//! the chain from a log export. Signed heads go out as `"type":"audit_head"` lines.
 
 use std::io::Write;
 
 use async_trait::async_trait;
 
-use crate::audit::{AuditError, AuditRecord, AuditSink, MetricsSink};
+use crate::audit::{AuditError, AuditRecord, AuditSink, MetricsSink, SignedHead};
 
 /// The stdout sink. Writes whole lines under the stdout lock, so concurrent requests never
 /// interleave inside a line.
@@ -30,10 +30,23 @@ pub fn audit_line(record: &AuditRecord) -> String {
     format!("{{\"type\":\"audit\",{}", &json[1..])
 }
 
+/// The stdout form of a signed head: `"type":"audit_head"` first, then the head.
+pub fn head_line(head: &SignedHead) -> String {
+    let json = serde_json::to_string(head).expect("a head always serializes");
+    format!("{{\"type\":\"audit_head\",{}", &json[1..])
+}
+
 #[async_trait]
 impl AuditSink for StdoutSink {
     async fn write(&self, record: &AuditRecord) -> Result<(), AuditError> {
         write_line(&audit_line(record)).map_err(|e| AuditError {
+            sink: "stdout",
+            detail: e.to_string(),
+        })
+    }
+
+    async fn write_head(&self, head: &SignedHead) -> Result<(), AuditError> {
+        write_line(&head_line(head)).map_err(|e| AuditError {
             sink: "stdout",
             detail: e.to_string(),
         })

@@ -1,6 +1,7 @@
 //! Adapters: one file per external system, each behind a trait of the core.
 
 pub mod audit_dynamodb;
+pub mod audit_kms;
 pub mod audit_stdout;
 pub mod catalog_file;
 pub mod cimd_http;

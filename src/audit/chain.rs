@@ -1,13 +1,14 @@
 //! Digest chaining: every record carries the SHA-256 of the previous record of its gateway
 //! instance and its own digest over everything else, so an edited record (its digest no
 //! longer matches), a deleted one (a gap in `seq`, or a `prev` that names nothing) and a
-//! re-ordered one are detectable. What a chain cannot show is the loss of its newest
-//! records: compare the last `seq` with the instance's last stdout line for that.
+//! re-ordered one are detectable. Digests are unkeyed, so a rewrite with recomputed digests
+//! is not: signed heads (`head`) are what catch that.
 
 use std::collections::BTreeMap;
 
 use aws_lc_rs::digest;
 
+use super::head::{CheckedHead, check_heads};
 use super::record::AuditRecord;
 
 /// `prev` of the first record of a chain.
@@ -62,6 +63,13 @@ impl Chain {
         &self.instance
     }
 
+    /// The newest linked record's seq and digest.
+    pub fn head(&self) -> Option<(u64, &str)> {
+        self.next_seq
+            .checked_sub(1)
+            .map(|s| (s, self.prev.as_str()))
+    }
+
     /// Links `record` onto the chain: sets instance, seq, prev and digest.
     pub fn link(&mut self, record: &mut AuditRecord) {
         record.instance.clone_from(&self.instance);
@@ -88,6 +96,38 @@ pub enum ChainError {
     BrokenLink { instance: String, seq: u64 },
     #[error("instance {instance}: record {seq} appears more than once")]
     Duplicate { instance: String, seq: u64 },
+    #[error(
+        "instance {instance}: the chain's start record is missing (deleted, or expired by TTL)"
+    )]
+    StartMissing { instance: String },
+    #[error("instance {instance}: record 0 is not a start record")]
+    NotStart { instance: String },
+    #[error("instance {instance}: the signed head at record {seq} does not verify (forged)")]
+    ForgedHead { instance: String, seq: u64 },
+    #[error(
+        "instance {instance}: record {seq} is not the record the signed head holds (overwritten or re-chained)"
+    )]
+    Rechained { instance: String, seq: u64 },
+    #[error(
+        "instance {instance}: truncated: a signed head covers record {signed}, the chain ends at {last}"
+    )]
+    Truncated {
+        instance: String,
+        signed: u64,
+        last: u64,
+    },
+    #[error(
+        "instance {instance}: records {from}..={to} are covered by no signed head (appended, or signing failed)"
+    )]
+    UnsignedTail {
+        instance: String,
+        from: u64,
+        to: u64,
+    },
+    #[error("instance {instance}: no signed head at all")]
+    Unsigned { instance: String },
+    #[error("instance {instance}: record {seq} is in the stdout log but not in the table")]
+    NotInTable { instance: String, seq: u64 },
 }
 
 /// How one chain checked out.
@@ -97,9 +137,15 @@ pub struct ChainReport {
     pub records: usize,
     /// Every problem found (empty = intact).
     pub problems: Vec<ChainError>,
+    /// Heads checked against a key (false: digests and links only, nothing authenticated).
+    pub signed: bool,
+    /// How many heads verified.
+    pub valid_heads: usize,
 }
 
-/// Checks every chain among `records` (any order, any mix of instances), each from seq 0.
+/// Checks digests and links of every chain among `records` (any order, any mix of
+/// instances), each from seq 0. Unkeyed: a rewrite with recomputed digests passes this;
+/// `verify_signed` is the check that catches it.
 pub fn verify(records: &[AuditRecord]) -> Vec<ChainReport> {
     let mut chains: BTreeMap<&str, Vec<&AuditRecord>> = BTreeMap::new();
     for r in records {
@@ -113,9 +159,52 @@ pub fn verify(records: &[AuditRecord]) -> Vec<ChainReport> {
                 instance: instance.to_owned(),
                 records: rs.len(),
                 problems: verify_one(instance, &rs),
+                signed: false,
+                valid_heads: 0,
             }
         })
         .collect()
+}
+
+/// `verify`, plus each chain's start record and, when `signed`, its heads (whose MACs the
+/// caller checked): see `head::check_heads`. A chain with heads but no record left is
+/// reported too (every record deleted).
+pub fn verify_signed(
+    records: &[AuditRecord],
+    heads: &[CheckedHead],
+    signed: bool,
+) -> Vec<ChainReport> {
+    let mut reports = verify(records);
+    for h in heads {
+        if !reports.iter().any(|r| r.instance == h.head.instance) {
+            reports.push(ChainReport {
+                instance: h.head.instance.clone(),
+                records: 0,
+                problems: Vec::new(),
+                signed,
+                valid_heads: 0,
+            });
+        }
+    }
+    for report in &mut reports {
+        let mut rs: Vec<&AuditRecord> = records
+            .iter()
+            .filter(|r| r.instance == report.instance)
+            .collect();
+        rs.sort_by_key(|r| r.seq);
+        let mine: Vec<CheckedHead> = heads
+            .iter()
+            .filter(|h| h.head.instance == report.instance)
+            .cloned()
+            .collect();
+        report.signed = signed;
+        report.valid_heads = mine.iter().filter(|h| h.valid).count();
+        report
+            .problems
+            .extend(check_heads(&report.instance, &rs, &mine, signed));
+    }
+    reports.sort_by(|a, b| a.instance.cmp(&b.instance));
+    reports
 }
 
 fn verify_one(instance: &str, records: &[&AuditRecord]) -> Vec<ChainError> {

@@ -4,6 +4,7 @@
 //! behind `AuditSink` and `MetricsSink`.
 
 pub mod chain;
+pub mod head;
 pub mod metrics;
 pub mod record;
 
@@ -11,7 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-pub use chain::{Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify};
+pub use chain::{
+    Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify, verify_signed,
+};
+pub use head::{CheckedHead, HeadSignError, HeadSigner, START_KIND, SignedHead, head_message};
 pub use metrics::{CacheCounts, MetricsSettings, emf_line};
 pub use record::{AuditRecord, Verdict, civil_from_days, now_ms, rfc3339_ms, variant_name};
 
@@ -31,6 +35,8 @@ pub struct AuditError {
 #[async_trait]
 pub trait AuditSink: Send + Sync {
     async fn write(&self, record: &AuditRecord) -> Result<(), AuditError>;
+    /// Keeps a signed head beside the records. Never overwrites one already kept.
+    async fn write_head(&self, head: &SignedHead) -> Result<(), AuditError>;
 }
 
 /// Where metrics lines go (stdout, for CloudWatch Logs to extract).
@@ -43,6 +49,13 @@ pub struct AuditTrail {
     chain: Mutex<Chain>,
     sinks: Vec<Arc<dyn AuditSink>>,
     metrics: Option<(MetricsSettings, Arc<dyn MetricsSink>)>,
+    signer: Option<Arc<dyn HeadSigner>>,
+    /// Held while a head is signed; holds the next seq not yet covered by a signed head.
+    /// Requests waiting here are covered together by one signature (group commit).
+    signed: tokio::sync::Mutex<u64>,
+    /// Set once the start record is written (by the first record, so that the process's
+    /// first stdout line stays its "listening on" line).
+    started: tokio::sync::OnceCell<()>,
 }
 
 impl AuditTrail {
@@ -55,7 +68,30 @@ impl AuditTrail {
             chain: Mutex::new(Chain::new(instance)),
             sinks,
             metrics,
+            signer: None,
+            signed: tokio::sync::Mutex::new(0),
+            started: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Signs chain heads with `signer` (without one, heads are not written and
+    /// `audit verify` reports the chains as unsigned).
+    pub fn with_signer(mut self, signer: Option<Arc<dyn HeadSigner>>) -> Self {
+        self.signer = signer;
+        self
+    }
+
+    /// Opens the chain with its start record (seq 0, signed like any other) unless it is
+    /// open already, so a chain whose beginning is cut off is noticed. Every record waits
+    /// for this first; concurrent first requests share one start.
+    pub async fn start(&self) {
+        self.started
+            .get_or_init(|| async {
+                let mut record = base_record("start", None, None);
+                record.kind = Some(START_KIND.to_owned());
+                self.write_linked(record).await;
+            })
+            .await;
     }
 
     /// This instance's chain id.
@@ -70,21 +106,70 @@ impl AuditTrail {
     /// Links `record` onto the chain and writes it to every sink (all awaited), then emits
     /// its metrics line. A sink failure is logged, never shown to the caller; the other
     /// sinks still get the record.
-    pub async fn record(&self, mut record: AuditRecord) -> AuditRecord {
-        self.chain
-            .lock()
-            .expect("audit chain lock")
-            .link(&mut record);
-        let writes = self.sinks.iter().map(|s| s.write(&record));
-        for result in futures_util::future::join_all(writes).await {
-            if let Err(e) = result {
-                tracing::error!(request_id = %record.request_id, seq = record.seq, error = %e, "audit record not written");
-            }
-        }
+    pub async fn record(&self, record: AuditRecord) -> AuditRecord {
+        self.start().await;
+        let record = self.write_linked(record).await;
         if let Some((settings, sink)) = &self.metrics {
             sink.emit(&emf_line(settings, &record, CacheCounts::take()));
         }
         record
+    }
+
+    /// Links, then writes the record and signs a head covering it, both before returning.
+    async fn write_linked(&self, mut record: AuditRecord) -> AuditRecord {
+        self.chain
+            .lock()
+            .expect("audit chain lock")
+            .link(&mut record);
+        let writes = futures_util::future::join_all(self.sinks.iter().map(|s| s.write(&record)));
+        let (results, ()) = tokio::join!(writes, self.cover(record.seq));
+        for result in results {
+            if let Err(e) = result {
+                tracing::error!(request_id = %record.request_id, seq = record.seq, error = %e, "audit record not written");
+            }
+        }
+        record
+    }
+
+    /// Returns once a signed head at or past `seq` was written (or signing failed, which is
+    /// logged: the record stays, and `audit verify` reports it as covered by no head).
+    async fn cover(&self, seq: u64) {
+        let Some(signer) = &self.signer else { return };
+        let mut next_unsigned = self.signed.lock().await;
+        if *next_unsigned > seq {
+            return; // Someone else's head covered this record while we waited.
+        }
+        let (head_seq, digest) = {
+            let chain = self.chain.lock().expect("audit chain lock");
+            let (s, d) = chain.head().expect("a linked record");
+            (s, d.to_owned())
+        };
+        let instance = self.instance();
+        let message = head_message(&instance, head_seq, &digest);
+        let (key_id, algorithm, mac) = match signer.sign(&message).await {
+            Ok(signed) => signed,
+            Err(e) => {
+                tracing::error!(seq = head_seq, error = %e, "audit head not signed");
+                return;
+            }
+        };
+        use base64::Engine;
+        let head = SignedHead {
+            instance,
+            seq: head_seq,
+            digest,
+            time_ms: now_ms(),
+            key_id,
+            algorithm,
+            mac: base64::engine::general_purpose::STANDARD.encode(mac),
+        };
+        let writes = self.sinks.iter().map(|s| s.write_head(&head));
+        for result in futures_util::future::join_all(writes).await {
+            if let Err(e) = result {
+                tracing::error!(seq = head_seq, error = %e, "audit head not written");
+            }
+        }
+        *next_unsigned = head_seq + 1;
     }
 }
 

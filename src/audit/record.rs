@@ -110,6 +110,11 @@ pub struct AuditRecord {
     /// (the issuer is configured to fail open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_unchecked: Option<bool>,
+    /// `start` for the record that opens an instance's chain (seq 0, no request); absent on
+    /// request records. `audit verify` requires every chain to open with one, so a chain
+    /// whose beginning was cut off is noticed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// Hex SHA-256 over this record without `digest` (see `chain`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub digest: String,

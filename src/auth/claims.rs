@@ -88,6 +88,42 @@ fn at_path<'a>(claims: &'a Map<String, Value>, path: &[String]) -> Option<&'a Va
         .try_fold(claims.get(first)?, |v, key| v.get(key.as_str()))
 }
 
+/// The header `typ` rule (RFC 8725 §3.11 explicit typing, RFC 9068 §2.1): `at+jwt` is an
+/// access token; absent or plain `JWT` is accepted unless the issuer requires `at+jwt`;
+/// any other type (`logout+jwt`, `secevent+jwt`, `dpop+jwt`, an ID token's own type, …)
+/// is some other kind of token and refused.
+pub fn check_type(cfg: &IssuerConfig, typ: Option<&str>) -> Result<(), AuthError> {
+    match typ {
+        Some("at+jwt") => Ok(()),
+        _ if cfg.require_at_jwt => Err(AuthError::TokenType),
+        None | Some("jwt") => Ok(()),
+        Some(_) => Err(AuthError::TokenType),
+    }
+}
+
+/// Payload markers of a token that is not an access token: Keycloak's `typ` claim (`ID`,
+/// `Refresh`, `Offline`, `Logout`; its access tokens say `Bearer`), a `token_type` that is
+/// not an access token's (an RFC 7662 answer says `Bearer`), a `token_use` other than
+/// `access` (Cognito's, and IdPs that copy it).
+fn non_access_marker(claims: &Map<String, Value>) -> Option<AuthError> {
+    let is = |v: &str, ok: &[&str]| ok.iter().any(|o| v.eq_ignore_ascii_case(o));
+    let claim = |name| claims.get(name).map(|v| v.as_str().ok_or(()));
+    match claim("typ") {
+        Some(Ok(t)) if is(t, &["Bearer", "at+jwt"]) => {}
+        None => {}
+        Some(_) => return Some(AuthError::TokenType),
+    }
+    match claim("token_type") {
+        Some(Ok(t)) if is(t, &["Bearer", "access_token", "access"]) => {}
+        None => {}
+        Some(_) => return Some(AuthError::TokenType),
+    }
+    match claim("token_use") {
+        Some(Ok("access")) | None => None,
+        Some(_) => Some(AuthError::TokenUse),
+    }
+}
+
 /// Checks a signature-verified payload against the issuer's rules at time `now`.
 pub fn validate(cfg: &IssuerConfig, payload: &[u8], now: u64) -> Result<Principal, AuthError> {
     validate_with_facts(cfg, payload, now).map(|(p, _)| p)
@@ -141,6 +177,9 @@ pub fn validate_with_facts(
     let issued_at = time_claim(&claims, "iat")?;
     if issued_at.is_some_and(|iat| iat > now + LEEWAY_SECS) {
         return Err(AuthError::IssuedInFuture);
+    }
+    if let Some(refused) = non_access_marker(&claims) {
+        return Err(refused);
     }
     let client_id = str_claim(&claims, "client_id")?
         .or(str_claim(&claims, "azp")?)

@@ -49,6 +49,9 @@ pub struct IssuerConfig {
     /// Cognito: the app clients the gateway registered itself (façade registration mode),
     /// accepted beside the configured ones.
     pub registered_clients: Option<Arc<RegisteredClients>>,
+    /// Accept only JWTs whose header says `typ: at+jwt` (RFC 9068), for issuers that type
+    /// their access tokens: an ID token (plain `JWT`) is then refused by its header alone.
+    pub require_at_jwt: bool,
 }
 
 impl IssuerConfig {
@@ -89,6 +92,7 @@ impl IssuerConfig {
             username_claims: vec!["username".into()],
             online_check: None,
             registered_clients: None,
+            require_at_jwt: false,
         }
     }
 
@@ -124,6 +128,7 @@ impl IssuerConfig {
             ],
             online_check: None,
             registered_clients: None,
+            require_at_jwt: false,
         }
     }
 }

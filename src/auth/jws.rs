@@ -32,6 +32,8 @@ struct Header<'a> {
     x5c: Option<&'a RawValue>,
     #[serde(default, borrow)]
     b64: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    typ: Option<&'a RawValue>,
 }
 
 /// A token whose form and header passed; its signature is not checked yet.
@@ -39,6 +41,9 @@ struct Header<'a> {
 pub struct Jws<'t> {
     pub alg: Alg,
     pub kid: String,
+    /// The header's `typ`, lower-cased without an `application/` prefix (RFC 7515
+    /// §4.1.9); `claims::check_type` decides on it. A non-string `typ` is malformed.
+    pub typ: Option<String>,
     /// `base64url(header) "." base64url(payload)`: what the signature covers.
     signing_input: &'t str,
     signature: Vec<u8>,
@@ -93,11 +98,25 @@ pub fn parse(token: &str) -> Result<Jws<'_>, AuthError> {
         None => return Err(AuthError::MissingKid),
         Some(k) => serde_json::from_str(k.get()).map_err(|_| AuthError::MissingKid)?,
     };
+    let typ = match header.typ {
+        None => None,
+        Some(t) => {
+            let t: String = serde_json::from_str(t.get())
+                .map_err(|_| AuthError::Malformed("typ is not a string"))?;
+            let t = t.trim().to_ascii_lowercase();
+            Some(
+                t.strip_prefix("application/")
+                    .map(str::to_owned)
+                    .unwrap_or(t),
+            )
+        }
+    };
     let signature = decode(s)?;
     let payload = decode(p)?;
     Ok(Jws {
         alg,
         kid,
+        typ,
         signing_input: &token[..h.len() + 1 + p.len()],
         signature,
         payload,

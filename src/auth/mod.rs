@@ -75,6 +75,10 @@ pub enum AuthError {
     Client,
     #[error("token_use is not access")]
     TokenUse,
+    /// An ID, refresh or other non-access token by its header `typ` or a payload marker, or
+    /// not `typ: at+jwt` where the issuer requires RFC 9068 typing.
+    #[error("not an access token (typ / token_type)")]
+    TokenType,
     #[error("claim {0} missing or malformed")]
     Claim(&'static str),
     /// Verified, but revoked since (or its revocation status cannot be known).

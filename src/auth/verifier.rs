@@ -183,6 +183,7 @@ impl Verifier {
         let issuer = self.issuers.get(&iss).ok_or(AuthError::UnknownIssuer)?;
         let key = issuer.keys.key(&jws.kid).await?;
         jws.verify(&key)?;
+        claims::check_type(&issuer.config, jws.typ.as_deref())?;
         if let Some(r) = &issuer.config.registered_clients {
             r.refresh_if_due().await;
         }

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::audit_verify::{self, VerifyOptions, verify_and_report};
 use super::{CliError, Global, input, output::Out};
 use crate::adapters::audit_dynamodb::{AuditStoreError, DynamoAuditStore};
-use crate::audit::{AuditRecord, ChainReport, now_ms, rfc3339_ms, verify};
+use crate::audit::{AuditRecord, now_ms, rfc3339_ms};
 
 /// `gatewayctl audit …`
 #[derive(Debug, Args)]
@@ -48,10 +49,13 @@ pub enum AuditCommand {
         #[command(flatten)]
         range: Range,
     },
-    /// Check that record chains are whole and unedited; exits 1 if one is not.
+    /// Check that record chains are whole, unedited and signed; exits 1 if one is not.
     ///
     /// From the table: every chain with a record in the range (or the one --instance
-    /// names), each read whole. From --file: the audit lines among a log of stdout lines.
+    /// names), each read whole with its signed heads. From --file: the audit lines among a
+    /// log of stdout lines. Each chain must open with its start record; with a key, every
+    /// signed head's MAC is checked (KMS VerifyMac) and the records must be those the heads
+    /// hold, up to the newest head.
     Verify {
         /// One instance's chain.
         #[arg(long, conflicts_with = "file")]
@@ -59,6 +63,17 @@ pub enum AuditCommand {
         /// A file of the gateway's stdout JSON lines (other lines are skipped).
         #[arg(long)]
         file: Option<PathBuf>,
+        /// With --file: also check that the table holds every logged record as logged (a
+        /// chain or tail deleted from the table is found this way).
+        #[arg(long, requires = "file")]
+        against_table: bool,
+        /// The KMS HMAC key the gateway signs heads with (needs kms:VerifyMac on it).
+        #[arg(long, env = "GATEWAY_AUDIT_KMS_KEY_ID", hide_env_values = true)]
+        kms_key_id: Option<String>,
+        /// Accept chains whose heads are not checked (no key): links alone prove nothing
+        /// against whoever can write the table.
+        #[arg(long)]
+        allow_unsigned: bool,
         #[command(flatten)]
         range: Range,
     },
@@ -198,55 +213,6 @@ fn print_records(out: Out, records: &[AuditRecord]) -> Result<(), CliError> {
     Ok(())
 }
 
-fn report(out: Out, reports: &[ChainReport]) -> Result<(), CliError> {
-    let mut broken = 0;
-    for r in reports {
-        if r.problems.is_empty() {
-            out.line(&format!(
-                "chain {}: {} records, intact",
-                r.instance, r.records
-            ))?;
-        } else {
-            broken += 1;
-            out.line(&format!(
-                "chain {}: {} records, BROKEN",
-                r.instance, r.records
-            ))?;
-            for p in &r.problems {
-                out.line(&format!("  {p}"))?;
-            }
-        }
-    }
-    if broken > 0 {
-        return Err(CliError::Input(format!(
-            "{broken} of {} audit chains are broken",
-            reports.len()
-        )));
-    }
-    if reports.is_empty() {
-        out.line("no audit records found")?;
-    }
-    Ok(())
-}
-
-fn records_from_file(path: &PathBuf) -> Result<Vec<AuditRecord>, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Input(format!("{}: cannot read: {e}", path.display())))?;
-    let mut records = Vec::new();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if v.get("type").and_then(|t| t.as_str()) == Some("audit") {
-            let r = serde_json::from_value(v).map_err(|e| {
-                CliError::Input(format!("{}: unreadable audit line: {e}", path.display()))
-            })?;
-            records.push(r);
-        }
-    }
-    Ok(records)
-}
-
 /// Runs one `gatewayctl audit` command.
 pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<(), CliError> {
     let table = args.audit_table.as_deref();
@@ -273,10 +239,24 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<(), CliError> 
         AuditCommand::Verify {
             instance,
             file,
+            against_table,
+            kms_key_id,
+            allow_unsigned,
             range,
         } => {
+            let opts = VerifyOptions {
+                kms_key_id: kms_key_id.filter(|k| !k.trim().is_empty()),
+                allow_unsigned,
+            };
             if let Some(path) = file {
-                return report(out, &verify(&records_from_file(&path)?));
+                let (records, heads) = audit_verify::read_file(&path)?;
+                let extra = if against_table {
+                    let store = store(g, table).await?;
+                    audit_verify::against_table(&store, &records).await?
+                } else {
+                    Vec::new()
+                };
+                return verify_and_report(g, out, &opts, &records, heads, extra).await;
             }
             let store = store(g, table).await?;
             let instances: BTreeSet<String> = match instance {
@@ -290,11 +270,13 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<(), CliError> 
                     seen.into_iter().map(|r| r.instance).collect()
                 }
             };
-            let mut records = Vec::new();
+            let (mut records, mut heads) = (Vec::new(), Vec::new());
             for i in &instances {
-                records.extend(store.chain(i).await.map_err(store_error)?);
+                let (rs, hs) = store.chain(i).await.map_err(store_error)?;
+                records.extend(rs);
+                heads.extend(hs);
             }
-            report(out, &verify(&records))
+            verify_and_report(g, out, &opts, &records, heads, Vec::new()).await
         }
     }
 }

@@ -211,3 +211,22 @@ pub async fn secrets(g: &Global) -> Result<aws_sdk_secretsmanager::Client, CliEr
     }
     Ok(aws_sdk_secretsmanager::Client::from_conf(conf))
 }
+
+/// The KMS client of the gateway, with the endpoint and region options applied (for
+/// `audit verify`, which checks chain heads with VerifyMac).
+pub async fn kms(g: &Global) -> Result<aws_sdk_kms::Client, CliError> {
+    let endpoint = endpoint(g)?;
+    let base = crate::adapters::identity_kms::kms_client().await;
+    let mut conf = base.config().to_builder();
+    if let Some(u) = endpoint {
+        conf = conf.endpoint_url(u);
+    }
+    if let Some(r) = region(g) {
+        conf = conf.region(aws_sdk_kms::config::Region::new(r.to_string()));
+    }
+    let conf = conf.build();
+    if conf.region().is_none() {
+        return Err(no_region());
+    }
+    Ok(aws_sdk_kms::Client::from_conf(conf))
+}

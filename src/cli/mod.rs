@@ -3,6 +3,7 @@
 //! `CliError`, which the binary prints as one line on stderr with a non-zero exit.
 
 pub mod audit;
+mod audit_verify;
 mod clients;
 mod identity_key;
 mod input;

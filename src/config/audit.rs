@@ -10,6 +10,9 @@ pub struct AuditSettings {
     pub stdout: bool,
     /// `GATEWAY_AUDIT_TABLE`: also keep records in this DynamoDB table.
     pub table: Option<String>,
+    /// `GATEWAY_AUDIT_KMS_KEY_ID`: the KMS HMAC key (GENERATE_VERIFY_MAC) that signs chain
+    /// heads. Without it heads are not signed and `audit verify` reports chains unsigned.
+    pub kms_key_id: Option<String>,
     /// `GATEWAY_AUDIT_TTL_DAYS` (default 365): when DynamoDB expires a record.
     pub ttl_days: u64,
     /// `GATEWAY_AUDIT_ARGUMENT_TOOLS`: tools whose argument values are recorded (every
@@ -67,6 +70,9 @@ impl AuditSettings {
         Ok(Self {
             stdout: switch(env, "GATEWAY_AUDIT_STDOUT", true)?,
             table,
+            kms_key_id: env("GATEWAY_AUDIT_KMS_KEY_ID")
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty()),
             ttl_days: number(env, "GATEWAY_AUDIT_TTL_DAYS", 365u64, 1..=3650)?,
             argument_tools: list(&env("GATEWAY_AUDIT_ARGUMENT_TOOLS").unwrap_or_default()),
             metrics: switch(env, "GATEWAY_METRICS", true)?,

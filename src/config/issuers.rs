@@ -41,6 +41,9 @@ enum IssuerSpec {
         introspection: Option<IntrospectionSpec>,
         #[serde(default)]
         group_prefix: Option<String>,
+        /// Only `typ: at+jwt` JWTs (RFC 9068): ID tokens are refused by their header.
+        #[serde(default)]
+        require_at_jwt: bool,
     },
 }
 
@@ -68,6 +71,28 @@ pub fn shared_group_namespaces(issuers: &[IssuerConfig]) -> Vec<(&str, &str)> {
         }
     }
     shared
+}
+
+/// Pairs of issuers where one's group prefix is a proper prefix of the other's (the empty
+/// prefix included): the shorter-prefixed issuer can mint a group that reads as the other's
+/// (`p` + `artner:admins` = `partner:admins`). Each pair is (shorter, longer) issuer.
+pub fn overlapping_group_prefixes(issuers: &[IssuerConfig]) -> Vec<(&IssuerConfig, &IssuerConfig)> {
+    let mut overlapping = Vec::new();
+    for (i, a) in issuers.iter().enumerate() {
+        for b in &issuers[i + 1..] {
+            let (short, long) = if a.group_prefix.len() <= b.group_prefix.len() {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            if short.group_prefix != long.group_prefix
+                && long.group_prefix.starts_with(&short.group_prefix)
+            {
+                overlapping.push((short, long));
+            }
+        }
+    }
+    overlapping
 }
 
 fn check_url(name: &'static str, what: &str, url: &str) -> Result<(), ConfigError> {
@@ -201,6 +226,8 @@ pub fn from_env(
             "GATEWAY_OIDC_GROUP_PREFIX",
             get("GATEWAY_OIDC_GROUP_PREFIX"),
         )?;
+        issuer.require_at_jwt =
+            revocation::flag(env, "GATEWAY_OIDC_REQUIRE_AT_JWT")?.unwrap_or(false);
         out.push(issuer);
     }
     if let Some(json) = get("GATEWAY_ISSUERS") {
@@ -244,6 +271,7 @@ pub fn from_env(
                     groups_claim,
                     introspection,
                     group_prefix: prefix,
+                    require_at_jwt,
                 } => {
                     let mut i = oidc(
                         "GATEWAY_ISSUERS",
@@ -258,6 +286,7 @@ pub fn from_env(
                         .map(|spec| revocation::introspection(env, "GATEWAY_ISSUERS", &spec))
                         .transpose()?;
                     i.group_prefix = group_prefix("GATEWAY_ISSUERS", prefix)?;
+                    i.require_at_jwt = require_at_jwt;
                     i
                 }
             });

@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{ConfigError, bad, number, url_is_safe};
-use crate::auth::revocation::{OnlineCheckConfig, OnlineCheckKind, OnlineSettings, Secret};
+use crate::auth::revocation::{
+    OnlineCheckConfig, OnlineCheckKind, OnlineSettings, OpaqueLimits, Secret,
+};
 
 /// How the deny-list is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +59,7 @@ pub fn deny_list(
 }
 
 /// A true/false setting.
-fn flag(
+pub(crate) fn flag(
     env: &impl Fn(&str) -> Option<String>,
     name: &'static str,
 ) -> Result<Option<bool>, ConfigError> {
@@ -114,10 +116,23 @@ fn settings(
         2_000u64,
         100..=10_000,
     )?;
+    let negative = number(
+        env,
+        "GATEWAY_INTROSPECTION_NEGATIVE_CACHE_SECS",
+        60u64,
+        1..=3_600,
+    )?;
+    let rate = number(env, "GATEWAY_INTROSPECTION_RATE", 20u64, 1..=10_000)?;
+    let burst = number(env, "GATEWAY_INTROSPECTION_BURST", 40u64, 1..=100_000)?;
     Ok(OnlineSettings {
         cache_for: Duration::from_secs(cache_secs),
         timeout: Duration::from_millis(timeout),
         fail_open,
+        opaque: OpaqueLimits {
+            negative_ttl: Duration::from_secs(negative),
+            rate_per_sec: rate as f64,
+            burst: burst as f64,
+        },
     })
 }
 

@@ -173,6 +173,7 @@ fn each_issuer_may_have_its_own_group_namespace() {
         )]
     );
     let name = |pairs: &[(&str, &str)]| cfg(pairs).unwrap_err().name;
+    assert!(crate::config::issuers::overlapping_group_prefixes(&c.issuers).is_empty());
     for bad in ["a b:", "*", &"x".repeat(65)] {
         assert_eq!(
             name(&[("GATEWAY_COGNITO_GROUP_PREFIX", bad)]),
@@ -181,4 +182,41 @@ fn each_issuer_may_have_its_own_group_namespace() {
     }
     let bad = r#"[{"kind":"oidc","issuer":"https://okta.example.com","audiences":["a"],"groupPrefix":"o *"}]"#;
     assert_eq!(name(&[("GATEWAY_ISSUERS", bad)]), "GATEWAY_ISSUERS");
+}
+
+/// Finding 10 of issue #14: prefixes were compared for equality only, so `p` and
+/// `partner:` passed, and an issuer prefixed `p` minting `artner:admins` became
+/// `partner:admins`. Every pair where one prefix begins the other (empty included) is named.
+#[test]
+fn group_prefixes_where_one_begins_the_other_are_named() {
+    use crate::config::issuers::overlapping_group_prefixes;
+    let json = r#"[{"kind":"oidc","issuer":"https://partner.example.com","audiences":["a"],"groupPrefix":"partner:"},
+                   {"kind":"oidc","issuer":"https://p.example.com","audiences":["a"],"groupPrefix":"p"},
+                   {"kind":"oidc","issuer":"https://other.example.com","audiences":["a"],"groupPrefix":"other:"}]"#;
+    let c = cfg(&[("GATEWAY_ISSUERS", json)]).unwrap();
+    let pairs: Vec<(&str, &str)> = overlapping_group_prefixes(&c.issuers)
+        .into_iter()
+        .map(|(s, l)| (s.issuer.as_str(), l.issuer.as_str()))
+        .collect();
+    let pool = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1";
+    // The pool has no prefix: it begins every other prefix.
+    assert_eq!(
+        pairs,
+        [
+            (pool, "https://partner.example.com"),
+            (pool, "https://p.example.com"),
+            (pool, "https://other.example.com"),
+            ("https://p.example.com", "https://partner.example.com"),
+        ]
+    );
+    let c = cfg(&[
+        ("GATEWAY_ISSUERS", json),
+        ("GATEWAY_COGNITO_GROUP_PREFIX", "pool:"),
+    ])
+    .unwrap();
+    let prefixes: Vec<(&str, &str)> = overlapping_group_prefixes(&c.issuers)
+        .into_iter()
+        .map(|(s, l)| (s.group_prefix.as_str(), l.group_prefix.as_str()))
+        .collect();
+    assert_eq!(prefixes, [("p", "pool:"), ("p", "partner:")]);
 }

@@ -1,5 +1,5 @@
-//! Concurrent requests: group-committed batches of at most 25 records, all landing in one
-//! intact chain.
+//! Concurrent requests: one conditional PutItem each, heads signed for many at once
+//! (group commit), all landing in one intact, signed chain.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -8,8 +8,8 @@ use crate::PASSWORD;
 use crate::idp::{TestPool, required_env};
 use crate::kit::{gatewayctl, json_lines, rpc, spawn_gateway};
 
-/// Concurrent requests share BatchWriteItem calls (group commit): every record still lands,
-/// once, in one intact chain.
+/// Concurrent requests each put their own record (no batch writes, which could delete) and
+/// share signed heads: every record still lands, once, in one intact, signed chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_records_all_land_in_one_intact_chain() {
     required_env("AWS_ENDPOINT_URL");
@@ -22,12 +22,14 @@ async fn concurrent_records_all_land_in_one_intact_chain() {
             .status
             .success()
     );
+    let key = crate::tamper::hmac_key().await;
     let gw = spawn_gateway(&[
         ("GATEWAY_COGNITO_USER_POOL_ID", &pool.pool_id),
         ("GATEWAY_COGNITO_CLIENT_IDS", &pool.client_id),
         ("GATEWAY_COGNITO_JWKS_URL", &pool.jwks_url),
         ("DEMO_TOOLS_URL", "http://127.0.0.1:1"),
         ("GATEWAY_AUDIT_TABLE", &table),
+        ("GATEWAY_AUDIT_KMS_KEY_ID", &key),
         (
             "RUST_LOG",
             "mcp_oauth_gateway::adapters::audit_dynamodb=debug",
@@ -45,32 +47,21 @@ async fn concurrent_records_all_land_in_one_intact_chain() {
     assert_eq!(stored.len(), N);
     let mut seqs: Vec<u64> = stored.iter().map(|r| r.seq).collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (0..N as u64).collect::<Vec<_>>());
-    let out = gatewayctl(&[&t[..], &["verify"]].concat());
+    // seq 0 is the chain's start record.
+    assert_eq!(seqs, (1..=N as u64).collect::<Vec<_>>());
+    let out = gatewayctl(&[&t[..], &["verify", "--kms-key-id", &key]].concat());
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{N} records, intact")));
-    let batches: Vec<String> = gw
-        .stderr
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("audit batch written"))
-        .cloned()
-        .collect();
-    // How many share a call depends on timing; that each went out once, in batches of at
-    // most 25, does not.
-    let sizes: Vec<usize> = batches
-        .iter()
-        .map(|l| {
-            let n = l.split("records=").nth(1).expect("a batch size");
-            n.split(' ').next().unwrap().parse().expect("a number")
-        })
-        .collect();
-    eprintln!(
-        "{} BatchWriteItem calls for {N} records: {sizes:?}",
-        sizes.len()
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{} records, intact", N + 1)),
+        "{text}"
     );
-    assert_eq!(sizes.iter().sum::<usize>(), N);
-    assert!(sizes.iter().all(|&n| (1..=25).contains(&n)));
-    assert!(batches.iter().all(|l| l.contains("ok=true")));
+    let stderr = gw.stderr.lock().unwrap().clone();
+    let written = stderr
+        .iter()
+        .filter(|l| l.contains("audit record written"))
+        .count();
+    assert_eq!(written, N + 1, "one put per record");
+    assert!(stderr.iter().all(|l| !l.contains("ok=false")));
+    assert!(stderr.iter().all(|l| !l.contains("not signed")));
 }

@@ -9,7 +9,8 @@
 //! which must then catch an edited and a deleted item; and that no token, password or
 //! target credential appears in any log line, nor a caller's token at the target. A
 //! client that gives up mid-call still leaves its record. A second test sends 60 requests
-//! at once: all land in the table, in batches of at most 25, in one intact chain.
+//! at once: all land in the table, in one intact, signed chain. `tamper` replays finding 5
+//! of issue #14 (overwrites, deletions, a rewrite with recomputed digests).
 //!
 //! Needs `AWS_ENDPOINT_URL` and `AWS_REGION` (moto), which `make test` exports; without
 //! them this test fails, it never skips.
@@ -21,6 +22,7 @@ mod idp;
 mod kit;
 
 mod concurrency;
+mod tamper;
 mod trail;
 
 /// The password of every user in the test pools.

@@ -49,7 +49,9 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     std::fs::create_dir_all(&dir).unwrap();
     let catalog = dir.join("catalog.yaml");
     std::fs::write(&catalog, CATALOG).unwrap();
+    let head_key = crate::tamper::hmac_key().await;
     let mut gw = spawn_gateway(&[
+        ("GATEWAY_AUDIT_KMS_KEY_ID", &head_key),
         ("GATEWAY_COGNITO_USER_POOL_ID", &pool.pool_id),
         ("GATEWAY_COGNITO_CLIENT_IDS", &pool.client_id),
         ("GATEWAY_COGNITO_JWKS_URL", &pool.jwks_url),
@@ -109,8 +111,9 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         .await;
     assert!(gave_up.is_err(), "the hang target never answers");
 
-    // stdout: one record per request, in a chain that verifies.
-    let lines = wait_for(&gw.stdout, 10, |v| v["type"] == "audit");
+    // stdout: the chain's start record, then one record per request, in a chain that
+    // verifies.
+    let lines = wait_for(&gw.stdout, 11, |v| v["type"] == "audit");
     let records: Vec<AuditRecord> = lines
         .into_iter()
         .map(|v| serde_json::from_value(v).unwrap())
@@ -121,8 +124,12 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     let instance = reports[0].instance.clone();
     assert_eq!(
         records.iter().map(|r| r.seq).collect::<Vec<_>>(),
-        (0..10).collect::<Vec<_>>()
+        (0..11).collect::<Vec<_>>()
     );
+    assert_eq!(records[0].kind.as_deref(), Some("start"));
+    assert!(records[1..].iter().all(|r| r.kind.is_none()));
+    let heads = wait_for(&gw.stdout, 11, |v| v["type"] == "audit_head");
+    assert!(heads.iter().all(|h| h["algorithm"] == "HMAC_SHA_256"));
     for r in &records {
         assert!(!r.request_id.is_empty() && r.time.ends_with('Z') && r.time_ms > 0);
     }
@@ -265,9 +272,18 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     // The same chain from stdout lines in a file, through gatewayctl.
     let log = dir.join("stdout.jsonl");
     std::fs::write(&log, gw.stdout.lock().unwrap().join("\n")).unwrap();
-    let out = gatewayctl(&["audit", "verify", "--file", log.to_str().unwrap()]);
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("10 records, intact"));
+    let file = ["audit", "verify", "--file", log.to_str().unwrap()];
+    let signed = |out: std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stdout);
+        out.status.success() && text.contains("11 records, intact, 11 signed heads verified")
+    };
+    assert!(signed(gatewayctl(
+        &[&file[..], &["--kms-key-id", &head_key]].concat()
+    )));
+    // Without the key nothing is authenticated, and verify says so.
+    let out = gatewayctl(&file);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("UNSIGNED"));
 
     // DynamoDB: written before each response, so all there now; Queries by user, tool, time.
     let t = ["audit", "--audit-table", table.as_str()];
@@ -295,9 +311,8 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         .len(),
         0
     );
-    let verified = gatewayctl(&[&t[..], &["verify"]].concat());
-    assert!(verified.status.success());
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("10 records, intact"));
+    let k = ["--kms-key-id", head_key.as_str()];
+    assert!(signed(gatewayctl(&[&t[..], &["verify"], &k].concat())));
 
     // Tampering: an edited record, then a deleted one.
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
@@ -319,7 +334,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         .send()
         .await
         .expect("edit a record");
-    let out = gatewayctl(&[&t[..], &["verify", "--instance", &instance]].concat());
+    let out = gatewayctl(&[&t[..], &["verify", "--instance", &instance], &k].concat());
     assert!(!out.status.success(), "an edit must be found");
     assert!(String::from_utf8_lossy(&out.stdout).contains("record 5 was edited"));
     ddb.delete_item()
@@ -328,7 +343,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         .send()
         .await
         .expect("delete a record");
-    let out = gatewayctl(&[&t[..], &["verify"]].concat());
+    let out = gatewayctl(&[&t[..], &["verify"], &k].concat());
     assert!(!out.status.success(), "a deletion must be found");
     assert!(String::from_utf8_lossy(&out.stdout).contains("record 3 is missing"));
 

@@ -9,4 +9,5 @@ mod harness;
 
 mod claims;
 mod signatures;
+mod token_types;
 mod transport;

@@ -17,3 +17,4 @@ mod verifiers;
 
 mod key_handling;
 mod shared_provider;
+mod token_types;

@@ -28,7 +28,8 @@
 //   POST /__admin/rotate       new RS256 signing key with a new kid; the JWKS serves only it
 //   POST /__admin/jwks-down    the jwks_uri answers 503 until ...
 //   POST /__admin/jwks-up      ... this
-//   GET  /__admin/stats        {"jwksHits": N, "kid": "...", "jwksDown": false}
+//   GET  /__admin/stats        {"jwksHits": N, "kid": "...", "jwksDown": false,
+//                               "introspections": N (requests to the introspection endpoint)}
 //   POST /__admin/reset-stats  jwksHits back to 0
 //   POST /__admin/resources    accept one more resource (form `resource=URL` or JSON
 //                              {"resource": "URL"}), for a test whose server URL is known late;
@@ -214,6 +215,9 @@ let provider;
 let callback;
 let issuer;
 let jwksPath;
+let introspectionPath;
+// Requests to the introspection endpoint (GET /__admin/stats), to bound what the gateway asks.
+let introspections = 0;
 
 function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -257,7 +261,7 @@ function admin(req, res, path, body) {
     return json(res, 200, { jwksDown });
   }
   if (req.method === 'GET' && path === '/__admin/stats') {
-    return json(res, 200, { jwksHits, kid: signingKey.kid, jwksDown });
+    return json(res, 200, { jwksHits, kid: signingKey.kid, jwksDown, introspections });
   }
   if (post && path === '/__admin/reset-stats') {
     jwksHits = 0;
@@ -276,6 +280,7 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (!callback) return json(res, 503, { error: 'starting' });
+  if (path === introspectionPath) introspections += 1;
   if (path === jwksPath) {
     jwksHits += 1;
     if (jwksDown) return json(res, 503, { error: 'temporarily_unavailable', error_description: 'JWKS down (test switch)' });
@@ -289,6 +294,7 @@ server.listen(Number(opts.port), HOST, () => {
   provider = buildProvider(issuer);
   callback = provider.callback();
   jwksPath = new URL(provider.urlFor('jwks')).pathname;
+  introspectionPath = new URL(provider.urlFor('introspection')).pathname;
   log(`issuer ${issuer}, resources: ${[...resources].join(', ') || '(none)'}, kid ${signingKey.kid}`);
   console.log(`oidc-provider listening on ${issuer}`);
 });

@@ -13,6 +13,7 @@
 
 pub mod denylist;
 pub mod online;
+pub mod opaque_limits;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use online::{
     OnlineCheck, OnlineCheckConfig, OnlineCheckKind, OnlineSettings, Secret, TokenStatus,
     TokenStatusSource,
 };
+pub use opaque_limits::OpaqueLimits;
 
 use super::cache::TokenDigest;
 use super::{AuthError, Principal};
@@ -51,6 +53,10 @@ pub enum Revoked {
     /// The issuer did not answer the online check in time, and failing open is not allowed.
     #[error("online check unavailable")]
     CheckUnavailable,
+    /// More opaque tokens to introspect than the issuer's rate limit allows: refused
+    /// without asking (fail closed), as an outage (503, retry later).
+    #[error("introspection rate limit reached")]
+    IntrospectionLimited,
 }
 
 /// What the revocation checks could say about a token they let through.
@@ -66,7 +72,10 @@ pub enum Checked {
 impl Revoked {
     /// Not a revocation but an outage: the status could not be learnt.
     pub fn is_outage(&self) -> bool {
-        matches!(self, Self::DenyListUnavailable | Self::CheckUnavailable)
+        matches!(
+            self,
+            Self::DenyListUnavailable | Self::CheckUnavailable | Self::IntrospectionLimited
+        )
     }
 }
 

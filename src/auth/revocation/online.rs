@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::opaque_limits::{NegativeCache, OpaqueLimits, RETRY_AFTER, TokenBucket};
 use super::{Checked, Revoked};
 use crate::auth::cache::TokenDigest;
 
@@ -45,6 +46,8 @@ pub struct OnlineSettings {
     pub timeout: Duration,
     /// Allow a token the issuer could not check in time (logged as a warning).
     pub fail_open: bool,
+    /// Negative cache and rate limit of opaque-token introspection (`opaque_limits`).
+    pub opaque: OpaqueLimits,
 }
 
 /// A client secret: compared, never printed.
@@ -88,6 +91,9 @@ pub struct OnlineCheck {
     source: Arc<dyn TokenStatusSource>,
     settings: OnlineSettings,
     verdicts: RwLock<HashMap<TokenDigest, (TokenStatus, Instant)>>,
+    /// Opaque tokens refused lately (by digest), and the bound on introspection requests.
+    refused: NegativeCache,
+    bucket: TokenBucket,
 }
 
 impl OnlineCheck {
@@ -96,6 +102,8 @@ impl OnlineCheck {
             source,
             settings,
             verdicts: RwLock::new(HashMap::new()),
+            refused: NegativeCache::default(),
+            bucket: TokenBucket::new(settings.opaque.rate_per_sec, settings.opaque.burst),
         }
     }
 
@@ -145,8 +153,17 @@ impl OnlineCheck {
     }
 
     /// The claims of an opaque token, from the issuer (never fail-open: without an answer
-    /// there is no one to let in). The verdict is remembered like `check`'s.
+    /// there is no one to let in). The verdict is remembered like `check`'s; a refusal is
+    /// also remembered in the negative cache, and the issuer is asked only within the rate
+    /// limit (see `opaque_limits`), so random strings cannot turn into a request each.
     pub async fn identify(&self, token: &str, digest: &TokenDigest) -> Result<Vec<u8>, Revoked> {
+        if let Some(why) = self.refused.get(digest) {
+            return Err(why);
+        }
+        if !self.bucket.try_take() {
+            tracing::warn!(check = %self.source.name(), "introspection rate limit reached: opaque token refused unasked");
+            return Err(Revoked::IntrospectionLimited);
+        }
         let asked = tokio::time::timeout(self.settings.timeout, self.source.introspect(token));
         match asked.await {
             Ok(Ok(Some(claims))) => {
@@ -155,13 +172,21 @@ impl OnlineCheck {
             }
             Ok(Ok(None)) => {
                 self.remember(*digest, TokenStatus::Refused(Revoked::Inactive));
+                let ttl = self.settings.opaque.negative_ttl;
+                self.refused.remember(*digest, Revoked::Inactive, ttl);
                 Err(Revoked::Inactive)
             }
             Ok(Err(error)) => {
                 tracing::warn!(check = %self.source.name(), %error, "opaque token could not be identified: refused");
+                self.refused
+                    .remember(*digest, Revoked::CheckUnavailable, RETRY_AFTER);
                 Err(Revoked::CheckUnavailable)
             }
-            Err(_) => Err(Revoked::CheckUnavailable),
+            Err(_) => {
+                self.refused
+                    .remember(*digest, Revoked::CheckUnavailable, RETRY_AFTER);
+                Err(Revoked::CheckUnavailable)
+            }
         }
     }
 
@@ -213,6 +238,7 @@ mod tests {
             cache_for: Duration::from_millis(cache_ms),
             timeout: Duration::from_millis(100),
             fail_open,
+            opaque: OpaqueLimits::default(),
         };
         (
             Arc::clone(&fake),

@@ -157,3 +157,18 @@ pub fn with_kid(token: &str, kid: &str) -> String {
     let rest = token.split_once('.').expect("a JWT has three parts").1;
     format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header))
 }
+
+/// How many requests the provider's introspection endpoint has had (never reset).
+pub async fn introspections(issuer: &str) -> u64 {
+    let stats: Value = http()
+        .get(format!("{issuer}/__admin/stats"))
+        .send()
+        .await
+        .expect("/__admin/stats")
+        .json()
+        .await
+        .expect("stats are JSON");
+    stats["introspections"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no introspections in {stats}"))
+}
