@@ -132,3 +132,27 @@ fn finding10_every_route_is_throttled_and_the_gateway_can_be_given_a_concurrency
         "{condition}"
     );
 }
+
+/// Finding 10: the façade's state key was resolved into the function's environment at deploy
+/// time. The function now receives only the secret's ARN and may read that one secret.
+#[test]
+fn finding10_the_facade_state_key_is_never_in_the_functions_environment() {
+    let function = resource("GatewayFunction");
+    let env = &function["Properties"]["Environment"]["Variables"];
+    assert!(
+        env.get("GATEWAY_FACADE_STATE_KEY").is_none(),
+        "{}",
+        text(env)
+    );
+    let arn = text(&env["GATEWAY_FACADE_STATE_SECRET_ARN"]);
+    assert!(arn.contains("FacadeStateKeySecretArn"), "{arn}");
+    assert!(!text(&function).contains("resolve:secretsmanager"));
+    let mut all = Vec::new();
+    statements(&function, &mut all);
+    let reads: Vec<&Value> = all
+        .iter()
+        .filter(|s| text(&s["Resource"]).contains("FacadeStateKeySecretArn"))
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(actions(reads[0]), ["secretsmanager:GetSecretValue"]);
+}
