@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalog::{self, Target, ToolDefinition};
-use crate::outbound::OutboundAuth;
+use crate::outbound::{OutboundAuth, SecretSources};
 use crate::policy::ConfigDocument;
 use crate::policy::model::Pattern;
 use crate::policy::snapshot::{ConfigSource, SourceError};
@@ -65,6 +65,9 @@ pub enum FederationError {
     BadPattern { name: String, pattern: String },
     #[error("upstream {0}")]
     Endpoint(String),
+    /// A secret source the allow-list refuses; the text is the field's path and why.
+    #[error("upstream {name:?}: {field}")]
+    ForbiddenSecret { name: String, field: String },
 }
 
 fn short_name(s: &str) -> bool {
@@ -102,6 +105,21 @@ impl Upstream {
             )));
         }
         Ok(())
+    }
+
+    /// Checks that the upstream's credentials come only from sources `sources` allows.
+    pub fn check_sources(&self, sources: &SecretSources) -> Result<(), FederationError> {
+        match self
+            .auth
+            .as_ref()
+            .map(|a| crate::outbound::check_sources(a, sources))
+        {
+            Some(Err(reason)) => Err(FederationError::ForbiddenSecret {
+                name: self.name.clone(),
+                field: format!("auth.{reason}"),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The target its tool `tool` is called through.
@@ -202,13 +220,20 @@ pub struct FederatedSource {
     /// never reuses the old listing).
     last_good: Mutex<HashMap<String, Vec<ToolDefinition>>>,
     has_upstreams: AtomicBool,
+    /// Items naming a secret source outside these are left out before anything is used.
+    sources: SecretSources,
 }
 
 impl FederatedSource {
-    pub fn new(inner: Arc<dyn ConfigSource>, lister: Arc<dyn UpstreamLister>) -> Self {
+    pub fn new(
+        inner: Arc<dyn ConfigSource>,
+        lister: Arc<dyn UpstreamLister>,
+        sources: SecretSources,
+    ) -> Self {
         Self {
             inner,
             lister,
+            sources,
             last_good: Mutex::default(),
             has_upstreams: AtomicBool::new(false),
         }
@@ -254,6 +279,12 @@ impl ConfigSource for FederatedSource {
 
     async fn load(&self) -> Result<ConfigDocument, SourceError> {
         let mut doc = self.inner.load().await?;
+        // Fail closed on a stored item that names a forbidden secret source (written by an
+        // older version, or straight into the table): it is left out, never listed or
+        // called, and each is logged with its name and field; the other tools stay.
+        for why in doc.screen(&self.sources) {
+            tracing::error!(source = %self.inner.name(), reason = %why, "left out of the catalog: it names a secret source the gateway may not read");
+        }
         validate(&doc.upstreams).map_err(|e| SourceError(format!("invalid configuration: {e}")))?;
         self.has_upstreams
             .store(!doc.upstreams.is_empty(), Ordering::Relaxed);

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 mod target;
 
-pub use target::{LambdaContract, Target, check_endpoint, origin, timeout_is_valid};
+pub use target::{LambdaContract, Target, check_endpoint, check_sources, origin, timeout_is_valid};
 
 /// One tool as configured: its MCP face and its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +57,10 @@ pub enum CatalogError {
     BadAuth { name: String, reason: String },
     #[error("tool {name:?}: target tool must be 1-256 characters without control characters")]
     BadUpstreamTool { name: String },
+    /// A secret source the allow-list refuses (`crate::outbound::sources`); `field` is its
+    /// path in the definition, `target.auth.value.env` for instance.
+    #[error("tool {name:?}: {field}")]
+    ForbiddenSecret { name: String, field: String },
 }
 
 /// A tool ready to serve: its definition and its `tools/list` entry, serialized once.

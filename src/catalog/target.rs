@@ -144,6 +144,25 @@ pub fn check_endpoint(
     Ok(())
 }
 
+/// Checks that a tool's target reads its credentials only from sources `sources` allows.
+pub fn check_sources(
+    name: &str,
+    target: &Target,
+    sources: &crate::outbound::SecretSources,
+) -> Result<(), CatalogError> {
+    let auth = match target {
+        Target::Http { auth, .. } | Target::Mcp { auth, .. } => auth.as_ref(),
+        Target::Lambda { .. } => None,
+    };
+    match auth.map(|a| crate::outbound::check_sources(a, sources)) {
+        Some(Err(reason)) => Err(CatalogError::ForbiddenSecret {
+            name: name.to_owned(),
+            field: format!("target.auth.{reason}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Whether a timeout is one the gateway accepts: 1 ms to 15 minutes.
 pub fn timeout_is_valid(timeout_ms: Option<u64>) -> bool {
     timeout_ms.is_none_or(|t| (1..=900_000).contains(&t))
