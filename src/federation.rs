@@ -48,6 +48,10 @@ pub struct Upstream {
     /// The gateway's own credentials for the upstream (`crate::outbound`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<OutboundAuth>,
+    /// Lets identity statements go to it over plain `http://` off the host (see
+    /// `catalog::Target`); its tools inherit it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
 }
 
 /// What is wrong with an upstream's definition.
@@ -96,8 +100,13 @@ impl Upstream {
                 });
             }
         }
-        catalog::check_endpoint(&self.name, &self.url, self.auth.as_ref())
-            .map_err(|e| FederationError::Endpoint(e.to_string().replacen("tool ", "", 1)))?;
+        catalog::check_endpoint(
+            &self.name,
+            &self.url,
+            self.auth.as_ref(),
+            self.insecure_http,
+        )
+        .map_err(|e| FederationError::Endpoint(e.to_string().replacen("tool ", "", 1)))?;
         if !catalog::timeout_is_valid(self.timeout_ms) {
             return Err(FederationError::Endpoint(format!(
                 "{:?}: timeoutMs must be between 1 and 900000",
@@ -129,6 +138,7 @@ impl Upstream {
             tool: tool.to_owned(),
             timeout_ms: self.timeout_ms,
             auth: self.auth.clone(),
+            insecure_http: self.insecure_http,
         }
     }
 }

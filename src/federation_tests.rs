@@ -5,6 +5,7 @@ use serde_json::json;
 
 fn upstream(name: &str) -> Upstream {
     Upstream {
+        insecure_http: false,
         name: name.into(),
         url: "http://127.0.0.1:3001/mcp".into(),
         prefix: None,
@@ -35,6 +36,7 @@ fn upstream_tools_are_prefixed_and_bad_ones_left_out() {
     assert_eq!(
         tools[0].target,
         Target::Mcp {
+            insecure_http: false,
             url: "http://127.0.0.1:3001/mcp".into(),
             tool: "echo".into(),
             timeout_ms: None,

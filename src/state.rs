@@ -316,6 +316,15 @@ impl AppState {
                 tracing::error!(source = %source_name, error = %e, "tool policies could not be loaded at start-up: every call is refused until they are")
             }
         }
+        if let Ok(snapshot) = snapshots.current().await {
+            for t in snapshot
+                .catalog
+                .iter()
+                .filter(|t| t.def.target.insecure_http())
+            {
+                tracing::warn!(tool = %t.def.name, target = %t.def.target.audience(&t.def.name), "insecureHttp: identity statements go to this target in clear text; anyone on the path can read and replay them until they expire");
+            }
+        }
         snapshots.spawn_refresher();
         let info = ServerInfo {
             name: "mcp-oauth-gateway".into(),

@@ -3,7 +3,7 @@
 //! the identity key's secret, the façade state secret, a secret outside the allowed prefix
 //! or one dressed up to look inside it is refused by `validate`, `import` (nothing written),
 //! `tool put` and `upstream put`, with the tool (or upstream) and the field named; the
-//! allowed sources still pass.
+//! allowed sources still pass. Also finding 9: plain-http targets off the host.
 
 use crate::support::{ctl, ctl_with, new_table, scratch, write};
 
@@ -140,5 +140,51 @@ fn import_and_put_refuse_forbidden_sources_and_write_nothing() {
     .ok();
     let stored = ctl(&["--table", &t, "--json", "export"]).ok().json();
     assert_eq!(stored["tools"][0]["name"], "crm");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Finding 9 of issue #14: identity statements went in clear text to plain-http targets
+/// off the host. `validate` and `import` refuse such a target (tool or upstream) unless it
+/// is marked `insecureHttp: true`; loopback stays allowed.
+#[test]
+fn plain_http_targets_off_the_host_are_refused_unless_marked_insecure() {
+    let t = new_table("insecure");
+    let dir = scratch("insecure");
+    let tool = |url: &str, mark: &str| {
+        format!(
+            "tools:\n- name: lookup\n  inputSchema: {{type: object}}\n  target: {{kind: http, url: '{url}'{mark}}}\n"
+        )
+    };
+    let upstream = |mark: &str| {
+        format!("upstreams:\n- name: docs\n  url: 'http://docs.internal.example/mcp'{mark}\n")
+    };
+    let bad = write(
+        &dir,
+        "bad.yaml",
+        &tool("http://crm.internal.example/lookup", ""),
+    );
+    let bad = bad.to_str().unwrap();
+    let needle = "tool \"lookup\": target url \"http://crm.internal.example/lookup\" would receive identity statements in clear text";
+    ctl(&["validate", bad]).fails_with(needle);
+    ctl(&["--table", &t, "import", bad]).fails_with(needle);
+    let up = write(&dir, "up.yaml", &upstream(""));
+    ctl(&["validate", up.to_str().unwrap()]).fails_with("upstream \"docs\"");
+    for (name, text) in [
+        (
+            "marked.yaml",
+            tool("http://crm.internal.example/lookup", ", insecureHttp: true"),
+        ),
+        ("loopback.yaml", tool("http://127.0.0.1:9/lookup", "")),
+        ("up-marked.yaml", upstream("\n  insecureHttp: true")),
+    ] {
+        let path = write(&dir, name, &text);
+        ctl(&["validate", path.to_str().unwrap()]).ok();
+    }
+    let marked = write(
+        &dir,
+        "marked.yaml",
+        &tool("http://crm.internal.example/lookup", ", insecureHttp: true"),
+    );
+    ctl(&["--table", &t, "import", marked.to_str().unwrap()]).ok();
     std::fs::remove_dir_all(dir).ok();
 }

@@ -255,6 +255,7 @@ impl ToolInvoker for McpUpstream {
             tool,
             timeout_ms,
             auth,
+            ..
         } = &call.tool.def.target
         else {
             return Err(TargetError::NotInvoked("not an mcp target".into()));
