@@ -179,7 +179,7 @@ except sm.exceptions.ResourceExistsException:
     # The demo tools verify the gateway's statement of who called with its published keys.
     --env-var "DEMO_GATEWAY_ISSUER=$base/mcp"
     --env-var "DEMO_GATEWAY_JWKS_URL=$base/.well-known/jwks.json"
-    --env-var "DEMO_TOOLS_AUDIENCE=http://127.0.0.1:$1"
+    --env-var "DEMO_TOOLS_AUDIENCE=http://127.0.0.1:$1/lambda-url/demo-tools"
   )
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalog::{self, Target, ToolDefinition};
-use crate::outbound::OutboundAuth;
+use crate::outbound::{OutboundAuth, SecretSources};
 use crate::policy::ConfigDocument;
 use crate::policy::model::Pattern;
 use crate::policy::snapshot::{ConfigSource, SourceError};
@@ -48,6 +48,10 @@ pub struct Upstream {
     /// The gateway's own credentials for the upstream (`crate::outbound`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<OutboundAuth>,
+    /// Lets identity statements go to it over plain `http://` off the host (see
+    /// `catalog::Target`); its tools inherit it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
 }
 
 /// What is wrong with an upstream's definition.
@@ -65,6 +69,9 @@ pub enum FederationError {
     BadPattern { name: String, pattern: String },
     #[error("upstream {0}")]
     Endpoint(String),
+    /// A secret source the allow-list refuses; the text is the field's path and why.
+    #[error("upstream {name:?}: {field}")]
+    ForbiddenSecret { name: String, field: String },
 }
 
 fn short_name(s: &str) -> bool {
@@ -93,8 +100,13 @@ impl Upstream {
                 });
             }
         }
-        catalog::check_endpoint(&self.name, &self.url, self.auth.as_ref())
-            .map_err(|e| FederationError::Endpoint(e.to_string().replacen("tool ", "", 1)))?;
+        catalog::check_endpoint(
+            &self.name,
+            &self.url,
+            self.auth.as_ref(),
+            self.insecure_http,
+        )
+        .map_err(|e| FederationError::Endpoint(e.to_string().replacen("tool ", "", 1)))?;
         if !catalog::timeout_is_valid(self.timeout_ms) {
             return Err(FederationError::Endpoint(format!(
                 "{:?}: timeoutMs must be between 1 and 900000",
@@ -104,6 +116,21 @@ impl Upstream {
         Ok(())
     }
 
+    /// Checks that the upstream's credentials come only from sources `sources` allows.
+    pub fn check_sources(&self, sources: &SecretSources) -> Result<(), FederationError> {
+        match self
+            .auth
+            .as_ref()
+            .map(|a| crate::outbound::check_sources(a, sources))
+        {
+            Some(Err(reason)) => Err(FederationError::ForbiddenSecret {
+                name: self.name.clone(),
+                field: format!("auth.{reason}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The target its tool `tool` is called through.
     pub fn target(&self, tool: &str) -> Target {
         Target::Mcp {
@@ -111,6 +138,7 @@ impl Upstream {
             tool: tool.to_owned(),
             timeout_ms: self.timeout_ms,
             auth: self.auth.clone(),
+            insecure_http: self.insecure_http,
         }
     }
 }
@@ -202,13 +230,20 @@ pub struct FederatedSource {
     /// never reuses the old listing).
     last_good: Mutex<HashMap<String, Vec<ToolDefinition>>>,
     has_upstreams: AtomicBool,
+    /// Items naming a secret source outside these are left out before anything is used.
+    sources: SecretSources,
 }
 
 impl FederatedSource {
-    pub fn new(inner: Arc<dyn ConfigSource>, lister: Arc<dyn UpstreamLister>) -> Self {
+    pub fn new(
+        inner: Arc<dyn ConfigSource>,
+        lister: Arc<dyn UpstreamLister>,
+        sources: SecretSources,
+    ) -> Self {
         Self {
             inner,
             lister,
+            sources,
             last_good: Mutex::default(),
             has_upstreams: AtomicBool::new(false),
         }
@@ -254,6 +289,12 @@ impl ConfigSource for FederatedSource {
 
     async fn load(&self) -> Result<ConfigDocument, SourceError> {
         let mut doc = self.inner.load().await?;
+        // Fail closed on a stored item that names a forbidden secret source (written by an
+        // older version, or straight into the table): it is left out, never listed or
+        // called, and each is logged with its name and field; the other tools stay.
+        for why in doc.screen(&self.sources) {
+            tracing::error!(source = %self.inner.name(), reason = %why, "left out of the catalog: it names a secret source the gateway may not read");
+        }
         validate(&doc.upstreams).map_err(|e| SourceError(format!("invalid configuration: {e}")))?;
         self.has_upstreams
             .store(!doc.upstreams.is_empty(), Ordering::Relaxed);

@@ -170,7 +170,10 @@ impl AppState {
             }
             _ => {
                 let path = config.catalog_file.as_deref();
-                Arc::new(FileSource::new(path, catalog_file::load(path, env)?))
+                Arc::new(FileSource::new(
+                    path,
+                    catalog_file::load(path, env, &config.outbound)?,
+                ))
             }
         };
         let mut sinks: Vec<Arc<dyn AuditSink>> = Vec::new();
@@ -241,15 +244,24 @@ impl AppState {
         let targets = target_client()?;
         // One Secrets Manager client: outbound credentials and the identity key's secret.
         let secrets = secrets_client().await;
-        let outbound = Arc::new(OutboundAuthenticator::new(targets.clone(), secrets.clone()));
+        let outbound = Arc::new(OutboundAuthenticator::new(
+            targets.clone(),
+            secrets.clone(),
+            config.outbound.clone(),
+        ));
         let upstreams = Arc::new(McpUpstream::new(
             targets.clone(),
             Arc::clone(&outbound),
             config.target_timeout,
             config.max_target_response_bytes,
         ));
-        // Every source's documents gain the tools of the upstream MCP servers they name.
-        let source = Arc::new(FederatedSource::new(source, Arc::clone(&upstreams) as _));
+        // Every source's documents lose the items naming a forbidden secret source, then
+        // gain the tools of the upstream MCP servers they name.
+        let source = Arc::new(FederatedSource::new(
+            source,
+            Arc::clone(&upstreams) as _,
+            config.outbound.clone(),
+        ));
         let snapshots = Arc::new(SnapshotStore::new(
             source,
             SnapshotPolicy {
@@ -318,6 +330,15 @@ impl AppState {
             Ok(_) => tracing::info!(source = %source_name, "tool policies loaded"),
             Err(e) => {
                 tracing::error!(source = %source_name, error = %e, "tool policies could not be loaded at start-up: every call is refused until they are")
+            }
+        }
+        if let Ok(snapshot) = snapshots.current().await {
+            for t in snapshot
+                .catalog
+                .iter()
+                .filter(|t| t.def.target.insecure_http())
+            {
+                tracing::warn!(tool = %t.def.name, target = %t.def.target.audience(&t.def.name), "insecureHttp: identity statements go to this target in clear text; anyone on the path can read and replay them until they expire");
             }
         }
         snapshots.spawn_refresher();

@@ -187,6 +187,7 @@ mod tests {
             output_schema: output_schema.then(|| serde_json::json!({"type": "object"})),
             annotations: None,
             target: Target::Http {
+                insecure_http: false,
                 url: "https://x/t".into(),
                 timeout_ms: None,
                 auth: None,

@@ -5,110 +5,25 @@
 //! Run by `make test` (MCP_E2E_NODE, MCP_E2E_PYTHON); without them these tests fail.
 
 mod common;
+#[path = "support/upstreams.rs"]
+mod upstreams;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use base64::Engine;
 use serde_json::{Value, json};
 
-const PY_KEY: &str = "fed-test-key-41b7";
-
-fn required_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| panic!("{name} is not set: run the suite with `make test`"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn free_port() -> u16 {
-    common::closed_port()
-}
-
-/// A spawned upstream, killed when dropped.
-struct Upstream {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Upstream {
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/mcp", self.port)
-    }
-
-    /// server-everything, bound to 127.0.0.1 by the loopback preload.
-    fn everything(port: u16) -> Self {
-        let preload = root().join("tests/clients/loopback_only.mjs");
-        let main =
-            root().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-        let child = Command::new(required_env("MCP_E2E_NODE"))
-            .arg("--import")
-            .arg(format!("file://{}", preload.display()))
-            .arg(&main)
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start server-everything (npm ci installs it)");
-        Self::listening(child, port, "server-everything")
-    }
-
-    fn python(port: u16) -> Self {
-        let child = Command::new(required_env("MCP_E2E_PYTHON"))
-            .arg(root().join("tests/upstream/py_upstream.py"))
-            .args(["--port", &port.to_string()])
-            .env("PY_UPSTREAM_API_KEY", PY_KEY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the Python upstream");
-        Self::listening(child, port, "the Python upstream")
-    }
-
-    /// Waits (bounded: a guard against a hang, not a timing assumption) for the port.
-    fn listening(mut child: Child, port: u16, what: &str) -> Self {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{what} exited: {status}");
-            }
-            assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self { child, port }
-    }
-
-    /// What the Python upstream recorded.
-    async fn received(&self) -> Vec<Value> {
-        let url = format!("http://127.0.0.1:{}/__received", self.port);
-        reqwest::get(url).await.unwrap().json().await.unwrap()
-    }
-}
+use upstreams::{PY_KEY, Upstream, free_port};
 
 fn set_env() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: set once, before this crate's gateways read this (unique) variable.
-    ONCE.call_once(|| unsafe { std::env::set_var("FED_TEST_PY_KEY", PY_KEY) });
+    ONCE.call_once(|| unsafe { std::env::set_var("TOOL_SECRET_FED_PY_KEY", PY_KEY) });
 }
 
 fn catalog(everything: &str, python: &str) -> String {
-    let auth = "{kind: header, name: x-api-key, value: {env: FED_TEST_PY_KEY}}";
+    let auth = "{kind: header, name: x-api-key, value: {env: TOOL_SECRET_FED_PY_KEY}}";
     format!(
         r#"
 policies:
@@ -289,7 +204,7 @@ async fn the_upstream_learns_who_called_and_never_sees_the_token() {
     let claims = jwt_payload(statement);
     assert_eq!(claims["sub"], "user-alice");
     assert_eq!(claims["tool"], "py___shout");
-    assert_eq!(claims["aud"], format!("http://127.0.0.1:{}", s.python.port));
+    assert_eq!(claims["aud"], s.python.url(), "the exact URL called");
     assert!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap() <= 300);
 }
 
@@ -371,4 +286,98 @@ async fn a_dead_upstream_keeps_its_tools_and_a_restarted_one_gets_a_new_session(
     let _back = Upstream::everything(port);
     let again = call(&s.gw, "everything___echo", json!({"message": "three"})).await;
     assert_eq!(text(&again), "Echo: three", "{again}");
+}
+
+/// The headers of every request the upstream received for `method`.
+fn requests<'a>(received: &'a [Value], method: &str) -> Vec<&'a Value> {
+    received.iter().filter(|r| r["method"] == method).collect()
+}
+
+/// Replays finding 6 of issue #14: the upstream session is shared by every user, and the
+/// `initialize` that opened it used to carry the first caller's identity statement, which
+/// the upstream could then attribute the whole session to. Here the first thing to reach
+/// the upstream is alice's `tools/call` (no upstream listing opens the session before), then
+/// bob calls through the same session: `initialize` and `notifications/initialized` carry no
+/// statement, and each `tools/call` carries its own caller's statement only.
+#[tokio::test]
+async fn upstream_sessions_carry_no_callers_identity_only_each_call_does() {
+    set_env();
+    let python = Upstream::python(free_port());
+    let auth = "{kind: header, name: x-api-key, value: {env: TOOL_SECRET_FED_PY_KEY}}";
+    let yaml = format!(
+        r#"
+policies:
+  - group: engineering
+    allow: ["pinned_shout"]
+tools:
+  - name: pinned_shout
+    inputSchema: {{type: object}}
+    target: {{kind: mcp, url: "{}", tool: shout, auth: {auth}}}
+"#,
+        python.url()
+    );
+    let gw = common::gateway_with_catalog_and(&yaml, &[]).await;
+    assert_eq!(
+        text(&call(&gw, "pinned_shout", json!({"text": "a"})).await),
+        "A"
+    );
+    let mut bob = common::tokens::claims(&gw.stub.base_url);
+    bob["sub"] = json!("user-bob");
+    bob["preferred_username"] = json!("bob");
+    let bob = format!("Bearer {}", common::tokens::sign("rsa-1", &bob));
+    let msg = common::rpc(
+        3,
+        "tools/call",
+        json!({"name": "pinned_shout", "arguments": {"text": "b"}}),
+    );
+    let (status, _, _) = common::post_json(&gw.app, &[("authorization", &bob)], &msg).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let received = python.received().await;
+    let opening: Vec<&Value> = requests(&received, "initialize")
+        .into_iter()
+        .chain(requests(&received, "notifications/initialized"))
+        .collect();
+    assert!(
+        !opening.is_empty(),
+        "the gateway opened a session: {received:?}"
+    );
+    for r in &opening {
+        assert!(
+            r["headers"].get("x-gateway-identity").is_none(),
+            "a caller's identity opened the shared session: {r}"
+        );
+        let id = r["headers"]["x-request-id"].as_str().unwrap_or_default();
+        assert!(
+            id.starts_with("session-"),
+            "no caller's request id either: {r}"
+        );
+    }
+    let calls = requests(&received, "tools/call");
+    let subjects: Vec<Value> = calls
+        .iter()
+        .map(|r| jwt_payload(r["headers"]["x-gateway-identity"].as_str().unwrap())["sub"].clone())
+        .collect();
+    assert_eq!(
+        subjects,
+        [json!("user-alice"), json!("user-bob")],
+        "{calls:?}"
+    );
+}
+
+/// The listings the snapshot is built from carry no identity either: nobody called.
+#[tokio::test]
+async fn listing_an_upstream_for_the_snapshot_carries_no_identity() {
+    let s = setup(&[]).await;
+    let received = s.python.received().await;
+    assert!(
+        !requests(&received, "tools/list").is_empty(),
+        "{received:?}"
+    );
+    for r in &received {
+        assert!(
+            r["headers"].get("x-gateway-identity").is_none(),
+            "no call was made, yet an identity was sent: {r}"
+        );
+    }
 }

@@ -142,7 +142,7 @@ async fn native_contract_under_cargo_lambda_watch() {
     );
     let who: Value = serde_json::from_str(text(&r)).unwrap();
     assert_eq!(who["username"], "alice", "{who}");
-    assert_eq!(who["audience"], "demo-lambda", "{who}");
+    assert_eq!(who["audience"], "lambda:demo-lambda/whoami", "{who}");
     assert_eq!(who["tool"], "whoami", "{who}");
     assert_eq!(who["callerIssuer"], required_env("OIDC_ISSUER"), "{who}");
 
@@ -254,7 +254,10 @@ async fn agentcore_contract_on_the_wire() {
     let r = call(&gw, "ac_whoami", json!({})).await;
     let seen: Value = serde_json::from_str(text(&r)).unwrap();
     assert_eq!(seen["toolName"], "agentcore-tools___ac_whoami", "{seen}");
-    assert_eq!(seen["audience"], "agentcore-tools", "{seen}");
+    assert_eq!(
+        seen["audience"], "lambda:agentcore-tools/ac_whoami",
+        "the function and the tool: {seen}"
+    );
     assert!(!text(&r).contains(&gw.token));
 
     assert_generic_failure(&call(&gw, "ac_fail", json!({})).await, &gw);

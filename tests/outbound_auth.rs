@@ -26,9 +26,9 @@ fn set_env() {
     ONCE.call_once(|| {
         // SAFETY: set once, before this crate's gateways read these (unique) variables.
         unsafe {
-            std::env::set_var("OA_TEST_API_KEY", API_KEY);
-            std::env::set_var("OA_TEST_ALICE_SECRET", "alice-secret");
-            std::env::set_var("OA_TEST_STUB_SECRET", "stub-secret");
+            std::env::set_var("TOOL_SECRET_OA_API_KEY", API_KEY);
+            std::env::set_var("TOOL_SECRET_OA_ALICE", "alice-secret");
+            std::env::set_var("TOOL_SECRET_OA_STUB", "stub-secret");
         }
     });
 }
@@ -92,11 +92,11 @@ async fn a_static_header_from_the_environment_reaches_the_target() {
     let gw = common::gateway_with_catalog(&catalog(&[
         echo_tool(
             "crm",
-            "{kind: header, name: x-api-key, value: {env: OA_TEST_API_KEY}}",
+            "{kind: header, name: x-api-key, value: {env: TOOL_SECRET_OA_API_KEY}}",
         ),
         echo_tool(
             "unset",
-            "{kind: header, name: x-api-key, value: {env: OA_TEST_NOT_SET}}",
+            "{kind: header, name: x-api-key, value: {env: TOOL_SECRET_OA_NOT_SET}}",
         ),
     ]))
     .await;
@@ -133,7 +133,7 @@ async fn client_credentials_tokens_come_from_the_real_provider_and_are_reused() 
     assert!(resp.status().is_success());
     let auth = format!(
         "{{kind: oauth2ClientCredentials, tokenUrl: \"{issuer}/token\", clientId: client-alice, \
-         clientSecret: {{env: OA_TEST_ALICE_SECRET}}, resource: \"{resource}\"}}"
+         clientSecret: {{env: TOOL_SECRET_OA_ALICE}}, resource: \"{resource}\"}}"
     );
     let gw = common::gateway_with_catalog(&catalog(&[echo_tool("crm", &auth)])).await;
     for _ in 0..2 {
@@ -185,7 +185,7 @@ async fn token_stub() -> (String, Arc<AtomicUsize>) {
 fn stub_auth(token_url: &str) -> String {
     format!(
         "{{kind: oauth2ClientCredentials, tokenUrl: \"{token_url}\", clientId: stub, \
-         clientSecret: {{env: OA_TEST_STUB_SECRET}}, scope: \"crm:read crm:write\"}}"
+         clientSecret: {{env: TOOL_SECRET_OA_STUB}}, scope: \"crm:read crm:write\"}}"
     )
 }
 
@@ -268,7 +268,10 @@ async fn header_values_come_from_secrets_manager() {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     let id = uuid::Uuid::new_v4();
-    let (plain, structured) = (format!("oa-plain-{id}"), format!("oa-json-{id}"));
+    let (plain, structured) = (
+        format!("mcp-gateway/tools/oa-plain-{id}"),
+        format!("mcp-gateway/tools/oa-json-{id}"),
+    );
     for (name, value) in [
         (&plain, "plain-key-value".to_owned()),
         (
@@ -289,7 +292,7 @@ async fn header_values_come_from_secrets_manager() {
             "field",
             &format!("{{kind: header, name: Authorization, value: {{secret: {structured}, field: apiKey}}}}"),
         ),
-        echo_tool("missing", "{kind: header, name: x-api-key, value: {secret: oa-no-such-secret}}"),
+        echo_tool("missing", "{kind: header, name: x-api-key, value: {secret: mcp-gateway/tools/oa-no-such-secret}}"),
     ]))
     .await;
     let result = call(&gw, "plain").await;

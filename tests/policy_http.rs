@@ -170,8 +170,10 @@ async fn targets_get_a_signed_statement_of_who_called_and_never_the_token() {
     let jwk = jwks
         .find(header.kid.as_deref().unwrap())
         .expect("kid published");
+    // The audience is the tool's URL exactly, and no leeway on the 60 s statement.
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
-    let audience = gw.stub.base_url.clone();
+    v.leeway = 0;
+    let audience = format!("{}/echo", gw.stub.base_url);
     v.set_audience(&[audience.as_str()]);
     v.set_issuer(&[common::tokens::AUDIENCE]);
     let claims = jsonwebtoken::decode::<Value>(

@@ -7,7 +7,7 @@ use std::path::Path;
 use async_trait::async_trait;
 
 use crate::catalog::Target;
-use crate::outbound::OutboundAuth;
+use crate::outbound::{OutboundAuth, SecretSources};
 use crate::policy::document::DocumentError;
 use crate::policy::snapshot::SourceError;
 use crate::policy::{ConfigDocument, ConfigSource};
@@ -44,29 +44,33 @@ pub enum CatalogFileError {
     },
 }
 
-/// Loads and validates the document at `path`, or the embedded one when `None`.
+/// Loads and validates the document at `path`, or the embedded one when `None`; every
+/// outbound secret it names must be one `sources` allows.
 pub fn load(
     path: Option<&Path>,
     env: &impl Fn(&str) -> Option<String>,
+    sources: &SecretSources,
 ) -> Result<ConfigDocument, CatalogFileError> {
     match path {
-        None => parse("(embedded)", EMBEDDED, env),
+        None => parse("(embedded)", EMBEDDED, env, sources),
         Some(p) => {
             let source_name = p.display().to_string();
             let text = std::fs::read_to_string(p).map_err(|error| CatalogFileError::Read {
                 source_name: source_name.clone(),
                 error,
             })?;
-            parse(&source_name, &text, env)
+            parse(&source_name, &text, env, sources)
         }
     }
 }
 
-/// Parses and validates document text; the returned document compiles.
+/// Parses and validates document text; the returned document compiles, and names only
+/// outbound secret sources `sources` allows.
 pub fn parse(
     source_name: &str,
     text: &str,
     env: &impl Fn(&str) -> Option<String>,
+    sources: &SecretSources,
 ) -> Result<ConfigDocument, CatalogFileError> {
     let mut doc = ConfigDocument::from_yaml(text).map_err(|error| CatalogFileError::Syntax {
         source_name: source_name.to_owned(),
@@ -106,12 +110,12 @@ pub fn parse(
         urls.extend(up.auth.as_mut().and_then(OutboundAuth::token_url_mut));
         expand_all(owner, urls)?;
     }
-    doc.clone()
-        .compile()
-        .map_err(|error| CatalogFileError::Invalid {
-            source_name: source_name.to_owned(),
-            error,
-        })?;
+    let invalid = |error| CatalogFileError::Invalid {
+        source_name: source_name.to_owned(),
+        error,
+    };
+    doc.clone().compile().map_err(invalid)?;
+    doc.check_sources(sources).map_err(invalid)?;
     Ok(doc)
 }
 
@@ -179,7 +183,10 @@ mod tests {
 
     #[test]
     fn embedded_catalog_loads_with_demo_url() {
-        let (c, policies) = load(None, &demo_env).unwrap().compile().unwrap();
+        let (c, policies) = load(None, &demo_env, &SecretSources::default())
+            .unwrap()
+            .compile()
+            .unwrap();
         assert!(!policies.is_empty());
         let names: Vec<_> = c.iter().map(|t| t.def.name.clone()).collect();
         assert_eq!(names, ["calculate", "current_time", "echo"]);
@@ -191,28 +198,45 @@ mod tests {
 
     #[test]
     fn missing_variable_is_named() {
-        let e = load(None, &|_| None).unwrap_err();
+        let e = load(None, &|_| None, &SecretSources::default()).unwrap_err();
         assert!(e.to_string().contains("DEMO_TOOLS_URL is not set"), "{e}");
     }
 
     #[test]
     fn syntax_and_model_errors_name_the_source() {
-        let e = parse("x.yaml", "tools: [{name: a}]", &demo_env).unwrap_err();
+        let e = parse(
+            "x.yaml",
+            "tools: [{name: a}]",
+            &demo_env,
+            &SecretSources::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("catalog x.yaml: "), "{e}");
-        let e = parse("x.yaml", "tools: []\nextra: 1", &demo_env).unwrap_err();
+        let e = parse(
+            "x.yaml",
+            "tools: []\nextra: 1",
+            &demo_env,
+            &SecretSources::default(),
+        )
+        .unwrap_err();
         assert!(matches!(e, CatalogFileError::Syntax { .. }));
         let yaml = "tools:\n- name: a\n  inputSchema: {type: object}\n  target: {kind: http, url: 'http://${NOPE'}\n";
         assert!(matches!(
-            parse("x", yaml, &demo_env),
+            parse("x", yaml, &demo_env, &SecretSources::default()),
             Err(CatalogFileError::BadPlaceholder { .. })
         ));
         let yaml =
             "tools:\n- name: a\n  inputSchema: {type: object}\n  target: {kind: ftp, url: 'x'}\n";
         assert!(matches!(
-            parse("x", yaml, &demo_env),
+            parse("x", yaml, &demo_env, &SecretSources::default()),
             Err(CatalogFileError::Syntax { .. })
         ));
-        let e = load(Some(Path::new("/nonexistent/catalog.yaml")), &demo_env).unwrap_err();
+        let e = load(
+            Some(Path::new("/nonexistent/catalog.yaml")),
+            &demo_env,
+            &SecretSources::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/catalog.yaml"));
     }
 
@@ -223,13 +247,13 @@ upstreams:
 - name: everything
   url: "${DEMO_TOOLS_URL}/mcp"
   auth: {kind: oauth2ClientCredentials, tokenUrl: "${DEMO_TOOLS_URL}/token", clientId: c,
-         clientSecret: {env: S}}
+         clientSecret: {env: TOOL_SECRET_S}}
 tools:
 - name: pinned
   inputSchema: {type: object}
   target: {kind: mcp, url: "${DEMO_TOOLS_URL}/mcp", tool: echo}
 "#;
-        let doc = parse("x", yaml, &demo_env).unwrap();
+        let doc = parse("x", yaml, &demo_env, &SecretSources::default()).unwrap();
         let base = "http://127.0.0.1:9000/lambda-url/demo-tools";
         assert_eq!(doc.upstreams[0].url, format!("{base}/mcp"));
         let mut auth = doc.upstreams[0].auth.clone().unwrap();
@@ -238,10 +262,22 @@ tools:
             panic!("an mcp tool")
         };
         assert_eq!(url, &format!("{base}/mcp"));
+        // Finding 4 of issue #14: a source outside the allow-list is refused, named.
+        let e = parse(
+            "x",
+            &yaml.replace("TOOL_SECRET_S", "AWS_SECRET_ACCESS_KEY"),
+            &demo_env,
+            &SecretSources::default(),
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "catalog x: upstream \"everything\": auth.clientSecret.env: \"AWS_SECRET_ACCESS_KEY\" is not an allowed variable: only names starting with TOOL_SECRET_ (GATEWAY_OUTBOUND_ENV_PREFIX), never AWS_* or GATEWAY_*"
+        );
         let e = parse(
             "x",
             &yaml.replace("DEMO_TOOLS_URL}/token", "NOPE}"),
             &demo_env,
+            &SecretSources::default(),
         );
         assert_eq!(
             e.unwrap_err().to_string(),

@@ -64,6 +64,7 @@ impl ToolInvoker for HttpInvoker {
             url,
             timeout_ms,
             auth,
+            ..
         } = &call.tool.def.target
         else {
             return Err(TargetError::NotInvoked("not an http target".into()));

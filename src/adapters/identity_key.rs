@@ -324,6 +324,7 @@ mod tests {
         let header = jsonwebtoken::decode_header(&jwt).unwrap();
         assert_eq!(header.kid, jwk.common.key_id);
         let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
+        v.leeway = 0;
         v.set_audience(&["https://tools"]);
         v.set_issuer(&["https://gw.example/mcp"]);
         let data = jsonwebtoken::decode::<serde_json::Value>(

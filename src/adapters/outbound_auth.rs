@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
-use crate::outbound::{OutboundAuth, SecretRef};
+use crate::outbound::{OutboundAuth, SecretRef, SecretSources};
 use crate::targets::TargetError;
 
 /// How long a Secrets Manager value is reused.
@@ -40,6 +40,8 @@ pub struct OutboundAuthenticator {
     token_timeout: Duration,
     secret_cache: Mutex<HashMap<String, (String, Instant)>>,
     tokens: Mutex<HashMap<TokenKey, TokenSlot>>,
+    /// Checked again before every read, whatever path the reference came by.
+    sources: SecretSources,
 }
 
 fn failed(what: impl std::fmt::Display) -> TargetError {
@@ -56,9 +58,15 @@ struct TokenResponse {
 }
 
 impl OutboundAuthenticator {
-    /// `http` calls token endpoints (no redirects); `secrets` reads Secrets Manager.
-    pub fn new(http: reqwest::Client, secrets: aws_sdk_secretsmanager::Client) -> Self {
+    /// `http` calls token endpoints (no redirects); `secrets` reads Secrets Manager; only
+    /// sources `sources` allows are ever read.
+    pub fn new(
+        http: reqwest::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+        sources: SecretSources,
+    ) -> Self {
         Self {
+            sources,
             http,
             secrets,
             secret_ttl: SECRET_TTL,
@@ -92,6 +100,11 @@ impl OutboundAuthenticator {
 
     /// A secret's value, from the environment or Secrets Manager.
     async fn resolve(&self, r: &SecretRef) -> Result<String, TargetError> {
+        // Validation and the snapshot load refuse these first; this is the last line, so a
+        // reference that slipped past them is still never read (finding 4 of issue #14).
+        self.sources
+            .check(r)
+            .map_err(|e| failed(format!("source not allowed: {e}")))?;
         if let Some(var) = &r.env {
             return std::env::var(var)
                 .ok()

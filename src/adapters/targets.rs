@@ -106,6 +106,7 @@ mod tests {
             tool(
                 "h",
                 Target::Http {
+                    insecure_http: false,
                     url: "https://tools.example/h".into(),
                     timeout_ms: None,
                     auth: None,
@@ -123,6 +124,7 @@ mod tests {
             tool(
                 "m",
                 Target::Mcp {
+                    insecure_http: false,
                     url: "https://mcp.example/mcp".into(),
                     tool: "echo".into(),
                     timeout_ms: None,

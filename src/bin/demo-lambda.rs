@@ -40,6 +40,8 @@ struct NativeEvent {
 #[derive(Debug, PartialEq)]
 struct Call {
     tool: String,
+    /// The gateway's name of the tool (what its statement's `aud` names).
+    gateway_tool: String,
     arguments: Value,
     statement: Option<String>,
 }
@@ -54,6 +56,7 @@ fn parse_call(
         let tool = full.split_once("___").map_or(full.as_str(), |(_, t)| t);
         return Ok(Call {
             tool: tool.to_owned(),
+            gateway_tool: tool.to_owned(),
             arguments: event,
             statement: custom.and_then(|c| c.get(IDENTITY_FIELD)).cloned(),
         });
@@ -67,6 +70,7 @@ fn parse_call(
         .map_or(native.tool.as_str(), |(_, t)| t);
     Ok(Call {
         tool: tool.to_owned(),
+        gateway_tool: native.tool.clone(),
         arguments: native.arguments,
         statement: native.caller,
     })
@@ -75,8 +79,8 @@ fn parse_call(
 /// The statement's claims.
 ///
 /// DEMO ONLY: the JWT payload is decoded WITHOUT verifying its signature. A real target
-/// verifies it against the gateway's `/.well-known/jwks.json` (and checks `iss`, `aud` and
-/// `exp`) before trusting a word of it.
+/// verifies it against the gateway's `/.well-known/jwks.json` (and checks `iss`) before
+/// trusting a word of it. The audience and expiry are checked (`for_this_call`).
 fn unverified_claims(statement: &str) -> Result<Value, Error> {
     let payload = statement
         .split('.')
@@ -88,15 +92,39 @@ fn unverified_claims(statement: &str) -> Result<Value, Error> {
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-async fn run(call: Call) -> Result<Value, Error> {
+/// Refuses a statement minted for another target, or expired: its `aud` must be
+/// `lambda:<this function>/<the gateway's tool name>` exactly, and `exp` is a hard end
+/// (no leeway on a 60 s statement).
+fn for_this_call(claims: &Value, function: &str, call: &Call, now: u64) -> Result<(), Error> {
+    let audience = format!("lambda:{function}/{}", call.gateway_tool);
+    if claims["aud"].as_str() != Some(audience.as_str()) {
+        return Err("the identity statement is for another target".into());
+    }
+    if claims["exp"].as_u64().is_none_or(|exp| now >= exp) {
+        return Err("the identity statement has expired".into());
+    }
+    Ok(())
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn run(call: Call, function: &str) -> Result<Value, Error> {
     match call.tool.as_str() {
         "echo" => {
             let text = call.arguments.get("text").and_then(Value::as_str);
             Ok(json!({ "text": text.ok_or("echo needs a string `text`")? }))
         }
         "whoami" => {
-            let statement = call.statement.ok_or("no identity statement was given")?;
-            let claims = unverified_claims(&statement)?;
+            let statement = call
+                .statement
+                .as_deref()
+                .ok_or("no identity statement was given")?;
+            let claims = unverified_claims(statement)?;
+            for_this_call(&claims, function, &call, now_secs())?;
             Ok(json!({
                 "username": claims["username"],
                 "sub": claims["sub"],
@@ -127,7 +155,7 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let custom = ctx.client_context.as_ref().map(|c| &c.custom);
     let call = parse_call(payload, custom)?;
     tracing::info!(tool = %call.tool, request_id = %ctx.request_id, "demo lambda tool call");
-    run(call).await
+    run(call, &ctx.env_config.function_name).await
 }
 
 #[tokio::main]
@@ -157,6 +185,7 @@ mod tests {
             call,
             Call {
                 tool: "echo".into(),
+                gateway_tool: "echo".into(),
                 arguments: json!({"text": "hi"}),
                 statement: Some("a.b.c".into())
             }
@@ -176,18 +205,34 @@ mod tests {
     async fn tools_answer_or_fail() {
         let call = |tool: &str, arguments, statement| Call {
             tool: tool.into(),
+            gateway_tool: format!("lambda___{tool}"),
             arguments,
             statement,
         };
-        let out = run(call("echo", json!({"text": "hi"}), None))
+        let f = "demo-lambda";
+        let out = run(call("echo", json!({"text": "hi"}), None), f)
             .await
             .unwrap();
         assert_eq!(out, json!({"text": "hi"}));
-        let s = statement(json!({"username": "alice", "sub": "s-1", "groups": ["g"]}));
-        let out = run(call("whoami", json!({}), Some(s))).await.unwrap();
+        let exp = now_secs() + 60;
+        let good = json!({"username": "alice", "sub": "s-1", "groups": ["g"],
+                          "aud": "lambda:demo-lambda/lambda___whoami", "exp": exp});
+        let out = run(call("whoami", json!({}), Some(statement(good.clone()))), f)
+            .await
+            .unwrap();
         assert_eq!(out["username"], "alice");
-        assert!(run(call("fail", json!({}), None)).await.is_err());
-        assert!(run(call("whoami", json!({}), None)).await.is_err());
-        assert!(run(call("nope", json!({}), None)).await.is_err());
+        // Finding 9 of issue #14: a statement for another tool of the same function, or
+        // one past its `exp` by a second, is refused.
+        let mut other = good.clone();
+        other["aud"] = json!("lambda:demo-lambda/lambda___echo");
+        let mut expired = good;
+        expired["exp"] = json!(now_secs());
+        for bad in [other, expired] {
+            let r = run(call("whoami", json!({}), Some(statement(bad))), f).await;
+            assert!(r.is_err());
+        }
+        assert!(run(call("fail", json!({}), None), f).await.is_err());
+        assert!(run(call("whoami", json!({}), None), f).await.is_err());
+        assert!(run(call("nope", json!({}), None), f).await.is_err());
     }
 }

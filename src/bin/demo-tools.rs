@@ -5,7 +5,10 @@
 //!
 //! With `DEMO_GATEWAY_ISSUER`, `DEMO_GATEWAY_JWKS_URL` and `DEMO_TOOLS_AUDIENCE` set, every
 //! call must carry the gateway's signed statement of who called (`x-gateway-identity`),
-//! verified with the gateway's published keys; `echo` then says who called.
+//! verified with the gateway's published keys, for exactly the tool called: its `aud` must be
+//! `DEMO_TOOLS_AUDIENCE` (the base URL the catalog's `DEMO_TOOLS_URL` is) followed by
+//! `/<tool>`, and it is refused from its `exp` on, no leeway (`identity::verify`); `echo`
+//! then says who called.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -26,8 +29,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use mcp_oauth_gateway::adapters::jwks_http::HttpJwksFetcher;
-use mcp_oauth_gateway::auth::keystore::RefreshPolicy;
-use mcp_oauth_gateway::auth::{IssuerConfig, Principal, Verifier};
+use mcp_oauth_gateway::auth::issuer::KeySource;
+use mcp_oauth_gateway::auth::keystore::{KeyStore, RefreshPolicy};
+use mcp_oauth_gateway::identity::verify::{Statement, StatementVerifier};
 use mcp_oauth_gateway::{identity, runtime};
 
 #[derive(Deserialize)]
@@ -96,7 +100,7 @@ fn bad(message: impl Into<String>) -> Response {
 }
 
 async fn echo(
-    caller: Option<Extension<Arc<Principal>>>,
+    caller: Option<Extension<Arc<Statement>>>,
     args: Result<Json<EchoArgs>, JsonRejection>,
 ) -> Response {
     match args {
@@ -109,9 +113,15 @@ async fn echo(
     }
 }
 
-/// Verifies the gateway's statement of who called, with the same verifier the gateway uses
-/// for its own callers (the statement is an ES256 JWT from an issuer with a JWKS).
-fn caller_check() -> Result<Option<Arc<Verifier>>, String> {
+/// The statement verifier and the audience base, when the caller check is configured.
+struct Callers {
+    verifier: StatementVerifier,
+    audience: String,
+}
+
+/// Verifies the gateway's statement of who called (an ES256 JWT whose keys the gateway
+/// publishes), with the library's statement rules.
+fn caller_check() -> Result<Option<Arc<Callers>>, String> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (issuer, jwks, audience) = match (
         var("DEMO_GATEWAY_ISSUER"),
@@ -128,45 +138,46 @@ fn caller_check() -> Result<Option<Arc<Verifier>>, String> {
         }
     };
     let fetcher = HttpJwksFetcher::new().map_err(|e| e.to_string())?;
-    let gateway = IssuerConfig::oidc(issuer, vec![audience], vec![], Some(jwks), "groups");
     // Keys are fetched on the first call (the gateway may not be up before this starts).
-    Ok(Some(Arc::new(Verifier::new(
-        vec![gateway],
+    let keys = KeyStore::new(
+        issuer.clone(),
+        KeySource::Jwks(jwks),
         Arc::new(fetcher),
         RefreshPolicy::default(),
-        1000,
-    ))))
+    );
+    Ok(Some(Arc::new(Callers {
+        verifier: StatementVerifier::new(issuer, Arc::new(keys)),
+        audience: audience.trim_end_matches('/').to_owned(),
+    })))
 }
 
 async fn require_caller(
-    State(verifier): State<Arc<Verifier>>,
+    State(callers): State<Arc<Callers>>,
     mut req: Request,
     next: Next,
 ) -> Response {
+    let refused =
+        |why: &str| (StatusCode::UNAUTHORIZED, Json(json!({"error": why}))).into_response();
     let statement = req
         .headers()
         .get(identity::HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let Some(statement) = statement else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "no caller statement"})),
-        )
-            .into_response();
+        return refused("no caller statement");
     };
-    match verifier.verify(&statement).await {
-        Ok(v) => {
-            req.extensions_mut().insert(v.principal);
+    // The tool is the route's last segment (`/echo`, or `/demo-tools/echo` behind the API).
+    let tool = req.uri().path().rsplit('/').next().unwrap_or_default();
+    let audience = format!("{}/{tool}", callers.audience);
+    let now = mcp_oauth_gateway::auth::verifier::now_secs();
+    match callers.verifier.verify(&statement, &audience, now).await {
+        Ok(s) => {
+            req.extensions_mut().insert(Arc::new(s));
             next.run(req).await
         }
         Err(e) => {
             tracing::warn!(reason = %e, "caller statement refused");
-            (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "caller statement refused"})),
-            )
-                .into_response()
+            refused("caller statement refused")
         }
     }
 }
@@ -231,7 +242,7 @@ fn tools() -> Router {
 }
 
 /// The routes, also under `/demo-tools` (the HTTP API route prefix in template.yaml).
-fn app(callers: Option<Arc<Verifier>>) -> Router {
+fn app(callers: Option<Arc<Callers>>) -> Router {
     let router = tools().nest("/demo-tools", tools());
     let router = match callers {
         Some(v) => router.layer(middleware::from_fn_with_state(v, require_caller)),

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 mod target;
 
-pub use target::{LambdaContract, Target, check_endpoint, origin, timeout_is_valid};
+pub use target::{LambdaContract, Target, check_endpoint, check_sources, origin, timeout_is_valid};
 
 /// One tool as configured: its MCP face and its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +49,10 @@ pub enum CatalogError {
     BadAnnotations { name: String },
     #[error("tool {name:?}: target url {url:?} must be an absolute http:// or https:// URL")]
     BadUrl { name: String, url: String },
+    #[error(
+        "tool {name:?}: target url {url:?} would receive identity statements in clear text: use https://, a loopback host, or mark the target insecureHttp: true"
+    )]
+    InsecureUrl { name: String, url: String },
     #[error("tool {name:?}: target timeoutMs must be between 1 and 900000")]
     BadTimeout { name: String },
     #[error("tool {name:?}: target function {function:?} is not a Lambda function name or ARN")]
@@ -57,6 +61,10 @@ pub enum CatalogError {
     BadAuth { name: String, reason: String },
     #[error("tool {name:?}: target tool must be 1-256 characters without control characters")]
     BadUpstreamTool { name: String },
+    /// A secret source the allow-list refuses (`crate::outbound::sources`); `field` is its
+    /// path in the definition, `target.auth.value.env` for instance.
+    #[error("tool {name:?}: {field}")]
+    ForbiddenSecret { name: String, field: String },
 }
 
 /// A tool ready to serve: its definition and its `tools/list` entry, serialized once.
@@ -200,6 +208,7 @@ mod tests {
             output_schema: None,
             annotations: None,
             target: Target::Http {
+                insecure_http: false,
                 url: url.into(),
                 timeout_ms: None,
                 auth: None,
@@ -210,7 +219,7 @@ mod tests {
     #[test]
     fn builds_in_name_order_with_listings() {
         let c = Catalog::build(vec![
-            tool("zeta", "http://a/z"),
+            tool("zeta", "https://a/z"),
             tool("alpha", "https://a/a"),
         ])
         .unwrap();
@@ -225,14 +234,14 @@ mod tests {
 
     #[test]
     fn refuses_bad_definitions() {
-        let dup = Catalog::build(vec![tool("a", "http://x/1"), tool("a", "http://x/2")]);
+        let dup = Catalog::build(vec![tool("a", "https://x/1"), tool("a", "https://x/2")]);
         assert_eq!(dup.unwrap_err(), CatalogError::Duplicate("a".into()));
         assert!(matches!(
-            Catalog::build(vec![tool("bad name", "http://x")]),
+            Catalog::build(vec![tool("bad name", "https://x")]),
             Err(CatalogError::BadName { .. })
         ));
         assert!(matches!(
-            Catalog::build(vec![tool("", "http://x")]),
+            Catalog::build(vec![tool("", "https://x")]),
             Err(CatalogError::BadName { .. })
         ));
         assert!(matches!(
@@ -243,21 +252,22 @@ mod tests {
             Catalog::build(vec![tool("a", "http:///x")]),
             Err(CatalogError::BadUrl { .. })
         ));
-        let mut t = tool("a", "http://x");
+        let mut t = tool("a", "https://x");
         t.input_schema = json!({"type": "string"});
         assert!(matches!(
             Catalog::build(vec![t]),
             Err(CatalogError::BadSchema { .. })
         ));
-        let mut t = tool("a", "http://x");
+        let mut t = tool("a", "https://x");
         t.annotations = Some(json!([1]));
         assert!(matches!(
             Catalog::build(vec![t]),
             Err(CatalogError::BadAnnotations { .. })
         ));
-        let mut t = tool("a", "http://x");
+        let mut t = tool("a", "https://x");
         t.target = Target::Http {
-            url: "http://x".into(),
+            insecure_http: false,
+            url: "https://x".into(),
             timeout_ms: Some(0),
             auth: None,
         };
@@ -265,7 +275,7 @@ mod tests {
             Catalog::build(vec![t]),
             Err(CatalogError::BadTimeout { .. })
         ));
-        let mut t = tool("a", "http://x");
+        let mut t = tool("a", "https://x");
         t.target = serde_json::from_value(json!({"kind": "http", "url": "https://x",
             "auth": {"kind": "header", "name": "host", "value": {"env": "K"}}}))
         .unwrap();
@@ -275,7 +285,7 @@ mod tests {
             err.to_string()
                 .starts_with("tool \"a\": target auth: header \"host\"")
         );
-        let mut t = tool("a", "http://x");
+        let mut t = tool("a", "https://x");
         t.target = serde_json::from_value(json!({"kind": "http", "url": "http://crm.example/x",
             "auth": {"kind": "header", "name": "x-api-key", "value": {"env": "K"}}}))
         .unwrap();

@@ -19,6 +19,11 @@ pub enum Target {
         /// The gateway's own credentials for the target (`crate::outbound`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         auth: Option<OutboundAuth>,
+        /// Lets identity statements go over plain `http://` to a host other than loopback
+        /// (in clear text: anyone on the path can read and replay them until they expire).
+        /// Off by default: such a URL is refused. Never allows credentials (`auth`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        insecure_http: bool,
     },
     /// Invoke a Lambda function (RequestResponse).
     #[serde(rename_all = "camelCase")]
@@ -44,6 +49,9 @@ pub enum Target {
         timeout_ms: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         auth: Option<OutboundAuth>,
+        /// As for `http` targets.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        insecure_http: bool,
     },
 }
 
@@ -77,12 +85,26 @@ pub fn origin(url: &str) -> String {
 }
 
 impl Target {
-    /// Who a signed identity statement is addressed to (its `aud`): an HTTP or MCP
-    /// target's origin, a Lambda target's function.
-    pub fn audience(&self) -> String {
+    /// Who a signed identity statement for tool `tool` is addressed to (its `aud`, see
+    /// `crate::identity`): an HTTP or MCP target's URL exactly, `lambda:<function>/<tool>`
+    /// for a Lambda target.
+    pub fn audience(&self, tool: &str) -> String {
         match self {
-            Target::Http { url, .. } | Target::Mcp { url, .. } => origin(url),
-            Target::Lambda { function, .. } => function.clone(),
+            Target::Http { url, .. } | Target::Mcp { url, .. } => url.clone(),
+            Target::Lambda { function, .. } => format!("lambda:{function}/{tool}"),
+        }
+    }
+
+    /// Whether statements go to it over plain http off the host (`insecureHttp`).
+    pub fn insecure_http(&self) -> bool {
+        match self {
+            Target::Http {
+                url, insecure_http, ..
+            }
+            | Target::Mcp {
+                url, insecure_http, ..
+            } => *insecure_http && !crate::urls::url_is_safe(url),
+            Target::Lambda { .. } => false,
         }
     }
 
@@ -115,11 +137,13 @@ pub fn url_is_absolute(url: &str) -> bool {
 }
 
 /// Checks a URL and its outbound credentials; `owner` names the tool (or upstream) in
-/// the error.
+/// the error. Identity statements go to every such URL, so plain `http://` off the host is
+/// refused unless `insecure_http` says otherwise (finding 9 of issue #14).
 pub fn check_endpoint(
     owner: &str,
     url: &str,
     auth: Option<&OutboundAuth>,
+    insecure_http: bool,
 ) -> Result<(), CatalogError> {
     if let Some(auth) = auth {
         // Credentials never travel in clear text beyond this host.
@@ -135,13 +159,40 @@ pub fn check_endpoint(
             });
         }
     }
-    if !url_is_absolute(url) {
+    // A fragment is never sent: the statement's `aud` (the URL) would not be what the
+    // target sees it was called at.
+    if !url_is_absolute(url) || url.contains('#') {
         return Err(CatalogError::BadUrl {
             name: owner.to_owned(),
             url: url.to_owned(),
         });
     }
+    if !insecure_http && !crate::urls::url_is_safe(url) {
+        return Err(CatalogError::InsecureUrl {
+            name: owner.to_owned(),
+            url: url.to_owned(),
+        });
+    }
     Ok(())
+}
+
+/// Checks that a tool's target reads its credentials only from sources `sources` allows.
+pub fn check_sources(
+    name: &str,
+    target: &Target,
+    sources: &crate::outbound::SecretSources,
+) -> Result<(), CatalogError> {
+    let auth = match target {
+        Target::Http { auth, .. } | Target::Mcp { auth, .. } => auth.as_ref(),
+        Target::Lambda { .. } => None,
+    };
+    match auth.map(|a| crate::outbound::check_sources(a, sources)) {
+        Some(Err(reason)) => Err(CatalogError::ForbiddenSecret {
+            name: name.to_owned(),
+            field: format!("target.auth.{reason}"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Whether a timeout is one the gateway accepts: 1 ms to 15 minutes.
@@ -152,11 +203,20 @@ pub fn timeout_is_valid(timeout_ms: Option<u64>) -> bool {
 /// Checks a tool's target.
 pub fn validate(name: &str, target: &Target) -> Result<(), CatalogError> {
     match target {
-        Target::Http { url, auth, .. } => check_endpoint(name, url, auth.as_ref())?,
+        Target::Http {
+            url,
+            auth,
+            insecure_http,
+            ..
+        } => check_endpoint(name, url, auth.as_ref(), *insecure_http)?,
         Target::Mcp {
-            url, auth, tool, ..
+            url,
+            auth,
+            tool,
+            insecure_http,
+            ..
         } => {
-            check_endpoint(name, url, auth.as_ref())?;
+            check_endpoint(name, url, auth.as_ref(), *insecure_http)?;
             // Upstream names are not ours to restrict, but they travel in JSON only.
             if tool.is_empty() || tool.len() > 256 || tool.chars().any(char::is_control) {
                 return Err(CatalogError::BadUpstreamTool {
@@ -197,7 +257,7 @@ mod tests {
         )
         .unwrap();
         assert!(validate("x", &t).is_ok());
-        assert_eq!(t.audience(), "https://mcp.example");
+        assert_eq!(t.audience("x"), "https://mcp.example/mcp");
         assert_eq!(t.kind(), "mcp");
         let bad_url: Target =
             serde_json::from_value(json!({"kind": "mcp", "url": "mcp.example", "tool": "echo"}))
@@ -222,5 +282,39 @@ mod tests {
             Err(CatalogError::BadAuth { .. })
         ));
         assert_eq!(origin("http://127.0.0.1:9/a?b"), "http://127.0.0.1:9");
+    }
+
+    /// Finding 9 of issue #14: statements went in clear text to plain-http targets off the
+    /// host. Refused unless the entry says `insecureHttp: true`; loopback stays allowed.
+    #[test]
+    fn plain_http_off_the_host_needs_insecure_http() {
+        let t = |v: serde_json::Value| serde_json::from_value::<Target>(v).unwrap();
+        for kind in [json!({"kind": "http"}), json!({"kind": "mcp", "tool": "t"})] {
+            let mut v = kind.clone();
+            v["url"] = json!("http://tools.internal.example/echo");
+            assert!(matches!(
+                validate("x", &t(v.clone())),
+                Err(CatalogError::InsecureUrl { .. })
+            ));
+            v["insecureHttp"] = json!(true);
+            assert!(validate("x", &t(v.clone())).is_ok());
+            assert!(t(v.clone()).insecure_http());
+            v["url"] = json!("http://127.0.0.1:9/echo");
+            v["insecureHttp"] = json!(false);
+            assert!(validate("x", &t(v.clone())).is_ok());
+            assert!(!t(v).insecure_http());
+        }
+        let frag = t(json!({"kind": "http", "url": "https://tools.example/echo#x"}));
+        assert!(matches!(
+            validate("x", &frag),
+            Err(CatalogError::BadUrl { .. })
+        ));
+        let lambda = t(
+            json!({"kind": "lambda", "function": "arn:aws:lambda:us-east-1:123456789012:function:f:live", "contract": "native"}),
+        );
+        assert_eq!(
+            lambda.audience("whoami"),
+            "lambda:arn:aws:lambda:us-east-1:123456789012:function:f:live/whoami"
+        );
     }
 }

@@ -61,8 +61,11 @@ fn parse_document(
             Some(PLACEHOLDER_URL.to_owned())
         })
     };
+    // The same allow-list of outbound secret sources as the gateway's (same variables).
+    let sources = crate::config::outbound::from_env(&|k: &str| std::env::var(k).ok())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     // The error already names the file ("catalog FILE: ..."); drop the source's prefix.
-    let doc = catalog_file::parse(name, text, &env).map_err(|e| {
+    let doc = catalog_file::parse(name, text, &env, &sources).map_err(|e| {
         let msg = e.to_string();
         CliError::Input(msg.strip_prefix("catalog ").unwrap_or(&msg).to_owned())
     })?;

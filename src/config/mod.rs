@@ -5,6 +5,7 @@ pub mod audit;
 pub mod facade;
 pub mod identity_key;
 pub mod issuers;
+pub mod outbound;
 pub mod revocation;
 
 use std::net::SocketAddr;
@@ -63,6 +64,8 @@ pub struct Config {
     pub facade: Option<facade::FacadeConfig>,
     /// The deny-list (`GATEWAY_REVOCATION_*`): on by default with a policy table.
     pub deny_list: Option<revocation::DenyListConfig>,
+    /// Where catalog entries may read outbound secrets from (`GATEWAY_OUTBOUND_*_PREFIX`).
+    pub outbound: crate::outbound::SecretSources,
 }
 
 /// A setting that cannot be used.
@@ -266,6 +269,7 @@ impl Config {
             audit: audit::AuditSettings::from_lookup(&env)?,
             facade,
             deny_list,
+            outbound: outbound::from_env(&env)?,
         })
     }
 }

@@ -302,13 +302,13 @@ impl McpService {
         }
         let claims = IdentityClaims::new(
             self.identity.issuer(),
-            tool.def.target.audience(),
+            tool.def.target.audience(&p.name),
             principal,
             &p.name,
             &ctx.request_id,
             crate::auth::verifier::now_secs(),
         );
-        facts.target = Some(tool.def.target.audience());
+        facts.target = Some(claims.aud.clone());
         facts.target_kind = Some(tool.def.target.kind().to_owned());
         let started = std::time::Instant::now();
         let outcome = match self.identity.sign(&claims).await {
@@ -337,7 +337,7 @@ impl McpService {
                 facts.target_error = Some(crate::audit::variant_name(&e));
                 // The one log line of a failed call: the target's name and the detail stay
                 // here; the client sees a generic message and the request id.
-                tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %tool.def.target.audience(), error = %e, "tool target failed");
+                tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %claims.aud, error = %e, "tool target failed");
                 CallToolResult::failure(&ctx.request_id)
             }
         };

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{GroupPolicy, PolicySet};
 use crate::catalog::{Catalog, ToolDefinition};
 use crate::federation::{self, Upstream};
+use crate::outbound::SecretSources;
 
 /// Tools and policies, as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,37 @@ impl ConfigDocument {
         doc.tools.sort_by(|a, b| a.name.cmp(&b.name));
         doc.upstreams.sort_by(|a, b| a.name.cmp(&b.name));
         serde_norway::to_string(&doc).expect("documents serialize")
+    }
+
+    /// Checks that every tool and upstream reads its credentials only from sources
+    /// `sources` allows; the first that does not is the error, naming it and the field.
+    /// `validate`, `import`, `tool put`, `upstream put` and a catalog file at start-up
+    /// refuse a document that fails this.
+    pub fn check_sources(&self, sources: &SecretSources) -> Result<(), DocumentError> {
+        for t in &self.tools {
+            crate::catalog::check_sources(&t.name, &t.target, sources)?;
+        }
+        for u in &self.upstreams {
+            u.check_sources(sources)?;
+        }
+        Ok(())
+    }
+
+    /// Leaves out every tool and upstream that names a source `sources` refuses (stored by
+    /// an older version or written to the table directly) and says why for each: the
+    /// gateway's snapshot loads use this, so such an item is never used while the others
+    /// stay available.
+    pub fn screen(&mut self, sources: &SecretSources) -> Vec<DocumentError> {
+        let mut refused = Vec::new();
+        self.tools.retain(|t| {
+            let checked = crate::catalog::check_sources(&t.name, &t.target, sources);
+            checked.map_err(|e| refused.push(e.into())).is_ok()
+        });
+        self.upstreams.retain(|u| {
+            let checked = u.check_sources(sources);
+            checked.map_err(|e| refused.push(e.into())).is_ok()
+        });
+        refused
     }
 
     /// Validates everything and builds what decisions run on.

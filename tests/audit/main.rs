@@ -41,7 +41,7 @@ tools:
     target:
       kind: http
       url: "${AUDIT_TEST_TARGET}/echo"
-      auth: {kind: header, name: x-api-key, value: {env: AUDIT_TEST_TARGET_KEY}}
+      auth: {kind: header, name: x-api-key, value: {env: TOOL_SECRET_AUDIT_TARGET_KEY}}
   - name: note
     inputSchema: {type: object}
     target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}

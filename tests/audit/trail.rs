@@ -59,7 +59,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         ("GATEWAY_AUDIT_TABLE", &table),
         ("GATEWAY_AUDIT_ARGUMENT_TOOLS", "note"),
         ("AUDIT_TEST_TARGET", &target),
-        ("AUDIT_TEST_TARGET_KEY", TARGET_KEY),
+        ("TOOL_SECRET_AUDIT_TARGET_KEY", TARGET_KEY),
     ]);
     let base = gw.base.clone();
 
@@ -150,7 +150,11 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     assert_eq!(echo.policy_version, Some(7));
     assert!(echo.rule.as_deref().unwrap().contains("allows"), "{echo:?}");
     assert_eq!(echo.target_kind.as_deref(), Some("http"));
-    assert_eq!(echo.target.as_deref(), Some(target.as_str()));
+    assert_eq!(
+        echo.target,
+        Some(format!("{target}/echo")),
+        "the tool's URL"
+    );
     assert_eq!(echo.target_outcome.as_deref(), Some("ok"));
     assert!(echo.target_us.is_some() && echo.gateway_us >= echo.target_us.unwrap());
     assert_eq!(

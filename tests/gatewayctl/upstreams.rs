@@ -12,7 +12,7 @@ fn upstreams_round_trip_one_at_a_time() {
         &dir,
         "docs.yaml",
         "name: docs\nurl: ${DOCS_MCP_URL}\ntools: [search, 'read_*']\n\
-         auth: {kind: header, name: x-api-key, value: {secret: docs-api-key}}\n",
+         auth: {kind: header, name: x-api-key, value: {secret: mcp-gateway/tools/docs-api-key}}\n",
     );
     let docs = docs.to_str().unwrap();
     // The URL's variable must be set: nothing is stored with a hole in it.
@@ -55,7 +55,7 @@ fn upstreams_round_trip_one_at_a_time() {
             "x-api-key",
             "from",
             "secret",
-            "docs-api-key"
+            "mcp-gateway/tools/docs-api-key"
         ],
         "{list}"
     );
@@ -69,7 +69,10 @@ fn upstreams_round_trip_one_at_a_time() {
         .ok()
         .json();
     assert_eq!(got["url"], "https://docs.example.com/mcp");
-    assert_eq!(got["auth"]["value"]["secret"], "docs-api-key");
+    assert_eq!(
+        got["auth"]["value"]["secret"],
+        "mcp-gateway/tools/docs-api-key"
+    );
     // The whole document carries both; deleting one leaves the other.
     let exported = ctl(&["--table", &t, "--json", "export"]).ok().json();
     assert_eq!(

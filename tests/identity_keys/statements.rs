@@ -85,8 +85,10 @@ pub fn verify(gw: &common::Gateway, statement: &str, set: &JwkSet) -> Value {
     let jwk = set
         .find(&kid)
         .unwrap_or_else(|| panic!("kid {kid} is not published"));
+    // The audience is the tool's URL exactly, and no leeway on the 60 s statement.
     let mut v = Validation::new(Algorithm::ES256);
-    v.set_audience(&[&gw.stub.base_url]);
+    v.leeway = 0;
+    v.set_audience(&[format!("{}/echo", gw.stub.base_url)]);
     v.set_issuer(&[common::tokens::AUDIENCE]);
     let key = DecodingKey::from_jwk(jwk).unwrap();
     let claims = jsonwebtoken::decode::<Value>(statement, &key, &v)

@@ -156,6 +156,7 @@ pub fn tool(name: &str, base: &str) -> ToolDefinition {
         output_schema: None,
         annotations: None,
         target: Target::Http {
+            insecure_http: false,
             url: format!("{base}/{name}"),
             timeout_ms: Some(5_000),
             auth: None,

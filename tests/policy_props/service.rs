@@ -159,6 +159,7 @@ pub fn tool(name: &str) -> ToolDefinition {
         output_schema: None,
         annotations: None,
         target: Target::Http {
+            insecure_http: false,
             url: "http://127.0.0.1:1/unused".into(),
             timeout_ms: None,
             auth: None,

@@ -1,7 +1,7 @@
 //! Upstream MCP servers over Streamable HTTP: lists their tools for federation
 //! (`crate::federation`) and forwards `tools/call` to them. One session per upstream URL
-//! (and credential), opened with `initialize` on first use and opened again once when the
-//! upstream forgets it; answers are read as JSON or as an SSE stream, whichever the upstream
+//! (and credential), shared by every caller and opened without anyone's identity with
+//! `initialize` on first use, and opened again once when the upstream forgets it; answers are read as JSON or as an SSE stream, whichever the upstream
 //! chooses, bounded in size and time. The gateway's own credentials and the signed
 //! statement of who called go along; the caller's token never does. A call the gateway
 //! stops waiting for (time-out, or the client went away) is cancelled at the upstream with
@@ -138,12 +138,25 @@ impl McpUpstream {
     }
 
     /// The session for this exchange's upstream, opened (initialize, then initialized)
-    /// when there is none.
-    async fn session(&self, x: &Exchange<'_>, cred: &Credential) -> Result<Session, TargetError> {
-        let key = x.session_key();
+    /// when there is none. A session is shared by every caller of the upstream, so opening
+    /// it carries no caller's identity statement and none of their request ids: the
+    /// statement travels on each `tools/call` only (finding 6 of issue #14).
+    async fn session(
+        &self,
+        call: &Exchange<'_>,
+        cred: &Credential,
+    ) -> Result<Session, TargetError> {
+        let key = call.session_key();
         if let Some(s) = self.sessions.lock().expect("session lock").get(&key) {
             return Ok(s.clone());
         }
+        let opening_id = format!("session-{}", uuid::Uuid::new_v4());
+        let x = &Exchange {
+            url: call.url,
+            auth: call.auth,
+            identity: None,
+            correlation_id: &opening_id,
+        };
         let id = self.next_id();
         let init = serde_json::json!({
             "jsonrpc": "2.0", "id": id, "method": "initialize",
@@ -242,6 +255,7 @@ impl ToolInvoker for McpUpstream {
             tool,
             timeout_ms,
             auth,
+            ..
         } = &call.tool.def.target
         else {
             return Err(TargetError::NotInvoked("not an mcp target".into()));

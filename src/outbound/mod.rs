@@ -2,10 +2,14 @@
 //! (a static header, or an OAuth 2.0 client-credentials token), never the caller's token.
 //!
 //! Pure: the catalog model and its validation. Secret values never appear in the catalog —
-//! only where to read them (an environment variable or an AWS Secrets Manager secret);
-//! `adapters::outbound_auth` resolves them at call time.
+//! only where to read them (an environment variable or an AWS Secrets Manager secret), and
+//! only from the sources `sources` allows; `adapters::outbound_auth` resolves them at call
+//! time.
 
 use serde::{Deserialize, Serialize};
+
+pub mod sources;
+pub use sources::SecretSources;
 
 use crate::urls::url_is_safe;
 
@@ -125,6 +129,18 @@ fn check_secret(what: &str, r: &SecretRef) -> Result<(), String> {
             "{what} must be {{env: VAR}} or {{secret: ID, field?: KEY}}"
         )),
     }
+}
+
+/// Why `auth` names a secret source `sources` refuses, if it does; the error starts with
+/// the field's path within `auth` (`value.env`, `clientSecret.secret`).
+pub fn check_sources(auth: &OutboundAuth, sources: &SecretSources) -> Result<(), String> {
+    let (field, r) = match auth {
+        OutboundAuth::Header { value, .. } => ("value", value),
+        OutboundAuth::Oauth2ClientCredentials { client_secret, .. } => {
+            ("clientSecret", client_secret)
+        }
+    };
+    sources.check(r).map_err(|e| format!("{field}.{e}"))
 }
 
 /// Why `auth` is unusable, if it is.

@@ -2,10 +2,27 @@
 //! caller's token. Pure: the key lives behind `IdentitySigner` (a local key file, a key in
 //! AWS Secrets Manager, or an AWS KMS key: see `crate::adapters::identity_key`).
 
+//!
+//! ## The audience (`aud`)
+//! Each statement names exactly one target (finding 9 of issue #14: the origin, shared by
+//! every tool on a host, let a statement minted for one tool be replayed to another):
+//! - an HTTP target or a tool of an upstream MCP server: its `url` exactly as the catalog
+//!   writes it (after `${VAR}` expansion), which is the URL called: no normalisation, the
+//!   query kept; a catalog URL may not carry a `#fragment`, which is never sent.
+//! - a Lambda target: `lambda:<function>/<tool>`, the function exactly as the catalog names
+//!   it (name or ARN, with any alias) and the gateway's tool name: `/` occurs in neither, so
+//!   the pair is unambiguous, and one function serving several tools tells them apart.
+//!
+//! A target compares `aud` with its own audience byte for byte, allows no leeway on `exp`
+//! (`verify`), and receives statements only over https or loopback unless its catalog
+//! entry says `insecureHttp: true`.
+
 use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::auth::Principal;
+
+pub mod verify;
 
 /// How long a statement is valid. Short: it covers one call (the issue allows 5 minutes).
 pub const LIFETIME_SECS: u64 = 60;
