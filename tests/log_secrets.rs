@@ -174,6 +174,14 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
         .iter()
         .flat_map(|l| l.lock().unwrap().clone())
         .collect();
+    // The pool's empty group prefix begins the provider's `oidc:`: start-up says so
+    // (finding 10, prefixes compared for equality only).
+    assert!(
+        logs.iter().any(|l| l.contains("WARN")
+            && l.contains("one issuer's group prefix begins the other's")
+            && l.contains("other_prefix=oidc:")),
+        "no prefix-overlap warning"
+    );
     // The filter really was wide open: the gateway's own debug lines are there (it logs
     // nothing finer itself; the libraries' trace lines are what the caps hold back).
     assert!(

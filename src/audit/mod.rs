@@ -56,7 +56,13 @@ pub struct AuditTrail {
     /// Set once the start record is written (by the first record, so that the process's
     /// first stdout line stays its "listening on" line).
     started: tokio::sync::OnceCell<()>,
+    /// After a failed signature, heads are not tried again until then: a KMS outage costs
+    /// one time-out, not one per request. The next head signed covers the records between.
+    sign_paused_until: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long signing rests after a failure.
+const SIGN_PAUSE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AuditTrail {
     pub fn new(
@@ -71,6 +77,7 @@ impl AuditTrail {
             signer: None,
             signed: tokio::sync::Mutex::new(0),
             started: tokio::sync::OnceCell::new(),
+            sign_paused_until: Mutex::new(None),
         }
     }
 
@@ -135,9 +142,16 @@ impl AuditTrail {
     /// logged: the record stays, and `audit verify` reports it as covered by no head).
     async fn cover(&self, seq: u64) {
         let Some(signer) = &self.signer else { return };
+        let paused = || {
+            let until = *self.sign_paused_until.lock().expect("audit pause lock");
+            until.is_some_and(|t| std::time::Instant::now() < t)
+        };
+        if paused() {
+            return;
+        }
         let mut next_unsigned = self.signed.lock().await;
-        if *next_unsigned > seq {
-            return; // Someone else's head covered this record while we waited.
+        if *next_unsigned > seq || paused() {
+            return; // Someone else's head covered this record while we waited (or failed).
         }
         let (head_seq, digest) = {
             let chain = self.chain.lock().expect("audit chain lock");
@@ -149,7 +163,9 @@ impl AuditTrail {
         let (key_id, algorithm, mac) = match signer.sign(&message).await {
             Ok(signed) => signed,
             Err(e) => {
-                tracing::error!(seq = head_seq, error = %e, "audit head not signed");
+                tracing::error!(seq = head_seq, error = %e, "audit head not signed (records stay; the next signed head covers them)");
+                *self.sign_paused_until.lock().expect("audit pause lock") =
+                    Some(std::time::Instant::now() + SIGN_PAUSE);
                 return;
             }
         };

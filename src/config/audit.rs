@@ -97,6 +97,7 @@ mod tests {
         assert!(s.stdout && s.metrics);
         assert_eq!(s.table, None);
         assert_eq!(s.ttl_days, 365);
+        assert_eq!(s.kms_key_id, None, "heads unsigned unless a key is named");
         assert!(s.argument_tools.is_empty());
         assert_eq!(s.metrics_namespace, "McpOAuthGateway");
     }
@@ -108,8 +109,10 @@ mod tests {
             ("GATEWAY_AUDIT_STDOUT", "off"),
             ("GATEWAY_AUDIT_ARGUMENT_TOOLS", "echo, calculate"),
             ("GATEWAY_AUDIT_TTL_DAYS", "30"),
+            ("GATEWAY_AUDIT_KMS_KEY_ID", " alias/audit-heads "),
         ])
         .unwrap();
+        assert_eq!(s.kms_key_id.as_deref(), Some("alias/audit-heads"));
         assert_eq!(s.table.as_deref(), Some("audit-1"));
         assert!(!s.stdout);
         assert_eq!(s.argument_tools, ["echo", "calculate"]);

@@ -326,6 +326,25 @@ mod tests {
         with_secret.push(("GATEWAY_OIDC_INTROSPECTION_CLIENT_SECRET", "s3cr3t"));
         let c = cfg(&with_secret).unwrap();
         assert!(c.issuers[1].online_check.is_some());
+        let limits = c.issuers[1].online_check.as_ref().unwrap().settings.opaque;
+        assert_eq!(
+            limits,
+            super::OpaqueLimits::default(),
+            "60 s, 20/s, burst 40"
+        );
+        let mut tuned = with_secret.clone();
+        tuned.extend([
+            ("GATEWAY_INTROSPECTION_NEGATIVE_CACHE_SECS", "5"),
+            ("GATEWAY_INTROSPECTION_RATE", "2"),
+            ("GATEWAY_INTROSPECTION_BURST", "3"),
+        ]);
+        let c = cfg(&tuned).unwrap();
+        let limits = c.issuers[1].online_check.as_ref().unwrap().settings.opaque;
+        assert_eq!(limits.negative_ttl, std::time::Duration::from_secs(5));
+        assert_eq!((limits.rate_per_sec, limits.burst), (2.0, 3.0));
+        let mut zero = with_secret.clone();
+        zero.push(("GATEWAY_INTROSPECTION_RATE", "0"));
+        assert_eq!(cfg(&zero).unwrap_err().name, "GATEWAY_INTROSPECTION_RATE");
         assert!(!format!("{c:?}").contains("s3cr3t"));
         // Two issuers accepting opaque tokens: which one would a token belong to?
         let json = r#"[

@@ -220,3 +220,29 @@ fn group_prefixes_where_one_begins_the_other_are_named() {
         .collect();
     assert_eq!(prefixes, [("p", "pool:"), ("p", "partner:")]);
 }
+
+#[test]
+fn an_oidc_issuer_may_require_at_jwt() {
+    let plain = [
+        ("GATEWAY_OIDC_ISSUER", "https://idp.example.com"),
+        ("GATEWAY_OIDC_AUDIENCES", "api"),
+    ];
+    let c = cfg(&plain).unwrap();
+    assert!(
+        c.issuers.iter().all(|i| !i.require_at_jwt),
+        "off by default"
+    );
+    let mut strict = plain.to_vec();
+    strict.push(("GATEWAY_OIDC_REQUIRE_AT_JWT", "true"));
+    let c = cfg(&strict).unwrap();
+    let oidc = c
+        .issuers
+        .iter()
+        .find(|i| i.issuer == "https://idp.example.com");
+    assert!(oidc.unwrap().require_at_jwt);
+    let json = r#"[{"kind":"oidc","issuer":"https://okta.example.com","audiences":["a"],"requireAtJwt":true}]"#;
+    let c = cfg(&[("GATEWAY_ISSUERS", json)]).unwrap();
+    assert!(c.issuers.iter().any(|i| i.require_at_jwt));
+    let bad = [plain[0], plain[1], ("GATEWAY_OIDC_REQUIRE_AT_JWT", "maybe")];
+    assert_eq!(cfg(&bad).unwrap_err().name, "GATEWAY_OIDC_REQUIRE_AT_JWT");
+}
