@@ -261,3 +261,47 @@ pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
         .await;
     aws_sdk_secretsmanager::Client::new(&sdk)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The last line of finding 4 (issue #14): a reference that reached the authenticator
+    /// without passing validation (however it got there) is still never read: no variable
+    /// looked up, no Secrets Manager call made.
+    #[tokio::test]
+    async fn forbidden_sources_are_refused_before_anything_is_read() {
+        let conf = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:1")
+            .build();
+        let own = [("GATEWAY_IDENTITY_KEY_SECRET", "gw/identity".to_owned())];
+        let sources = SecretSources::new("TOOL_SECRET_", "mcp-gateway/tools/", &own).unwrap();
+        let auth = OutboundAuthenticator::new(
+            reqwest::Client::new(),
+            aws_sdk_secretsmanager::Client::from_conf(conf),
+            sources,
+        );
+        let header = |env: Option<&str>, secret: Option<&str>| OutboundAuth::Header {
+            name: "x-k".into(),
+            value: SecretRef {
+                env: env.map(str::to_owned),
+                secret: secret.map(str::to_owned),
+                field: None,
+            },
+        };
+        for a in [
+            header(Some("AWS_SECRET_ACCESS_KEY"), None),
+            header(Some("PATH"), None),
+            header(None, Some("gw/identity")),
+            header(None, Some("other/secret")),
+        ] {
+            let e = auth.header(&a).await.unwrap_err();
+            assert!(
+                matches!(&e, TargetError::NotInvoked(m) if m.contains("source not allowed")),
+                "{e}"
+            );
+        }
+    }
+}
