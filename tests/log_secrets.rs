@@ -9,8 +9,9 @@
 //! password, the outbound credential, the AWS secret key or session token, or the
 //! introspection client secret. (Without the caps on the AWS SDK's targets, which main
 //! lacked, this fails: `aws_sigv4` traces the canonical request with its
-//! `x-amz-security-token`.) The façade is not configured here: its flows are the lead's
-//! tests'.
+//! `x-amz-security-token`.) The façade is on too: a registration, its consent page, the
+//! approval (CSRF cookie, flow cookie) and token requests carrying a refresh token and a
+//! code, none of which, nor the façade's state key, may be logged.
 //!
 //! Needs `AWS_ENDPOINT_URL` (moto) and `MCP_E2E_NODE`, which `make test` exports; without
 //! them it fails, never skips.
@@ -31,6 +32,95 @@ use idp::{OidcProvider, TestPool, alice_token, oidc_token, required_env, unique_
 use kit::{call, rpc, spawn_gateway, start_target, wait_for};
 
 const PASSWORD: &str = "Trace-Passw0rd!";
+const STATE_KEY: &str = "dHJhY2UtdGVzdC1zdGF0ZS1rZXktb2YtdGhlLWZhY2FkZS0zMmI=";
+
+/// A façade flow as far as it goes without a browser at the IdP; returns the values it
+/// carried that must never be logged (cookies, the consent token, a refresh token, a code).
+async fn facade_flow(base: &str) -> Vec<String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let reg: serde_json::Value = http
+        .post(format!("{base}/register"))
+        .json(&json!({"redirect_uris": ["http://127.0.0.1:7/cb"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = reg["client_id"].as_str().unwrap().to_owned();
+    let authorize = url::Url::parse_with_params(
+        &format!("{base}/authorize"),
+        &[
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", "http://127.0.0.1:7/cb"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .unwrap();
+    let page = http.get(authorize).send().await.unwrap();
+    let csrf = page.headers()["set-cookie"].to_str().unwrap();
+    let csrf = csrf.split(';').next().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let at = html.find("name=\"consent_token\" value=\"").unwrap() + 28;
+    let token = html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&");
+    let approved = http
+        .post(format!("{base}/authorize"))
+        .header("cookie", &csrf)
+        .form(&[("consent_token", token.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::FOUND);
+    let flow = approved.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let flow = flow
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let refresh = format!("refresh-{}", uuid::Uuid::new_v4().simple());
+    let code = format!("code-{}", uuid::Uuid::new_v4().simple());
+    for form in [
+        vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ],
+        vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mJ92K1ifvtoJcwH7XUnKtrjPnNHJcE",
+            ),
+            ("redirect_uri", "http://127.0.0.1:7/cb"),
+        ],
+    ] {
+        let mut form = form;
+        form.push(("client_id", client_id.as_str()));
+        let resp = http
+            .post(format!("{base}/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    }
+    let csrf_value = csrf.split_once('=').unwrap().1.to_owned();
+    vec![csrf_value, token, flow, refresh, code]
+}
 const CATALOG: &str = r#"
 policies:
   - group: engineering
@@ -128,6 +218,10 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
         ("GATEWAY_AUDIT_KMS_KEY_ID", &head_key),
         ("TRACE_TARGET", &target),
         ("TOOL_SECRET_TRACE_KEY", &target_key),
+        ("GATEWAY_FACADE_ISSUER", &idp.issuer),
+        ("GATEWAY_FACADE_CLIENT_ID", "mcp-gateway-relay"),
+        ("GATEWAY_FACADE_URL", "http://127.0.0.1:9"),
+        ("GATEWAY_FACADE_STATE_KEY", STATE_KEY),
     ]);
     let base = gw.base.clone();
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
@@ -155,6 +249,7 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
         rpc(&base, Some(&oidc_jwt), list.clone()).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
+    let facade = facade_flow(&base).await;
     // The start record, then one per request, all written (the trail's own proof of work).
     wait_for(&gw.stdout, 8, |v| v["type"] == "audit");
     assert_eq!(
@@ -205,7 +300,9 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
         aws_secret.clone(),
         aws_session.clone(),
         "introspector-secret".to_owned(),
+        STATE_KEY.to_owned(),
     ];
+    let secrets: Vec<String> = secrets.into_iter().chain(facade).collect();
     for line in &logs {
         for s in &secrets {
             assert!(!line.contains(s.as_str()), "a secret in a log line: {line}");
