@@ -130,7 +130,7 @@ tools:
     inputSchema: {type: object}
     target:
       kind: http
-      url: "${TRACE_TARGET}/echo"
+      url: "${TRACE_TARGET_URL}/echo"
       auth: {kind: header, name: x-api-key, value: {env: TOOL_SECRET_TRACE_KEY}}
 "#;
 
@@ -216,7 +216,7 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
         ("GATEWAY_CATALOG_FILE", catalog.to_str().unwrap()),
         ("GATEWAY_AUDIT_TABLE", &table),
         ("GATEWAY_AUDIT_KMS_KEY_ID", &head_key),
-        ("TRACE_TARGET", &target),
+        ("TRACE_TARGET_URL", &target),
         ("TOOL_SECRET_TRACE_KEY", &target_key),
         ("GATEWAY_FACADE_ISSUER", &idp.issuer),
         ("GATEWAY_FACADE_CLIENT_ID", "mcp-gateway-relay"),

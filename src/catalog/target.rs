@@ -161,7 +161,9 @@ pub fn check_endpoint(
     }
     // A fragment is never sent: the statement's `aud` (the URL) would not be what the
     // target sees it was called at.
-    if !url_is_absolute(url) || url.contains('#') {
+    // An unexpanded placeholder is never stored: exported and imported again, it would be
+    // filled from whatever environment the importing operator has.
+    if !url_is_absolute(url) || url.contains('#') || url.contains("${") {
         return Err(CatalogError::BadUrl {
             name: owner.to_owned(),
             url: url.to_owned(),

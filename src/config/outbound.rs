@@ -1,7 +1,7 @@
 //! Where outbound credentials may come from (`crate::outbound::sources`):
 //! `GATEWAY_OUTBOUND_ENV_PREFIX` and `GATEWAY_OUTBOUND_SECRET_PREFIX`, and the gateway's own
 //! secrets no catalog entry may read (`GATEWAY_IDENTITY_KEY_SECRET`,
-//! `GATEWAY_FACADE_STATE_SECRET_ARN`). The gateway and `gatewayctl` read the same
+//! `GATEWAY_FACADE_STATE_SECRET_ARN`, `GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET`). The gateway and `gatewayctl` read the same
 //! variables, so a document `validate` and `import` accept is one the gateway accepts.
 
 use super::{ConfigError, bad};
@@ -9,9 +9,11 @@ use crate::outbound::SecretSources;
 use crate::outbound::sources::{DEFAULT_ENV_PREFIX, DEFAULT_SECRET_PREFIX};
 
 /// The gateway's own secrets, by the setting that names each.
-const OWN: [&str; 2] = [
+const OWN: [&str; 3] = [
     "GATEWAY_IDENTITY_KEY_SECRET",
     "GATEWAY_FACADE_STATE_SECRET_ARN",
+    // The façade's initial access token: read out, it would let anyone register.
+    "GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET",
 ];
 
 /// The allow-list from the environment; a prefix that could reach the gateway's own
@@ -73,6 +75,16 @@ mod tests {
         .unwrap();
         assert!(s.check_secret("gw/identity").is_err());
         assert!(s.check_secret("gw/tools/crm").is_ok());
+        // The façade's initial access token too (the attack review: read out, it would let
+        // anyone register), under the prefix stops start-up.
+        let s = with(&[
+            ("GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET", "gw/tools/iat"),
+            ("GATEWAY_OUTBOUND_SECRET_PREFIX", "gw/tools/"),
+        ]);
+        assert_eq!(
+            s.unwrap_err().name,
+            "GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET"
+        );
     }
 
     #[test]

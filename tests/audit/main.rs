@@ -40,18 +40,18 @@ tools:
     inputSchema: {type: object}
     target:
       kind: http
-      url: "${AUDIT_TEST_TARGET}/echo"
+      url: "${AUDIT_TEST_TARGET_URL}/echo"
       auth: {kind: header, name: x-api-key, value: {env: TOOL_SECRET_AUDIT_TARGET_KEY}}
   - name: note
     inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET_URL}/echo"}
   - name: broken
     inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/fail"}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET_URL}/fail"}
   - name: danger
     inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/echo"}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET_URL}/echo"}
   - name: hang
     inputSchema: {type: object}
-    target: {kind: http, url: "${AUDIT_TEST_TARGET}/hang"}
+    target: {kind: http, url: "${AUDIT_TEST_TARGET_URL}/hang"}
 "#;

@@ -58,7 +58,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         ("GATEWAY_CATALOG_FILE", catalog.to_str().unwrap()),
         ("GATEWAY_AUDIT_TABLE", &table),
         ("GATEWAY_AUDIT_ARGUMENT_TOOLS", "note"),
-        ("AUDIT_TEST_TARGET", &target),
+        ("AUDIT_TEST_TARGET_URL", &target),
         ("TOOL_SECRET_AUDIT_TARGET_KEY", TARGET_KEY),
     ]);
     let base = gw.base.clone();

@@ -87,8 +87,8 @@ fn policy_round_trip_versions_every_change() {
 #[test]
 fn tool_round_trip_expands_the_url() {
     let t = new_table("tool");
-    let tool = "name: lookup\ntitle: Lookup\ninputSchema: {type: object}\ntarget: {kind: http, url: '${GWCTL_BASE}/lookup', timeoutMs: 500}\n";
-    let env = [("GWCTL_BASE", "https://tools.example/v1/")];
+    let tool = "name: lookup\ntitle: Lookup\ninputSchema: {type: object}\ntarget: {kind: http, url: '${GWCTL_BASE_URL}/lookup', timeoutMs: 500}\n";
+    let env = [("GWCTL_BASE_URL", "https://tools.example/v1/")];
     let put = ctl_with(&["--table", &t, "tool", "put", "-"], Some(tool), &env).ok();
     assert_eq!(put.stdout.trim(), "stored tool lookup");
     let got = ctl(&["--table", &t, "--json", "tool", "get", "lookup"])
@@ -102,7 +102,7 @@ fn tool_round_trip_expands_the_url() {
         "{list}"
     );
     ctl_with(&["--table", &t, "tool", "put", "-"], Some(tool), &[])
-        .fails_with("environment variable GWCTL_BASE is not set");
+        .fails_with("environment variable GWCTL_BASE_URL is not set");
     let bad = "name: x\ninputSchema: {type: string}\ntarget: {kind: http, url: 'https://x'}\n";
     ctl_with(&["--table", &t, "tool", "put", "-"], Some(bad), &[])
         .fails_with("inputSchema must be a JSON Schema object");
