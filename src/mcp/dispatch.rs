@@ -308,7 +308,10 @@ impl McpService {
             &ctx.request_id,
             crate::auth::verifier::now_secs(),
         );
-        facts.target = Some(claims.aud.clone());
+        // Audit records and logs name the target without its query: an API that takes its
+        // key as a query parameter would otherwise put it in the trail.
+        let logged_target = claims.aud.split('?').next().unwrap_or_default().to_owned();
+        facts.target = Some(logged_target.clone());
         facts.target_kind = Some(tool.def.target.kind().to_owned());
         let started = std::time::Instant::now();
         let outcome = match self.identity.sign(&claims).await {
@@ -337,7 +340,7 @@ impl McpService {
                 facts.target_error = Some(crate::audit::variant_name(&e));
                 // The one log line of a failed call: the target's name and the detail stay
                 // here; the client sees a generic message and the request id.
-                tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %claims.aud, error = %e, "tool target failed");
+                tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %logged_target, error = %e, "tool target failed");
                 CallToolResult::failure(&ctx.request_id)
             }
         };
