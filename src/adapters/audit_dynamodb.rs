@@ -205,17 +205,73 @@ impl DynamoAuditStore {
             .await?;
         let (mut records, mut heads) = (Vec::new(), Vec::new());
         for item in items {
-            let is_head = item
-                .get("sk")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|sk| sk.starts_with(HEAD_PREFIX));
-            if is_head {
-                heads.push(serde_dynamo::from_item(item).map_err(|e| self.unreadable(e))?);
+            let text = |name: &str| {
+                item.get(name)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (sk, day) = (text("sk"), text("day"));
+            // An item's key and index attributes are outside its digest: one whose key does
+            // not say what its body says (a decoy copy at another sort key) or whose day was
+            // dropped (so the byDay index never finds it) is tampering, and refused as such.
+            if sk.starts_with(HEAD_PREFIX) {
+                let head: SignedHead =
+                    serde_dynamo::from_item(item).map_err(|e| self.unreadable(e))?;
+                if head.instance != instance || sk != format!("{HEAD_PREFIX}{}", seq_sk(head.seq)) {
+                    return Err(self.tampered(instance, &sk));
+                }
+                heads.push(head);
             } else {
-                records.push(record_from_item(item).map_err(|e| self.unreadable(e))?);
+                let record = record_from_item(item).map_err(|e| self.unreadable(e))?;
+                let want_day: String = record.time.chars().take(10).collect();
+                if record.instance != instance || sk != seq_sk(record.seq) || day != want_day {
+                    return Err(self.tampered(instance, &sk));
+                }
+                records.push(record);
             }
         }
         Ok((records, heads))
+    }
+
+    fn tampered(&self, instance: &str, sk: &str) -> AuditStoreError {
+        AuditStoreError::Item {
+            table: self.table.clone(),
+            detail: format!(
+                "TAMPERED: item {sk:?} of chain {instance} does not match its own content (key, instance or day)"
+            ),
+        }
+    }
+
+    /// Every chain in the table, from a keys-only scan: chains are never found through an
+    /// index alone, whose attributes a writer could leave out.
+    pub async fn instances(&self) -> Result<Vec<String>, AuditStoreError> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression("pk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| self.error("Scan", detail(&e)))?;
+            for item in page.items.unwrap_or_default() {
+                if let Some(i) = item
+                    .get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.strip_prefix("CHAIN#"))
+                {
+                    out.insert(i.to_owned());
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out.into_iter().collect()),
+            }
+        }
     }
 
     fn unreadable(&self, detail: impl ToString) -> AuditStoreError {

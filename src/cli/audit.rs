@@ -267,7 +267,11 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<(), CliError> 
                         .by_time(&days, &from, &to)
                         .await
                         .map_err(store_error)?;
-                    seen.into_iter().map(|r| r.instance).collect()
+                    let mut all: BTreeSet<String> = seen.into_iter().map(|r| r.instance).collect();
+                    // And every chain in the table: an item re-put without its day is in no
+                    // index, so the range alone would never bring its chain here.
+                    all.extend(store.instances().await.map_err(store_error)?);
+                    all
                 }
             };
             let (mut records, mut heads) = (Vec::new(), Vec::new());

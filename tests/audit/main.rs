@@ -40,7 +40,7 @@ tools:
     inputSchema: {type: object}
     target:
       kind: http
-      url: "${AUDIT_TEST_TARGET_URL}/echo"
+      url: "${AUDIT_TEST_TARGET_URL}/echo?key=audit-query-key"
       auth: {kind: header, name: x-api-key, value: {env: TOOL_SECRET_AUDIT_TARGET_KEY}}
   - name: note
     inputSchema: {type: object}

@@ -337,3 +337,54 @@ async fn finding5_when_signing_fails_records_stay_and_verify_reports_them_unsign
         "unsigned chains are refused without --allow-unsigned: {text}"
     );
 }
+
+/// The attack review's finding: an item's key and `day` are outside its digest, and verify
+/// found chains through the `byDay` index only, so items re-put without `day` vanished from
+/// a range verify, and a decoy copy of an original record at another sort key satisfied
+/// `--against-table`. Both now read as tampering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding5_items_without_their_day_or_at_a_decoy_key_are_found() {
+    let s = setup(3, None).await;
+    // A range verify (no --instance) of an intact table passes.
+    let range = |s: &Setup| {
+        let out = gatewayctl(&[
+            "audit",
+            "--audit-table",
+            &s.table,
+            "verify",
+            "--kms-key-id",
+            &s.key,
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    assert!(range(&s).0, "{}", range(&s).1);
+    // Record 2 altered and re-put without its day: in no index any more.
+    let mut altered = s.records[2].clone();
+    altered.tool = Some("danger".into());
+    let mut item = record_to_item(&altered, 86_400).unwrap();
+    item.remove("day");
+    s.ddb
+        .put_item()
+        .table_name(&s.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    let (ok, text) = range(&s);
+    assert!(!ok && text.contains("TAMPERED"), "{text}");
+    // A decoy: the original record 2 at a sort key that sorts first.
+    let s = setup(3, None).await;
+    let mut decoy = record_to_item(&s.records[2], 86_400).unwrap();
+    decoy.insert("sk".into(), AttributeValue::S("!".into()));
+    s.ddb
+        .put_item()
+        .table_name(&s.table)
+        .set_item(Some(decoy))
+        .send()
+        .await
+        .unwrap();
+    let (ok, text) = s.signed();
+    assert!(!ok && text.contains("TAMPERED"), "{text}");
+}

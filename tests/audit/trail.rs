@@ -150,6 +150,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
     assert_eq!(echo.policy_version, Some(7));
     assert!(echo.rule.as_deref().unwrap().contains("allows"), "{echo:?}");
     assert_eq!(echo.target_kind.as_deref(), Some("http"));
+    // Without its query (a key passed as a query parameter would sit in the trail).
     assert_eq!(
         echo.target,
         Some(format!("{target}/echo")),
@@ -362,6 +363,7 @@ async fn every_decision_leaves_a_chained_record_naming_the_user_and_no_secret() 
         forged.as_str(),
         PASSWORD,
         TARGET_KEY,
+        "audit-query-key",
     ];
     let signature = |t: &str| t.rsplit('.').next().unwrap().to_owned();
     let logs: Vec<String> = [&gw.stdout, &gw.stderr]
