@@ -2,7 +2,7 @@
 //! consent unless this browser approved the client or the operator pre-approved its
 //! redirect URI), the consent answer, `/oauth/callback` (the IdP's code sealed to the flow
 //! that asked for it) and `/token` (a code redeemed only by that flow's client, redirect URI
-//! and PKCE verifier). Every error before consent is a gateway page, never a redirect. The
+//! and PKCE verifier, `token.rs`). Every error before consent is a gateway page, never a redirect. The
 //! browser that leaves for the IdP carries a flow cookie the callback requires, so an IdP
 //! link made in one browser (an attacker's, approved there) never completes in another.
 
@@ -14,10 +14,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::OAuthError;
 use super::consent::{self, Approvals, ConsentPrompt};
 use super::redirect::{self, Destination};
 use super::relay::{Facade, RelayClient, params};
-use super::{OAuthError, RegistrationMode};
 
 /// The cookie that binds one flow to the browser it started in (set as the browser leaves
 /// for the IdP, required at the callback). The edge adds its attributes.
@@ -68,24 +68,24 @@ struct RelayState {
 
 /// The code the client receives: the IdP's, sealed to the flow that asked for it.
 #[derive(Serialize, Deserialize)]
-struct RelayCode {
-    c: String,
-    k: String,
-    r: String,
-    x: String,
+pub(super) struct RelayCode {
+    pub(super) c: String,
+    pub(super) k: String,
+    pub(super) r: String,
+    pub(super) x: String,
 }
 
 const STATE: &str = "state";
-const CODE: &str = "code";
+pub(super) const CODE: &str = "code";
 /// Longest client `state` relayed.
 const MAX_STATE: usize = 1024;
 
-fn client_key(client_id: &str) -> String {
+pub(super) fn client_key(client_id: &str) -> String {
     let d = digest::digest(&digest::SHA256, client_id.as_bytes());
     B64.encode(&d.as_ref()[..16])
 }
 
-fn s256(verifier: &str) -> String {
+pub(super) fn s256(verifier: &str) -> String {
     B64.encode(digest::digest(&digest::SHA256, verifier.as_bytes()).as_ref())
 }
 
@@ -362,92 +362,5 @@ impl Facade {
             pairs.push(("state", s));
         }
         Ok((append(&st.r, &pairs)?, name))
-    }
-
-    /// The IdP's code behind a relayed one, when it is redeemed by the flow it came back for.
-    fn open_code(
-        &self,
-        code: &str,
-        client_id: &str,
-        redirect_uri: &str,
-        verifier: &str,
-        now: u64,
-    ) -> Result<String, OAuthError> {
-        let grant = |why: &str| OAuthError::InvalidGrant(why.into());
-        let c: RelayCode = self
-            .sealer
-            .open(CODE, code, now)
-            .map_err(|_| grant("the code is unknown or expired"))?;
-        if c.k != client_key(client_id) {
-            return Err(grant("the code was issued to another client"));
-        }
-        if c.r != redirect_uri {
-            return Err(grant("redirect_uri differs from the authorization request"));
-        }
-        if s256(verifier) != c.x {
-            return Err(grant("code_verifier does not match the code challenge"));
-        }
-        Ok(c.c)
-    }
-
-    /// `POST /token`: the form relayed to the IdP's token endpoint with the IdP's client id
-    /// and the relay's callback; the IdP's answer comes back unchanged.
-    pub async fn token(&self, body: &str, now: u64) -> Result<(u16, Vec<u8>), OAuthError> {
-        if !self.settings.relay {
-            return Err(OAuthError::NotOffered);
-        }
-        let p = params(body);
-        if p.keys().any(|k| k.ends_with("#dup")) {
-            return Err(OAuthError::InvalidRequest("a parameter is repeated".into()));
-        }
-        let need = |k: &str| {
-            p.get(k)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| OAuthError::InvalidRequest(format!("{k} is required")))
-        };
-        let client_id = need("client_id")?;
-        let client = self.client(client_id, now).await?;
-        let mut form: Vec<(String, String)> = vec![("client_id".into(), client.i.clone())];
-        let code_grant = match p.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => {
-                let given = need("redirect_uri")?;
-                if redirect::find(&client.r, given).is_none() {
-                    return Err(OAuthError::InvalidRequest(
-                        "redirect_uri is not registered".into(),
-                    ));
-                }
-                let verifier = need("code_verifier")?;
-                let idp_code = self.open_code(need("code")?, client_id, given, verifier, now)?;
-                form.push(("grant_type".into(), "authorization_code".into()));
-                form.push(("code".into(), idp_code));
-                form.push(("code_verifier".into(), verifier.clone()));
-                form.push(("redirect_uri".into(), self.callback_url()));
-                true
-            }
-            Some("refresh_token") => {
-                form.push(("grant_type".into(), "refresh_token".into()));
-                form.push(("refresh_token".into(), need("refresh_token")?.clone()));
-                if let Some(s) = p.get("scope") {
-                    form.push(("scope".into(), s.clone()));
-                }
-                false
-            }
-            _ => return Err(OAuthError::UnsupportedGrantType),
-        };
-        if let Some(r) = p.get("resource").filter(|_| self.settings.forward_resource) {
-            form.push(("resource".into(), r.clone()));
-        }
-        let idp = self.idp.metadata().await?;
-        let answer = self.idp.token(&idp.token_endpoint, &form).await?;
-        // A Cognito registration that redeemed a code is in use: never swept.
-        if code_grant && answer.0 == 200 && self.settings.registration == RegistrationMode::Cognito
-        {
-            if let Some(log) = &self.log {
-                if let Err(e) = log.mark_used(&client.i, now).await {
-                    tracing::warn!(error = %e, "façade: registration not marked used");
-                }
-            }
-        }
-        Ok(answer)
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod cimd;
 pub mod consent;
+#[cfg(test)]
+mod consent_tests;
 mod flow;
 pub mod metadata;
 pub mod redirect;
@@ -15,6 +17,7 @@ pub mod relay;
 mod relay_tests;
 pub mod seal;
 pub mod ssrf;
+mod token;
 
 use async_trait::async_trait;
 
