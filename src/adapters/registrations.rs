@@ -84,6 +84,34 @@ where
 }
 
 impl Registrations {
+    /// One conditional UpdateItem (numbers as values); `Ok(false)` when the condition did
+    /// not hold.
+    async fn update_if(
+        &self,
+        (pk, sk): (&str, String),
+        update: &str,
+        condition: &str,
+        numbers: &[(&str, u64)],
+    ) -> Result<bool, OAuthError> {
+        let mut req = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.table())
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk))
+            .update_expression(update)
+            .condition_expression(condition);
+        for (name, n) in numbers {
+            req = req.expression_attribute_values(*name, AttributeValue::N(n.to_string()));
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if conditional_failed(&e) => Ok(false),
+            Err(e) => Err(failed("UpdateItem", &e)),
+        }
+    }
+
     /// How many registrations are recorded (the counter's first value).
     async fn count(&self) -> Result<u64, OAuthError> {
         let mut total = 0u64;
@@ -106,37 +134,30 @@ impl Registrations {
 
     /// `n = n + 1` when `n < max`; `Ok(None)` when the counter does not exist yet.
     async fn increment(&self, max: u64) -> Result<Option<bool>, OAuthError> {
-        let out = self
+        let taken = self
+            .update_if(
+                (SLOTS_PK, SLOTS_SK.into()),
+                "SET n = n + :one",
+                "attribute_exists(n) AND n < :max",
+                &[(":one", 1), (":max", max)],
+            )
+            .await?;
+        if taken {
+            return Ok(Some(true));
+        }
+        // Full, or no counter yet: which one decides what the caller does next.
+        let got = self
             .table
             .client()
-            .update_item()
+            .get_item()
             .table_name(self.table.table())
             .key("pk", AttributeValue::S(SLOTS_PK.into()))
             .key("sk", AttributeValue::S(SLOTS_SK.into()))
-            .update_expression("SET n = n + :one")
-            .condition_expression("attribute_exists(n) AND n < :max")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+            .consistent_read(true)
             .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Some(true)),
-            Err(e) if conditional_failed(&e) => {
-                let got = self
-                    .table
-                    .client()
-                    .get_item()
-                    .table_name(self.table.table())
-                    .key("pk", AttributeValue::S(SLOTS_PK.into()))
-                    .key("sk", AttributeValue::S(SLOTS_SK.into()))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| failed("GetItem", &e))?;
-                Ok(got.item().is_some().then_some(false))
-            }
-            Err(e) => Err(failed("UpdateItem", &e)),
-        }
+            .await
+            .map_err(|e| failed("GetItem", &e))?;
+        Ok(got.item().is_some().then_some(false))
     }
 
     /// Creates the counter from the records already there (a table from before the
@@ -200,45 +221,27 @@ impl RegistrationLog for Registrations {
     }
 
     async fn release(&self) -> Result<(), OAuthError> {
-        let out = self
-            .table
-            .client()
-            .update_item()
-            .table_name(self.table.table())
-            .key("pk", AttributeValue::S(SLOTS_PK.into()))
-            .key("sk", AttributeValue::S(SLOTS_SK.into()))
-            .update_expression("SET n = n - :one")
-            .condition_expression("n > :zero")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if conditional_failed(&e) => Ok(()),
-            Err(e) => Err(failed("UpdateItem", &e)),
-        }
+        // Never below zero: a slot released twice stays released once.
+        self.update_if(
+            (SLOTS_PK, SLOTS_SK.into()),
+            "SET n = n - :one",
+            "n > :zero",
+            &[(":one", 1), (":zero", 0)],
+        )
+        .await
+        .map(drop)
     }
 
     async fn mark_used(&self, client_id: &str, now: u64) -> Result<(), OAuthError> {
-        let out = self
-            .table
-            .client()
-            .update_item()
-            .table_name(self.table.table())
-            .key("pk", AttributeValue::S(CLIENT_PK.into()))
-            .key("sk", AttributeValue::S(sk(client_id)))
-            .update_expression("SET usedAt = :now")
-            .condition_expression("attribute_exists(sk) AND attribute_not_exists(usedAt)")
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            // Not a registration (a pre-registered client), or marked already.
-            Err(e) if conditional_failed(&e) => Ok(()),
-            Err(e) => Err(failed("UpdateItem", &e)),
-        }
+        // A false condition: not a registration (a pre-registered client), or marked already.
+        self.update_if(
+            (CLIENT_PK, sk(client_id)),
+            "SET usedAt = :now",
+            "attribute_exists(sk) AND attribute_not_exists(usedAt)",
+            &[(":now", now)],
+        )
+        .await
+        .map(drop)
     }
 
     async fn unused_before(&self, issuer: &str, before: u64) -> Result<Vec<String>, OAuthError> {

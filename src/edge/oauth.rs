@@ -55,11 +55,16 @@ fn redirect(location: &str) -> Response {
     }
 }
 
-fn refused(e: OAuthError) -> Response {
-    match &e {
+/// One log line per refusal: an upstream failure's detail as a warning, the rest as info.
+fn log_refusal(e: &OAuthError, what: &str) {
+    match e {
         OAuthError::Upstream(detail) => tracing::warn!(error = %detail, "façade: upstream failure"),
-        other => tracing::info!(error = %other, "façade: request refused"),
+        other => tracing::info!(error = %other, "façade: {what} refused"),
     }
+}
+
+fn refused(e: OAuthError) -> Response {
+    log_refusal(&e, "request");
     let mut resp = oauth_error_response(&e);
     resp.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -122,10 +127,7 @@ pub(super) async fn register(
 
 /// A browser-facing error: a page, never a redirect.
 fn page_refused(e: OAuthError) -> Response {
-    match &e {
-        OAuthError::Upstream(detail) => tracing::warn!(error = %detail, "façade: upstream failure"),
-        other => tracing::info!(error = %other, "façade: sign-in refused"),
-    }
+    log_refusal(&e, "sign-in");
     let (status, error, description) = oauth_error_parts(&e);
     consent_page::error(status, error, &description)
 }
@@ -149,9 +151,17 @@ fn cookie_scope(f: &Facade) -> (&str, bool) {
 }
 
 fn scope_of(base: &str) -> (&str, bool) {
-    let after = base.find("://").map_or(0, |i| i + 3);
-    let path = base[after..].find('/').map_or("/", |i| &base[after + i..]);
+    let (_, path) = split_base(base);
     (path, base.starts_with("https://"))
+}
+
+/// The façade's base URL as its origin and its path (`/` when it has none).
+fn split_base(base: &str) -> (&str, &str) {
+    let after = base.find("://").map_or(0, |i| i + 3);
+    match base[after..].find('/') {
+        Some(i) => (&base[..after + i], &base[after + i..]),
+        None => (base, "/"),
+    }
 }
 
 /// A façade cookie's name: with the `__Host-` prefix where the browser allows it (https,
@@ -310,9 +320,7 @@ fn to_idp(f: &Facade, location: &str, flow: &FlowCookie) -> Response {
 /// where a form was posted from (`Origin`, `Sec-Fetch-Site`); a client that sends neither is
 /// no browser and carries no victim's cookies.
 fn same_origin(f: &Facade, headers: &HeaderMap) -> bool {
-    let base = &f.settings.base;
-    let after = base.find("://").map_or(0, |i| i + 3);
-    let origin = &base[..base[after..].find('/').map_or(base.len(), |i| after + i)];
+    let (origin, _) = split_base(&f.settings.base);
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     header("origin").is_none_or(|o| o.eq_ignore_ascii_case(origin))
         && header("sec-fetch-site").is_none_or(|s| s == "same-origin")
@@ -370,6 +378,10 @@ mod tests {
         assert_eq!(scope_of("https://gw.example"), ("/", true));
         assert_eq!(scope_of("https://gw.example/prod"), ("/prod", true));
         assert_eq!(scope_of("http://127.0.0.1:9"), ("/", false));
+        assert_eq!(
+            split_base("https://gw.example/prod"),
+            ("https://gw.example", "/prod")
+        );
         assert_eq!(name_for("https://gw.example", "c"), "__Host-c");
         assert_eq!(name_for("https://gw.example/prod", "c"), "c");
         assert_eq!(name_for("http://127.0.0.1:9", "c"), "c");
