@@ -310,19 +310,24 @@ impl AppState {
         // Keys, policies and the deny-list load in parallel; a failed load is logged and
         // refused per request (fail closed) until a refresh succeeds.
         // The identity key loads alongside; a key that cannot be used stops start-up.
+        // Background refreshes only outside Lambda, whose process is frozen between
+        // invocations: requests drive the refresh there.
+        let background = !crate::runtime::under_lambda();
         let start_revocation = async {
             if let Some(r) = verifier.revocation() {
-                r.start().await;
+                r.start(background).await;
             }
             if let Some((_, list)) = &registered {
                 list.start().await;
-                list.spawn_refresher();
+                if background {
+                    list.spawn_refresher();
+                }
             }
         };
         let (_, policies, identity, _) = tokio::join!(
             verifier.load_all(),
             snapshots.refresh(),
-            identity_signer(config, secrets),
+            identity_signer(config, secrets, background),
             start_revocation
         );
         let identity = identity?;
@@ -341,7 +346,9 @@ impl AppState {
                 tracing::warn!(tool = %t.def.name, target = %t.def.target.audience(&t.def.name), "insecureHttp: identity statements go to this target in clear text; anyone on the path can read and replay them until they expire");
             }
         }
-        snapshots.spawn_refresher();
+        if background {
+            snapshots.spawn_refresher();
+        }
         let info = ServerInfo {
             name: "mcp-oauth-gateway".into(),
             title: "MCP OAuth Gateway".into(),
@@ -376,6 +383,7 @@ impl AppState {
 async fn identity_signer(
     config: &Config,
     secrets: aws_sdk_secretsmanager::Client,
+    background: bool,
 ) -> Result<Arc<dyn IdentitySigner>, StartupError> {
     // The statement names the gateway by its canonical URL when it has one.
     let issuer = config
@@ -385,9 +393,9 @@ async fn identity_signer(
     let key = &config.identity_key;
     Ok(match &key.source {
         IdentityKeySource::File(path) => Arc::new(LocalKeySigner::from_file(path, issuer)?),
-        IdentityKeySource::Secret(id) => {
-            Arc::new(SecretKeySigner::load(secrets, id.clone(), issuer, key.refresh).await?)
-        }
+        IdentityKeySource::Secret(id) => Arc::new(
+            SecretKeySigner::load(secrets, id.clone(), issuer, key.refresh, background).await?,
+        ),
         IdentityKeySource::Kms(id) => {
             Arc::new(KmsSigner::load(kms_client().await, id.clone(), issuer).await?)
         }
