@@ -1,5 +1,5 @@
 //! mcp-oauth-gateway, the app: the HTTP edge (`edge`, which maps every error to a status and
-//! a JSON-RPC error in one place), the start-up wiring (`state`, `facade`, `config`), Lambda
+//! a JSON-RPC error in one place), the start-up wiring (`wiring`, from `config`), Lambda
 //! or standalone serving (`runtime`, `server`) and the operator CLI (`cli`). What it decides
 //! is in `gateway-core`, which cannot reach the network; how it reaches AWS and HTTP is in
 //! `gateway-adapters` (docs/architecture.md).
@@ -7,10 +7,9 @@
 pub mod cli;
 pub mod config;
 pub mod edge;
-pub mod facade;
 pub mod runtime;
 pub mod server;
-pub mod state;
+pub mod wiring;
 
 // The layers under their old paths, so the binaries, tests and benches name one crate.
 pub use gateway_adapters as adapters;
@@ -20,4 +19,4 @@ pub use gateway_core::{
 };
 
 pub use edge::app;
-pub use state::AppState;
+pub use edge::state::AppState;

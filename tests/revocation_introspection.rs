@@ -40,6 +40,7 @@ const SECRET: &str = "introspector-secret";
 
 fn introspection(issuer: &str, secret: &str) -> Introspection {
     Introspection::new(
+        &mcp_oauth_gateway::adapters::http_clients::HttpClients::new().unwrap(),
         format!("{issuer}/token/introspection"),
         CLIENT,
         &Secret(secret.into()),

@@ -13,8 +13,8 @@ use tracing::Instrument;
 use super::audit::Pending;
 use super::auth::authenticate;
 use super::errors::{EdgeError, failure_response, json_response};
+use super::state::{AppState, EdgeSettings};
 use crate::mcp::{CallContext, Outcome, TransportHeaders};
-use crate::state::{AppState, EdgeSettings};
 
 const ALLOW_HEADERS: &str = "authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id";
 const EXPOSE_HEADERS: &str = "www-authenticate, mcp-session-id";

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::errors::json_response;
-use crate::state::AppState;
+use super::state::AppState;
 
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 

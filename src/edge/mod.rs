@@ -8,6 +8,7 @@ pub mod errors;
 mod mcp_route;
 pub mod metadata;
 mod oauth;
+pub mod state;
 
 use std::sync::Arc;
 
@@ -16,8 +17,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::state::AppState;
 use errors::EdgeError;
+use state::AppState;
 
 /// Builds the router over state that was built once at start-up.
 pub fn app(state: Arc<AppState>) -> Router {

@@ -16,9 +16,9 @@ use base64::Engine;
 
 use super::consent_page;
 use super::errors::{EdgeError, json_response, oauth_error_parts, oauth_error_response};
+use super::state::AppState;
 use crate::oauth::consent::{APPROVALS_COOKIE, CSRF_COOKIE};
 use crate::oauth::{Authorize, ConsentAnswer, Facade, FlowCookie, OAuthError};
-use crate::state::AppState;
 
 fn now() -> u64 {
     SystemTime::now()

@@ -5,6 +5,7 @@
 //! the caller beyond "invalid client". `GATEWAY_FACADE_CIMD_TEST_ALLOW` (tests only, off by
 //! default) names exact `host:port` pairs let through anyway, for a local document host.
 
+use crate::http_clients::HttpClients;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,23 +58,28 @@ impl CimdHttp {
     /// `extra_root_pem`: one more trusted root (a local test CA); `allowed`: the test-only
     /// allow-list.
     pub fn new(
+        http: &HttpClients,
         extra_root_pem: Option<&[u8]>,
         allowed: Vec<(String, u16)>,
     ) -> reqwest::Result<Self> {
         let resolver = PublicOnly {
             allowed_hosts: Arc::new(allowed.iter().map(|(h, _)| h.clone()).collect()),
         };
-        let mut b = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        // The shared TLS configuration, unless a test CA joins the roots: reqwest merges
+        // extra roots only into a configuration it builds itself.
+        let b = match extra_root_pem {
+            None => http.builder(),
+            Some(pem) => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
+                .tls_certs_merge([reqwest::Certificate::from_pem(pem)?]),
+        };
+        let b = b
             .https_only(true)
             .no_proxy()
             .dns_resolver(Arc::new(resolver))
             .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
-            .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = extra_root_pem {
-            b = b.tls_certs_merge([reqwest::Certificate::from_pem(pem)?]);
-        }
+            .timeout(Duration::from_secs(5));
         if !allowed.is_empty() {
             tracing::warn!(
                 allowed = ?allowed,
@@ -155,7 +161,12 @@ mod tests {
     use super::*;
 
     fn fetcher(allowed: &str) -> CimdHttp {
-        CimdHttp::new(None, parse_allow_list(allowed).unwrap()).unwrap()
+        CimdHttp::new(
+            &crate::http_clients::HttpClients::new().unwrap(),
+            None,
+            parse_allow_list(allowed).unwrap(),
+        )
+        .unwrap()
     }
 
     #[tokio::test]

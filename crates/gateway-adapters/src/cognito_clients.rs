@@ -13,14 +13,6 @@ pub struct CognitoClients {
     user_pool_id: String,
 }
 
-/// The Cognito client, built once from the environment (`AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` for moto).
-pub async fn cognito_client() -> Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    Client::new(&sdk)
-}
-
 impl CognitoClients {
     pub fn new(client: Client, user_pool_id: String) -> Self {
         Self {

@@ -6,32 +6,11 @@
 //! no answer) is "could not say", which the core turns into a refusal unless failing open
 //! is configured.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::operation::get_user::GetUserError;
 
 use gateway_core::auth::revocation::{Revoked, TokenStatus, TokenStatusSource};
-
-/// The Cognito client of one region: one attempt (the core's timeout bounds the wait and
-/// a retry would only eat into it), short connect timeout.
-pub async fn cognito_client(region: &str) -> aws_sdk_cognitoidentityprovider::Client {
-    use aws_config::BehaviorVersion;
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_owned()))
-        .retry_config(RetryConfig::standard().with_max_attempts(1))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .build(),
-        )
-        .load()
-        .await;
-    aws_sdk_cognitoidentityprovider::Client::new(&sdk)
-}
 
 pub struct CognitoGetUser {
     client: aws_sdk_cognitoidentityprovider::Client,

@@ -3,6 +3,7 @@
 //! target with `auth` also gets the gateway's own credential header
 //! (`adapters::outbound_auth`); the caller's token is never sent.
 
+use crate::http_clients::HttpClients;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,12 +40,11 @@ impl HttpInvoker {
 }
 
 /// The HTTP client every target (HTTP, upstream MCP, token endpoint) is called with.
-pub fn target_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        // A target may not bounce the gateway to another address.
-        .redirect(reqwest::redirect::Policy::none())
+pub fn target_client(http: &HttpClients) -> reqwest::Result<reqwest::Client> {
+    // No redirects (`HttpClients::builder`): a target may not bounce the gateway to another
+    // address.
+    http.builder()
         .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
         .build()
 }
 

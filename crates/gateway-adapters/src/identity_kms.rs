@@ -48,25 +48,6 @@ pub enum KmsKeyError {
     Probe { key: String },
 }
 
-/// The KMS client: built once, with bounded retries and timeouts.
-pub async fn kms_client() -> aws_sdk_kms::Client {
-    use aws_config::BehaviorVersion;
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(KMS_TIMEOUT)
-                .build(),
-        )
-        .load()
-        .await;
-    aws_sdk_kms::Client::new(&sdk)
-}
-
 /// Signs statements with KMS.
 pub struct KmsSigner {
     issuer: String,

@@ -3,6 +3,7 @@
 //! §2.1 / RFC 6749 §2.3.1); `"active": false` is a revocation. One client, built at
 //! start-up, no redirects, a size cap on the answer.
 
+use crate::http_clients::HttpClients;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,12 +36,16 @@ fn form_encode(s: &str) -> String {
 }
 
 impl Introspection {
-    pub fn new(url: String, client_id: &str, secret: &Secret) -> reqwest::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+    pub fn new(
+        http: &HttpClients,
+        url: String,
+        client_id: &str,
+        secret: &Secret,
+    ) -> reqwest::Result<Self> {
+        let client = http
+            .builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(5))
-            .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let pair = format!("{}:{}", form_encode(client_id), form_encode(&secret.0));
         Ok(Self {
@@ -107,8 +112,13 @@ mod tests {
     #[test]
     fn credentials_are_form_encoded_before_basic() {
         assert_eq!(form_encode("gw client:1"), "gw%20client%3A1");
-        let i =
-            Introspection::new("http://127.0.0.1:1/i".into(), "a", &Secret("b".into())).unwrap();
+        let i = Introspection::new(
+            &crate::http_clients::HttpClients::new().unwrap(),
+            "http://127.0.0.1:1/i".into(),
+            "a",
+            &Secret("b".into()),
+        )
+        .unwrap();
         assert_eq!(i.authorization, format!("Basic {}", STANDARD.encode("a:b")));
     }
 }

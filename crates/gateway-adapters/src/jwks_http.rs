@@ -8,17 +8,18 @@ use async_trait::async_trait;
 use gateway_core::auth::jwk::MAX_JWKS_BYTES;
 use gateway_core::auth::{FetchError, JwksFetcher};
 
+use crate::http_clients::HttpClients;
+
 pub struct HttpJwksFetcher {
     client: reqwest::Client,
 }
 
 impl HttpJwksFetcher {
-    pub fn new() -> reqwest::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+    pub fn new(http: &HttpClients) -> reqwest::Result<Self> {
+        let client = http
+            .builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(5))
-            .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self { client })
     }

@@ -28,25 +28,6 @@ pub const IDENTITY_FIELD: &str = "gatewayIdentity";
 /// Lambda's limit on the base64-encoded ClientContext.
 pub const MAX_CLIENT_CONTEXT_BYTES: usize = 3583;
 
-/// The Lambda client: built once, with a short connect timeout and no automatic retry — a
-/// tool call is not known to be idempotent, so a call that may have run is never repeated.
-/// The per-target deadline (`LambdaInvoker`) bounds the whole call.
-pub async fn lambda_client() -> aws_sdk_lambda::Client {
-    use aws_config::BehaviorVersion;
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(1))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .build(),
-        )
-        .load()
-        .await;
-    aws_sdk_lambda::Client::new(&sdk)
-}
-
 /// Invokes `lambda` targets.
 pub struct LambdaInvoker {
     client: aws_sdk_lambda::Client,

@@ -4,6 +4,7 @@
 pub mod audit_dynamodb;
 pub mod audit_kms;
 pub mod audit_stdout;
+pub mod aws_clients;
 pub mod catalog_file;
 pub mod cimd_http;
 pub mod cognito_clients;
@@ -11,6 +12,7 @@ pub mod cognito_getuser;
 pub mod dynamodb_admin;
 pub mod dynamodb_config;
 pub mod dynamodb_revocation;
+pub mod http_clients;
 pub mod http_target;
 pub mod identity_key;
 pub mod identity_kms;

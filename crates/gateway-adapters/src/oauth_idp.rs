@@ -2,6 +2,7 @@
 //! kept for an hour, the last good copy kept when a refresh fails) and its token endpoint,
 //! to which the relay POSTs forms. Bounded in time and size, no redirects followed.
 
+use crate::http_clients::HttpClients;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,12 +44,11 @@ pub(crate) async fn bounded_body(
 }
 
 impl IdpHttp {
-    pub fn new(issuer: String, metadata_url: String) -> reqwest::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+    pub fn new(http: &HttpClients, issuer: String, metadata_url: String) -> reqwest::Result<Self> {
+        let client = http
+            .builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(8))
-            .user_agent(concat!("mcp-oauth-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
             client,

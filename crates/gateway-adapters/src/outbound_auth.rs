@@ -244,24 +244,6 @@ impl OutboundAuthenticator {
     }
 }
 
-/// The Secrets Manager client: built once (no network until a secret is read).
-pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    use aws_config::BehaviorVersion;
-    use aws_config::retry::RetryConfig;
-    use aws_config::timeout::TimeoutConfig;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&sdk)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

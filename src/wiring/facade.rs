@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::{Clients, StartupError};
 use crate::adapters::cimd_http::CimdHttp;
-use crate::adapters::cognito_clients::{CognitoClients, cognito_client};
+use crate::adapters::cognito_clients::CognitoClients;
 use crate::adapters::dynamodb_config::DynamoConfig;
 use crate::adapters::oauth_idp::IdpHttp;
 use crate::adapters::registrations::Registrations;
@@ -20,19 +21,21 @@ use crate::oauth::{
     CimdFetcher, ClientFactory, Facade, FacadeSettings, OAuthError, Registration, RegistrationLog,
     RegistrationMode,
 };
-use crate::state::{StartupError, dynamodb_client};
 
 /// In Cognito registration mode, the list of app clients the gateway registered, for the
 /// verifier (its issuer, and the list: empty until started). Re-read as often as the
 /// deny-list (`GATEWAY_REVOCATION_REFRESH_MS`), at most once a second.
-pub async fn registered_clients(config: &Config) -> Option<(String, Arc<RegisteredClients>)> {
+pub(super) fn registered_clients(
+    config: &Config,
+    clients: &Clients,
+) -> Option<(String, Arc<RegisteredClients>)> {
     let f = config.facade.as_ref()?;
     let FacadeRegistration::Cognito { .. } = &f.registration else {
         return None;
     };
     let table = config.policy_table.as_ref()?;
     let source = Arc::new(Registrations::new(DynamoConfig::new(
-        dynamodb_client().await,
+        clients.aws.dynamodb(),
         table.clone(),
     )));
     let every = config
@@ -83,9 +86,12 @@ impl RegistrationLog for RecordAndAllow {
 }
 
 /// One secret's string value, read once at start-up; the error names the setting.
-async fn read_secret(name: &'static str, id: &str) -> Result<String, StartupError> {
-    let client = crate::adapters::outbound_auth::secrets_client().await;
-    let out = client
+async fn read_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    name: &'static str,
+    id: &str,
+) -> Result<String, StartupError> {
+    let out = secrets
         .get_secret_value()
         .secret_id(id)
         .send()
@@ -111,10 +117,13 @@ async fn read_secret(name: &'static str, id: &str) -> Result<String, StartupErro
 }
 
 /// The sealing key: from Secrets Manager, the local setting, or (with a warning) random.
-async fn sealer(f: &crate::config::facade::FacadeConfig) -> Result<Sealer, StartupError> {
+async fn sealer(
+    f: &crate::config::facade::FacadeConfig,
+    secrets: &aws_sdk_secretsmanager::Client,
+) -> Result<Sealer, StartupError> {
     const NAME: &str = "GATEWAY_FACADE_STATE_SECRET_ARN";
     if let Some(id) = &f.state_secret {
-        let value = read_secret(NAME, id).await?;
+        let value = read_secret(secrets, NAME, id).await?;
         let key = crate::config::facade::decode_key(&value).map_err(|reason| {
             StartupError::Config(crate::config::ConfigError {
                 name: NAME,
@@ -139,14 +148,20 @@ async fn sealer(f: &crate::config::facade::FacadeConfig) -> Result<Sealer, Start
 
 /// The façade, or `None` when it is not configured. `allowed` is the verifier's list of
 /// registered clients (see `registered_clients`).
-pub async fn build(
+pub(super) async fn build(
     config: &Config,
+    clients: &Clients,
+    secrets: aws_sdk_secretsmanager::Client,
     allowed: Option<Arc<RegisteredClients>>,
 ) -> Result<Option<Arc<Facade>>, StartupError> {
     let Some(f) = &config.facade else {
         return Ok(None);
     };
-    let idp = Arc::new(IdpHttp::new(f.idp_issuer.clone(), f.metadata_url.clone())?);
+    let idp = Arc::new(IdpHttp::new(
+        &clients.http,
+        f.idp_issuer.clone(),
+        f.metadata_url.clone(),
+    )?);
     let (registration, factory, log) = match &f.registration {
         FacadeRegistration::Static(id) => (
             RegistrationMode::Static {
@@ -157,13 +172,13 @@ pub async fn build(
         ),
         FacadeRegistration::Cognito { user_pool_id } => {
             let factory: Arc<dyn ClientFactory> = Arc::new(CognitoClients::new(
-                cognito_client().await,
+                clients.aws.cognito(),
                 user_pool_id.clone(),
             ));
             // Registrations are recorded beside the policies; configuration requires the table.
             let log: Option<Arc<dyn RegistrationLog>> = match &config.policy_table {
                 Some(t) => Some(Arc::new(RecordAndAllow {
-                    log: Registrations::new(DynamoConfig::new(dynamodb_client().await, t.clone())),
+                    log: Registrations::new(DynamoConfig::new(clients.aws.dynamodb(), t.clone())),
                     allowed,
                 })),
                 None => None,
@@ -182,16 +197,18 @@ pub async fn build(
             None => None,
         };
         Some(Arc::new(CimdHttp::new(
+            &clients.http,
             pem.as_deref(),
             f.cimd_test_allow.clone(),
         )?))
     } else {
         None
     };
-    let sealer = sealer(f).await?;
+    let sealer = sealer(f, &secrets).await?;
     let registration_token_sha256 = match &f.registration_token_secret {
         Some(id) => {
-            let token = read_secret("GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET", id).await?;
+            let token =
+                read_secret(&secrets, "GATEWAY_FACADE_REGISTRATION_TOKEN_SECRET", id).await?;
             Some(
                 aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
                     .as_ref()
