@@ -25,7 +25,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use mcp_oauth_gateway::adapters::introspection_http::Introspection;
-use mcp_oauth_gateway::auth::cache::token_digest;
+use mcp_oauth_gateway::auth::digest::token_digest;
 use mcp_oauth_gateway::auth::revocation::{
     Checked, OnlineCheck, OnlineSettings, Revoked, Secret, TokenStatus, TokenStatusSource,
 };

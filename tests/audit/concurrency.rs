@@ -32,7 +32,7 @@ async fn concurrent_records_all_land_in_one_intact_chain() {
         ("GATEWAY_AUDIT_KMS_KEY_ID", &key),
         (
             "RUST_LOG",
-            "mcp_oauth_gateway::adapters::audit_dynamodb=debug",
+            "gateway_adapters::audit_dynamodb=debug",
         ),
     ]);
     const N: usize = 60;

@@ -5,20 +5,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use aws_lc_rs::digest;
-
 use super::Principal;
+use super::digest::TokenDigest;
 use super::revocation::TokenFacts;
-
-/// SHA-256 of a token: how the cache (and revocation) know a token without keeping it.
-pub type TokenDigest = [u8; 32];
-
-pub fn token_digest(token: &str) -> TokenDigest {
-    let d = digest::digest(&digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
 
 /// A verified token as remembered: who, and which key signed it (a token whose key has
 /// left the issuer's JWKS is verified again, and so refused).
@@ -93,6 +82,7 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::digest::token_digest;
 
     fn principal(exp: u64) -> CachedToken {
         let principal = Arc::new(Principal {

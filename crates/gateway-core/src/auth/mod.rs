@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod claims;
+pub mod digest;
 pub mod issuer;
 pub mod jwk;
 pub mod jws;

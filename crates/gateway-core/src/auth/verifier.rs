@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::cache::{CachedToken, TokenCache, TokenDigest, token_digest};
+use super::cache::{CachedToken, TokenCache};
+use super::digest::{TokenDigest, token_digest};
 use super::issuer::IssuerConfig;
 use super::keystore::{JwksFetcher, KeyStore, RefreshPolicy};
 use super::registered::RegisteredClients;

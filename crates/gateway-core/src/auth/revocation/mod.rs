@@ -26,7 +26,7 @@ pub use online::{
 };
 pub use opaque_limits::OpaqueLimits;
 
-use super::cache::TokenDigest;
+use super::digest::TokenDigest;
 use super::{AuthError, Principal};
 
 /// Why a token that verified is refused all the same. Logged; the client only learns

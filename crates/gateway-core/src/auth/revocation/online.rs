@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::opaque_limits::{NegativeCache, OpaqueLimits, RETRY_AFTER, TokenBucket};
 use super::{Checked, Revoked};
-use crate::auth::cache::TokenDigest;
+use crate::auth::digest::TokenDigest;
 
 /// What the issuer says of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,7 +206,7 @@ impl OnlineCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::cache::token_digest;
+    use crate::auth::digest::token_digest;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::Revoked;
-use crate::auth::cache::TokenDigest;
+use crate::auth::digest::TokenDigest;
 
 /// Negative verdicts remembered at most.
 pub const NEGATIVE_CAPACITY: usize = 10_000;
@@ -123,7 +123,7 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::cache::token_digest;
+    use crate::auth::digest::token_digest;
 
     #[test]
     fn refusals_are_remembered_by_digest_for_their_time_and_the_size_is_bounded() {

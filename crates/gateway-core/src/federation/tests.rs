@@ -1,7 +1,10 @@
 //! Unit tests of federation: naming, filtering, validation, and what a failed listing keeps.
 
 use super::*;
+use crate::policy::ConfigDocument;
+use crate::policy::snapshot::{ConfigSource, SourceError};
 use serde_json::json;
+use std::sync::{Arc, Mutex};
 
 fn upstream(name: &str) -> Upstream {
     Upstream {
