@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod consent_page;
+mod cors;
 pub mod errors;
 mod mcp_route;
 pub mod metadata;
@@ -26,7 +27,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route(
             "/mcp",
             post(mcp_route::post_mcp)
-                .options(mcp_route::preflight)
+                .options(cors::mcp_preflight)
                 .fallback(mcp_route::other_method),
         )
         .route("/health", get(health))
@@ -41,18 +42,21 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route(
             "/.well-known/oauth-authorization-server",
-            get(oauth::metadata).options(oauth::preflight),
+            get(oauth::metadata).options(cors::public_preflight),
         )
         // OpenID Connect discovery's path appending: how clients find a façade whose
         // issuer has a path (`<issuer>/.well-known/openid-configuration`).
         .route(
             "/.well-known/openid-configuration",
-            get(oauth::metadata).options(oauth::preflight),
+            get(oauth::metadata).options(cors::public_preflight),
         )
-        .route("/register", post(oauth::register).options(oauth::preflight))
+        .route(
+            "/register",
+            post(oauth::register).options(cors::public_preflight),
+        )
         .route("/authorize", get(oauth::authorize).post(oauth::consent))
         .route("/oauth/callback", get(oauth::callback))
-        .route("/token", post(oauth::token).options(oauth::preflight))
+        .route("/token", post(oauth::token).options(cors::public_preflight))
         .fallback(not_found)
         .with_state(state)
 }
