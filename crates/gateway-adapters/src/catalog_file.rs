@@ -10,7 +10,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 
-use gateway_core::catalog::Target;
+use gateway_core::catalog::{HttpTarget, McpTarget, Target};
 use gateway_core::outbound::{OutboundAuth, SecretSources};
 use gateway_core::policy::document::DocumentError;
 use gateway_core::policy::snapshot::SourceError;
@@ -112,12 +112,13 @@ pub fn parse(
     for tool in &mut doc.tools {
         let owner = format!("tool {:?}", tool.name);
         let urls = match &mut tool.target {
-            Target::Http { url, auth, .. } | Target::Mcp { url, auth, .. } => {
+            Target::Http(HttpTarget { url, auth, .. })
+            | Target::Mcp(McpTarget { url, auth, .. }) => {
                 let mut urls = vec![url];
                 urls.extend(auth.as_mut().and_then(OutboundAuth::token_url_mut));
                 urls
             }
-            Target::Lambda { .. } => vec![],
+            Target::Lambda(_) => vec![],
         };
         expand_all(owner, urls)?;
     }
@@ -249,7 +250,7 @@ mod tests {
         assert!(!policies.is_empty());
         let names: Vec<_> = c.iter().map(|t| t.def.name.clone()).collect();
         assert_eq!(names, ["calculate", "current_time", "echo"]);
-        let Target::Http { url, .. } = &c.get("echo").unwrap().def.target else {
+        let Target::Http(HttpTarget { url, .. }) = &c.get("echo").unwrap().def.target else {
             panic!("echo is an http tool");
         };
         assert_eq!(url, "http://127.0.0.1:9000/lambda-url/demo-tools/echo");
@@ -317,7 +318,7 @@ tools:
         assert_eq!(doc.upstreams[0].url, format!("{base}/mcp"));
         let mut auth = doc.upstreams[0].auth.clone().unwrap();
         assert_eq!(auth.token_url_mut().unwrap(), &format!("{base}/token"));
-        let Target::Mcp { url, .. } = &doc.tools[0].target else {
+        let Target::Mcp(McpTarget { url, .. }) = &doc.tools[0].target else {
             panic!("an mcp tool")
         };
         assert_eq!(url, &format!("{base}/mcp"));
@@ -370,7 +371,7 @@ tools:
             &SecretSources::default(),
         )
         .unwrap();
-        let Target::Http { url, .. } = &ok.tools[0].target else {
+        let Target::Http(HttpTarget { url, .. }) = &ok.tools[0].target else {
             panic!()
         };
         assert_eq!(url, "https://tools.example/v1/echo");

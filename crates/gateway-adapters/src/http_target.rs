@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use serde_json::value::RawValue;
 
 use crate::outbound_auth::OutboundAuthenticator;
-use gateway_core::catalog::Target;
-use gateway_core::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
+use gateway_core::catalog::HttpTarget;
+use gateway_core::targets::{TargetError, TargetInvoker, ToolCall, ToolOutput};
 
 /// Invokes `http` targets.
 pub struct HttpInvoker {
@@ -58,17 +58,18 @@ fn classify(e: reqwest::Error) -> TargetError {
 }
 
 #[async_trait]
-impl ToolInvoker for HttpInvoker {
-    async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
-        let Target::Http {
+impl TargetInvoker<HttpTarget> for HttpInvoker {
+    async fn invoke(
+        &self,
+        target: &HttpTarget,
+        call: ToolCall<'_>,
+    ) -> Result<ToolOutput, TargetError> {
+        let HttpTarget {
             url,
             timeout_ms,
             auth,
             ..
-        } = &call.tool.def.target
-        else {
-            return Err(TargetError::NotInvoked("not an http target".into()));
-        };
+        } = target;
         let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);
         let credential = match auth {
             Some(auth) => Some(self.auth.header(auth).await?),

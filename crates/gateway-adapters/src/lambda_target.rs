@@ -18,8 +18,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use gateway_core::catalog::{LambdaContract, Target};
-use gateway_core::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
+use gateway_core::catalog::{LambdaContract, LambdaTarget};
+use gateway_core::targets::{TargetError, TargetInvoker, ToolCall, ToolOutput};
 
 /// The ClientContext custom field AgentCore Gateway puts `<target>___<tool>` in.
 pub const TOOL_NAME_FIELD: &str = "bedrockAgentCoreToolName";
@@ -149,17 +149,18 @@ fn classify(e: SdkError<InvokeError>) -> TargetError {
 }
 
 #[async_trait]
-impl ToolInvoker for LambdaInvoker {
-    async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
-        let Target::Lambda {
+impl TargetInvoker<LambdaTarget> for LambdaInvoker {
+    async fn invoke(
+        &self,
+        target: &LambdaTarget,
+        call: ToolCall<'_>,
+    ) -> Result<ToolOutput, TargetError> {
+        let LambdaTarget {
             function,
             contract,
             target_name,
             timeout_ms,
-        } = &call.tool.def.target
-        else {
-            return Err(TargetError::NotInvoked("not a lambda target".into()));
-        };
+        } = target;
         let tool = call.tool.def.name.as_str();
         let target_name = target_name.as_deref().unwrap_or(function);
         let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);

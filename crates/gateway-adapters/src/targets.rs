@@ -7,22 +7,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use gateway_core::catalog::Target;
-use gateway_core::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
+use gateway_core::catalog::{HttpTarget, LambdaTarget, McpTarget, Target};
+use gateway_core::targets::{TargetError, TargetInvoker, ToolCall, ToolInvoker, ToolOutput};
 
-/// Dispatches by `Target` kind.
+/// Dispatches by `Target` kind: the one place a target's kind is matched.
 pub struct TargetRouter {
-    http: Arc<dyn ToolInvoker>,
-    lambda: Arc<dyn ToolInvoker>,
-    mcp: Arc<dyn ToolInvoker>,
+    http: Arc<dyn TargetInvoker<HttpTarget>>,
+    lambda: Arc<dyn TargetInvoker<LambdaTarget>>,
+    mcp: Arc<dyn TargetInvoker<McpTarget>>,
 }
 
 impl TargetRouter {
     /// Each serves the targets of its kind.
     pub fn new(
-        http: Arc<dyn ToolInvoker>,
-        lambda: Arc<dyn ToolInvoker>,
-        mcp: Arc<dyn ToolInvoker>,
+        http: Arc<dyn TargetInvoker<HttpTarget>>,
+        lambda: Arc<dyn TargetInvoker<LambdaTarget>>,
+        mcp: Arc<dyn TargetInvoker<McpTarget>>,
     ) -> Self {
         Self { http, lambda, mcp }
     }
@@ -32,9 +32,9 @@ impl TargetRouter {
 impl ToolInvoker for TargetRouter {
     async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
         match &call.tool.def.target {
-            Target::Http { .. } => self.http.invoke(call).await,
-            Target::Lambda { .. } => self.lambda.invoke(call).await,
-            Target::Mcp { .. } => self.mcp.invoke(call).await,
+            Target::Http(t) => self.http.invoke(t, call).await,
+            Target::Lambda(t) => self.lambda.invoke(t, call).await,
+            Target::Mcp(t) => self.mcp.invoke(t, call).await,
         }
     }
 }
@@ -52,8 +52,8 @@ mod tests {
     struct Named(&'static str);
 
     #[async_trait]
-    impl ToolInvoker for Named {
-        async fn invoke(&self, _call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
+    impl<T: Sync> TargetInvoker<T> for Named {
+        async fn invoke(&self, _t: &T, _call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
             Ok(ToolOutput::Text(self.0.into()))
         }
     }
@@ -105,31 +105,31 @@ mod tests {
         let catalog = Catalog::build(vec![
             tool(
                 "h",
-                Target::Http {
+                Target::Http(HttpTarget {
                     insecure_http: false,
                     url: "https://tools.example/h".into(),
                     timeout_ms: None,
                     auth: None,
-                },
+                }),
             ),
             tool(
                 "l",
-                Target::Lambda {
+                Target::Lambda(LambdaTarget {
                     function: "fn".into(),
                     contract: LambdaContract::Native,
                     target_name: None,
                     timeout_ms: None,
-                },
+                }),
             ),
             tool(
                 "m",
-                Target::Mcp {
+                Target::Mcp(McpTarget {
                     insecure_http: false,
                     url: "https://mcp.example/mcp".into(),
                     tool: "echo".into(),
                     timeout_ms: None,
                     auth: None,
-                },
+                }),
             ),
         ])
         .unwrap();

@@ -54,9 +54,18 @@ pub enum TargetError {
     NotInvoked(String),
 }
 
+/// What the core calls a tool through: any target kind (the adapters' router picks the
+/// invoker for the tool's kind).
 #[async_trait]
 pub trait ToolInvoker: Send + Sync {
     async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError>;
+}
+
+/// Calls targets of one kind `T` (`HttpTarget`, `LambdaTarget`, `McpTarget`): each invoker
+/// receives exactly the target type it serves, so none has a branch for another kind.
+#[async_trait]
+pub trait TargetInvoker<T: Sync>: Send + Sync {
+    async fn invoke(&self, target: &T, call: ToolCall<'_>) -> Result<ToolOutput, TargetError>;
 }
 
 #[derive(Debug, Serialize)]
@@ -176,7 +185,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::catalog::{Catalog, Target, ToolDefinition};
+    use crate::catalog::{Catalog, HttpTarget, Target, ToolDefinition};
 
     fn tool(output_schema: bool) -> Arc<Tool> {
         let def = ToolDefinition {
@@ -186,12 +195,12 @@ mod tests {
             input_schema: serde_json::json!({"type": "object"}),
             output_schema: output_schema.then(|| serde_json::json!({"type": "object"})),
             annotations: None,
-            target: Target::Http {
+            target: Target::Http(HttpTarget {
                 insecure_http: false,
                 url: "https://x/t".into(),
                 timeout_ms: None,
                 auth: None,
-            },
+            }),
         };
         Arc::clone(Catalog::build(vec![def]).unwrap().get("t").unwrap())
     }

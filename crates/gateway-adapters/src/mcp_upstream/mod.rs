@@ -18,10 +18,10 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::outbound_auth::OutboundAuthenticator;
-use gateway_core::catalog::Target;
+use gateway_core::catalog::McpTarget;
 use gateway_core::federation::{Upstream, UpstreamLister};
 use gateway_core::outbound::OutboundAuth;
-use gateway_core::targets::{TargetError, ToolCall, ToolInvoker, ToolOutput};
+use gateway_core::targets::{TargetError, TargetInvoker, ToolCall, ToolOutput};
 
 mod wire;
 use wire::{Cancel, Credential, Session, bad, post, read_answer};
@@ -248,18 +248,19 @@ impl McpUpstream {
 }
 
 #[async_trait]
-impl ToolInvoker for McpUpstream {
-    async fn invoke(&self, call: ToolCall<'_>) -> Result<ToolOutput, TargetError> {
-        let Target::Mcp {
+impl TargetInvoker<McpTarget> for McpUpstream {
+    async fn invoke(
+        &self,
+        target: &McpTarget,
+        call: ToolCall<'_>,
+    ) -> Result<ToolOutput, TargetError> {
+        let McpTarget {
             url,
             tool,
             timeout_ms,
             auth,
             ..
-        } = &call.tool.def.target
-        else {
-            return Err(TargetError::NotInvoked("not an mcp target".into()));
-        };
+        } = target;
         let timeout = timeout_ms.map_or(self.default_timeout, Duration::from_millis);
         let x = Exchange {
             url,

@@ -13,7 +13,10 @@ use serde_json::value::RawValue;
 
 mod target;
 
-pub use target::{LambdaContract, Target, check_endpoint, check_sources, origin, timeout_is_valid};
+pub use target::{
+    HttpTarget, LambdaContract, LambdaTarget, McpTarget, Target, check_endpoint, check_sources,
+    origin, timeout_is_valid,
+};
 
 /// One tool as configured: its MCP face and its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,12 +210,12 @@ mod tests {
             input_schema: json!({"type": "object"}),
             output_schema: None,
             annotations: None,
-            target: Target::Http {
+            target: Target::Http(HttpTarget {
                 insecure_http: false,
                 url: url.into(),
                 timeout_ms: None,
                 auth: None,
-            },
+            }),
         }
     }
 
@@ -265,12 +268,12 @@ mod tests {
             Err(CatalogError::BadAnnotations { .. })
         ));
         let mut t = tool("a", "https://x");
-        t.target = Target::Http {
+        t.target = Target::Http(HttpTarget {
             insecure_http: false,
             url: "https://x".into(),
             timeout_ms: Some(0),
             auth: None,
-        };
+        });
         assert!(matches!(
             Catalog::build(vec![t]),
             Err(CatalogError::BadTimeout { .. })

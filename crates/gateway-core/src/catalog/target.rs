@@ -6,53 +6,63 @@ use serde::{Deserialize, Serialize};
 use super::CatalogError;
 use crate::outbound::OutboundAuth;
 
-/// Where a tool call is sent. Only catalog entries name targets, never requests.
+/// Where a tool call is sent. Only catalog entries name targets, never requests. Each kind
+/// is its own type, so each invoker receives exactly the target it serves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Target {
-    /// POST the arguments as JSON to `url`.
-    #[serde(rename_all = "camelCase")]
-    Http {
-        url: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timeout_ms: Option<u64>,
-        /// The gateway's own credentials for the target (`crate::outbound`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        auth: Option<OutboundAuth>,
-        /// Lets identity statements go over plain `http://` to a host other than loopback
-        /// (in clear text: anyone on the path can read and replay them until they expire).
-        /// Off by default: such a URL is refused. Never allows credentials (`auth`).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        insecure_http: bool,
-    },
-    /// Invoke a Lambda function (RequestResponse).
-    #[serde(rename_all = "camelCase")]
-    Lambda {
-        /// Function name or ARN (with an optional alias or version).
-        function: String,
-        contract: LambdaContract,
-        /// The `<target>` of AgentCore's `<target>___<tool>` tool name; the function name
-        /// when unset.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        target_name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timeout_ms: Option<u64>,
-    },
-    /// Call `tool` on the Streamable HTTP MCP server at `url`. Federated tools
-    /// (`crate::federation`) get this target; a catalog may also name one tool directly.
-    #[serde(rename_all = "camelCase")]
-    Mcp {
-        url: String,
-        /// The tool's name on the upstream server.
-        tool: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timeout_ms: Option<u64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        auth: Option<OutboundAuth>,
-        /// As for `http` targets.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        insecure_http: bool,
-    },
+    Http(HttpTarget),
+    Lambda(LambdaTarget),
+    Mcp(McpTarget),
+}
+
+/// POST the arguments as JSON to `url`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpTarget {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The gateway's own credentials for the target (`crate::outbound`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<OutboundAuth>,
+    /// Lets identity statements go over plain `http://` to a host other than loopback
+    /// (in clear text: anyone on the path can read and replay them until they expire).
+    /// Off by default: such a URL is refused. Never allows credentials (`auth`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
+}
+
+/// Invoke a Lambda function (RequestResponse).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LambdaTarget {
+    /// Function name or ARN (with an optional alias or version).
+    pub function: String,
+    pub contract: LambdaContract,
+    /// The `<target>` of AgentCore's `<target>___<tool>` tool name; the function name
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Call `tool` on the Streamable HTTP MCP server at `url`. Federated tools
+/// (`crate::federation`) get this target; a catalog may also name one tool directly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct McpTarget {
+    pub url: String,
+    /// The tool's name on the upstream server.
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<OutboundAuth>,
+    /// As for `http` targets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
 }
 
 /// What a Lambda target receives.
@@ -90,39 +100,41 @@ impl Target {
     /// for a Lambda target.
     pub fn audience(&self, tool: &str) -> String {
         match self {
-            Target::Http { url, .. } | Target::Mcp { url, .. } => url.clone(),
-            Target::Lambda { function, .. } => format!("lambda:{function}/{tool}"),
+            Target::Http(HttpTarget { url, .. }) | Target::Mcp(McpTarget { url, .. }) => {
+                url.clone()
+            }
+            Target::Lambda(l) => format!("lambda:{}/{tool}", l.function),
         }
     }
 
     /// Whether statements go to it over plain http off the host (`insecureHttp`).
     pub fn insecure_http(&self) -> bool {
         match self {
-            Target::Http {
+            Target::Http(HttpTarget {
                 url, insecure_http, ..
-            }
-            | Target::Mcp {
+            })
+            | Target::Mcp(McpTarget {
                 url, insecure_http, ..
-            } => *insecure_http && !crate::urls::url_is_safe(url),
-            Target::Lambda { .. } => false,
+            }) => *insecure_http && !crate::urls::url_is_safe(url),
+            Target::Lambda(_) => false,
         }
     }
 
     /// The target's own timeout, if it sets one.
     pub fn timeout_ms(&self) -> Option<u64> {
         match self {
-            Target::Http { timeout_ms, .. }
-            | Target::Lambda { timeout_ms, .. }
-            | Target::Mcp { timeout_ms, .. } => *timeout_ms,
+            Target::Http(HttpTarget { timeout_ms, .. })
+            | Target::Lambda(LambdaTarget { timeout_ms, .. })
+            | Target::Mcp(McpTarget { timeout_ms, .. }) => *timeout_ms,
         }
     }
 
     /// `http`, `lambda` or `mcp`: for logs and listings.
     pub fn kind(&self) -> &'static str {
         match self {
-            Target::Http { .. } => "http",
-            Target::Lambda { .. } => "lambda",
-            Target::Mcp { .. } => "mcp",
+            Target::Http(_) => "http",
+            Target::Lambda(_) => "lambda",
+            Target::Mcp(_) => "mcp",
         }
     }
 }
@@ -185,8 +197,10 @@ pub fn check_sources(
     sources: &crate::outbound::SecretSources,
 ) -> Result<(), CatalogError> {
     let auth = match target {
-        Target::Http { auth, .. } | Target::Mcp { auth, .. } => auth.as_ref(),
-        Target::Lambda { .. } => None,
+        Target::Http(HttpTarget { auth, .. }) | Target::Mcp(McpTarget { auth, .. }) => {
+            auth.as_ref()
+        }
+        Target::Lambda(_) => None,
     };
     match auth.map(|a| crate::outbound::check_sources(a, sources)) {
         Some(Err(reason)) => Err(CatalogError::ForbiddenSecret {
@@ -205,19 +219,19 @@ pub fn timeout_is_valid(timeout_ms: Option<u64>) -> bool {
 /// Checks a tool's target.
 pub fn validate(name: &str, target: &Target) -> Result<(), CatalogError> {
     match target {
-        Target::Http {
+        Target::Http(HttpTarget {
             url,
             auth,
             insecure_http,
             ..
-        } => check_endpoint(name, url, auth.as_ref(), *insecure_http)?,
-        Target::Mcp {
+        }) => check_endpoint(name, url, auth.as_ref(), *insecure_http)?,
+        Target::Mcp(McpTarget {
             url,
             auth,
             tool,
             insecure_http,
             ..
-        } => {
+        }) => {
             check_endpoint(name, url, auth.as_ref(), *insecure_http)?;
             // Upstream names are not ours to restrict, but they travel in JSON only.
             if tool.is_empty() || tool.len() > 256 || tool.chars().any(char::is_control) {
@@ -226,7 +240,7 @@ pub fn validate(name: &str, target: &Target) -> Result<(), CatalogError> {
                 });
             }
         }
-        Target::Lambda { function, .. } => {
+        Target::Lambda(LambdaTarget { function, .. }) => {
             let ok = (1..=170).contains(&function.len())
                 && function
                     .bytes()
@@ -251,6 +265,32 @@ pub fn validate(name: &str, target: &Target) -> Result<(), CatalogError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The stored form is the one the catalog file, DynamoDB items and `gatewayctl export`
+    /// hold: `kind` beside the fields, and a field no kind has is refused.
+    #[test]
+    fn targets_keep_their_stored_form_and_refuse_unknown_fields() {
+        for stored in [
+            json!({"kind": "http", "url": "https://t.example/x", "timeoutMs": 5}),
+            json!({"kind": "lambda", "function": "f", "contract": "native", "targetName": "t"}),
+            json!({"kind": "mcp", "url": "https://m.example/mcp", "tool": "echo", "insecureHttp": true}),
+        ] {
+            let t: Target = serde_json::from_value(stored.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&t).unwrap(), stored);
+        }
+        for bad in [
+            json!({"kind": "http", "url": "https://t.example/x", "function": "f"}),
+            json!({"kind": "lambda", "function": "f", "contract": "native", "url": "https://x"}),
+            json!({"kind": "mcp", "url": "https://m.example/mcp", "tool": "echo", "x": 1}),
+            json!({"kind": "ftp", "url": "ftp://x"}),
+            json!({"url": "https://t.example/x"}),
+        ] {
+            assert!(
+                serde_json::from_value::<Target>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn mcp_targets_are_checked_like_http_ones() {

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::catalog::{self, Target, ToolDefinition};
+use crate::catalog::{self, McpTarget, Target, ToolDefinition};
 use crate::outbound::{OutboundAuth, SecretSources};
 use crate::policy::model::Pattern;
 use crate::targets::TargetError;
@@ -136,13 +136,13 @@ impl Upstream {
 
     /// The target its tool `tool` is called through.
     pub fn target(&self, tool: &str) -> Target {
-        Target::Mcp {
+        Target::Mcp(McpTarget {
             url: self.url.clone(),
             tool: tool.to_owned(),
             timeout_ms: self.timeout_ms,
             auth: self.auth.clone(),
             insecure_http: self.insecure_http,
-        }
+        })
     }
 }
 

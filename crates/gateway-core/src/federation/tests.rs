@@ -38,13 +38,13 @@ fn upstream_tools_are_prefixed_and_bad_ones_left_out() {
     assert_eq!(skipped.len(), 3, "{skipped:?}");
     assert_eq!(
         tools[0].target,
-        Target::Mcp {
+        Target::Mcp(McpTarget {
             insecure_http: false,
             url: "http://127.0.0.1:3001/mcp".into(),
             tool: "echo".into(),
             timeout_ms: None,
             auth: None,
-        }
+        })
     );
     assert_eq!(tools[0].annotations, Some(json!({"readOnlyHint": true})));
     assert_eq!(tools[1].annotations, None, "non-object annotations dropped");
@@ -167,7 +167,7 @@ async fn a_failed_listing_keeps_the_last_good_one_and_configured_names_win() {
     assert_eq!(names(&doc), ["everything___echo", "everything___get-sum"]);
     let echo = doc.tools.iter().find(|t| t.name == "everything___echo");
     assert!(
-        matches!(echo.unwrap().target, Target::Http { .. }),
+        matches!(echo.unwrap().target, Target::Http(_)),
         "the configured tool keeps its name"
     );
     *lister.0.lock().unwrap() = Err(());
