@@ -38,6 +38,25 @@ pub enum EdgeError {
     NotFound,
 }
 
+impl EdgeError {
+    /// The stable code of an HTTP-level refusal: an audit record's `reason`. Stored data
+    /// that `gatewayctl audit` queries, so a code never changes once shipped, whatever the
+    /// variant is called.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized { .. } => "Unauthorized",
+            Self::AuthUnavailable => "AuthUnavailable",
+            Self::OriginNotAllowed => "OriginNotAllowed",
+            Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::PayloadTooLarge => "PayloadTooLarge",
+            Self::BodyUnreadable => "BodyUnreadable",
+            Self::UnsupportedMediaType => "UnsupportedMediaType",
+            Self::NotAcceptable => "NotAcceptable",
+            Self::NotFound => "NotFound",
+        }
+    }
+}
+
 /// A JSON response with the given status and body bytes.
 pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut resp = (status, body).into_response();
@@ -216,4 +235,36 @@ pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// These strings are stored data (audit records in DynamoDB): never change one. They
+    /// are what the `Debug` variant names gave before codes were explicit.
+    #[test]
+    fn edge_error_codes_are_pinned() {
+        let codes = [
+            (
+                EdgeError::Unauthorized {
+                    resource_metadata: "https://gw/.well-known".into(),
+                    token_sent: true,
+                },
+                "Unauthorized",
+            ),
+            (EdgeError::AuthUnavailable, "AuthUnavailable"),
+            (EdgeError::OriginNotAllowed, "OriginNotAllowed"),
+            (EdgeError::MethodNotAllowed, "MethodNotAllowed"),
+            (EdgeError::PayloadTooLarge, "PayloadTooLarge"),
+            (EdgeError::BodyUnreadable, "BodyUnreadable"),
+            (EdgeError::UnsupportedMediaType, "UnsupportedMediaType"),
+            (EdgeError::NotAcceptable, "NotAcceptable"),
+            (EdgeError::NotFound, "NotFound"),
+        ];
+        for (error, code) in codes {
+            assert_eq!(error.code(), code, "{error:?}");
+            assert_eq!(crate::audit::variant_name(&error), code, "{error:?}");
+        }
+    }
 }

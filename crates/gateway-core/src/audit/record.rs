@@ -4,18 +4,22 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What became of the request.
+/// What became of the request. Each name is spelt out (not derived from the variant) since
+/// it is stored data: renaming a variant must not change what records say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Authenticated and allowed (the target may still have failed: see `targetOutcome`).
     #[default]
+    #[serde(rename = "allow")]
     Allow,
     /// Refused by policy (a deny rule, default deny, an unknown tool, a missing scope).
+    #[serde(rename = "deny")]
     Deny,
     /// Refused for a missing or bad token (401).
+    #[serde(rename = "unauthorized")]
     Unauthorized,
     /// Refused before any decision: malformed request, policies unavailable, …
+    #[serde(rename = "error")]
     Error,
 }
 
@@ -186,6 +190,27 @@ mod tests {
         assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(rfc3339_ms(1_795_780_800_999), "2026-11-27T12:00:00.999Z");
+    }
+
+    /// Stored data: never change one.
+    #[test]
+    fn verdicts_are_pinned() {
+        for (verdict, name) in [
+            (Verdict::Allow, "allow"),
+            (Verdict::Deny, "deny"),
+            (Verdict::Unauthorized, "unauthorized"),
+            (Verdict::Error, "error"),
+        ] {
+            assert_eq!(verdict.as_str(), name);
+            assert_eq!(
+                serde_json::to_string(&verdict).unwrap(),
+                format!("\"{name}\"")
+            );
+            assert_eq!(
+                serde_json::from_str::<Verdict>(&format!("\"{name}\"")).unwrap(),
+                verdict
+            );
+        }
     }
 
     #[test]
