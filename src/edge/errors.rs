@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::mcp::jsonrpc::{self, ErrorObject, Id, code};
-use crate::mcp::protocol::SUPPORTED_VERSIONS;
+use crate::mcp::version::SUPPORTED_VERSIONS;
 use crate::mcp::{Era, Failure, McpError};
 
 /// HTTP-level refusals that happen before a message reaches the MCP core.

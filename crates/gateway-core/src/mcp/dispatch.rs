@@ -13,7 +13,8 @@ use super::messages::{
     DiscoverResult, EmptyResult, Implementation, InitializeResult, ListToolsResult, ResultMeta,
     capabilities,
 };
-use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
+use super::protocol::{self, TransportHeaders};
+use super::version::{Era, SUPPORTED_VERSIONS, Version};
 use crate::auth::Principal;
 use crate::identity::{IdentityClaims, IdentitySigner};
 use crate::policy::{Caller, Decision, SnapshotStore};

@@ -1,7 +1,7 @@
 //! The one error type of the MCP core. The HTTP edge (`edge::errors`) turns each variant
 //! into a status code and a JSON-RPC error; nothing else does.
 
-use super::protocol::Era;
+use super::version::Era;
 
 /// Why an MCP message could not be answered with a result.
 ///
