@@ -11,8 +11,9 @@ use std::time::Instant;
 use axum::http::request::Parts;
 use axum::response::Response;
 
-use crate::audit::{self, AuditRecord, AuditTrail, Verdict, variant_name};
+use crate::audit::{self, AuditRecord, AuditTrail, Verdict};
 use crate::auth::AuthError;
+use crate::edge::errors::EdgeError;
 use crate::mcp::CallFacts;
 use crate::state::AppState;
 
@@ -67,14 +68,14 @@ impl Pending {
     pub fn unauthorized(&mut self, reason: &AuthError) {
         let r = self.record();
         r.decision = Verdict::Unauthorized;
-        r.reason = Some(variant_name(reason));
+        r.reason = Some(reason.code().to_owned());
     }
 
     /// Refused at the HTTP level (media type, size, method) before the MCP core.
-    pub fn refused(&mut self, why: &impl std::fmt::Debug) {
+    pub fn refused(&mut self, why: &EdgeError) {
         let r = self.record();
         r.decision = Verdict::Error;
-        r.reason = Some(variant_name(why));
+        r.reason = Some(why.code().to_owned());
     }
 
     fn stamp(&mut self, status: u16) -> Option<AuditRecord> {

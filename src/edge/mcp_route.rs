@@ -242,10 +242,7 @@ async fn handle(
         .mcp
         .handle_with_facts(&bytes, &transport, &ctx, &mut audit.facts)
         .await;
-    audit.failed = result
-        .as_ref()
-        .err()
-        .map(|f| crate::audit::variant_name(&f.error));
+    audit.failed = result.as_ref().err().map(|f| f.error.code().to_owned());
     match result {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),
         Ok(Outcome::Reply(body)) => json_response(StatusCode::OK, body),

@@ -17,7 +17,7 @@ pub use chain::{
 };
 pub use head::{CheckedHead, HeadSignError, HeadSigner, START_KIND, SignedHead, head_message};
 pub use metrics::{CacheCounts, MetricsSettings, emf_line};
-pub use record::{AuditRecord, Verdict, civil_from_days, now_ms, rfc3339_ms, variant_name};
+pub use record::{AuditRecord, Verdict, civil_from_days, now_ms, rfc3339_ms};
 
 use crate::auth::Principal;
 use crate::mcp::CallFacts;
@@ -245,19 +245,20 @@ pub fn set_facts(record: &mut AuditRecord, facts: CallFacts, failed: Option<Stri
         }
         Some(Decision::Deny { rule }) => {
             record.decision = Verdict::Deny;
-            record.reason = Some(
-                match rule {
-                    Rule::Deny { .. } => "deny_rule",
-                    Rule::UnknownTool => "unknown_tool",
-                    _ => "default_deny",
-                }
-                .into(),
-            );
+            record.reason = facts
+                .decision
+                .as_ref()
+                .and_then(Decision::reason_code)
+                .map(str::to_owned);
             Some(rule)
         }
         Some(Decision::NeedsScopes { rule, .. }) => {
             record.decision = Verdict::Deny;
-            record.reason = Some("insufficient_scope".into());
+            record.reason = facts
+                .decision
+                .as_ref()
+                .and_then(Decision::reason_code)
+                .map(str::to_owned);
             Some(rule)
         }
         None => {

@@ -34,6 +34,11 @@ impl Verdict {
     }
 }
 
+/// `targetOutcome` of a target that answered usefully, and of one that failed. Stored data:
+/// never change either.
+pub const TARGET_OK: &str = "ok";
+pub const TARGET_FAILED: &str = "error";
+
 /// One audit record. Field order is the serialization order, which the chain digest
 /// covers: change it only with a new chain format.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,28 +164,6 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The variant name of an error's `Debug` form (`UnknownKid("…")` -> `UnknownKid`): a
-/// stable, detail-free reason that needs no list of variants to keep in step. A variant
-/// wrapping another enum's variant names both (`Revoked(User)` -> `Revoked.User`), so the
-/// kind of a revocation survives; wrapped text and numbers never appear.
-pub fn variant_name(debug: &impl std::fmt::Debug) -> String {
-    let s = format!("{debug:?}");
-    let ident = |t: &str| -> String {
-        t.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect()
-    };
-    let outer = ident(&s);
-    let inner = s[outer.len()..]
-        .strip_prefix('(')
-        .map(ident)
-        .filter(|i| i.starts_with(|c: char| c.is_ascii_uppercase()));
-    match inner {
-        Some(inner) => format!("{outer}.{inner}"),
-        None => outer,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,33 +194,5 @@ mod tests {
                 verdict
             );
         }
-    }
-
-    #[test]
-    fn reasons_are_variant_names_without_detail() {
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        enum E {
-            UnknownKid(String),
-            Expired,
-            Status(u16),
-        }
-        assert_eq!(
-            variant_name(&E::UnknownKid("https://x".into())),
-            "UnknownKid"
-        );
-        assert_eq!(variant_name(&E::Expired), "Expired");
-        assert_eq!(variant_name(&E::Status(502)), "Status");
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        enum Kind {
-            User,
-        }
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        enum Outer {
-            Revoked(Kind),
-        }
-        assert_eq!(variant_name(&Outer::Revoked(Kind::User)), "Revoked.User");
     }
 }

@@ -338,7 +338,7 @@ impl McpService {
         let result = match outcome.and_then(|output| CallToolResult::success(tool, output)) {
             Ok(result) => result,
             Err(e) => {
-                facts.target_error = Some(crate::audit::variant_name(&e));
+                facts.target_error = Some(e.code().to_owned());
                 // The one log line of a failed call: the target's name and the detail stay
                 // here; the client sees a generic message and the request id.
                 tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %logged_target, error = %e, "tool target failed");

@@ -81,6 +81,15 @@ impl Decision {
         !matches!(self, Decision::Deny { .. })
     }
 
+    /// The rule that decided.
+    pub fn rule(&self) -> &Rule {
+        match self {
+            Decision::Allow { rule }
+            | Decision::Deny { rule }
+            | Decision::NeedsScopes { rule, .. } => rule,
+        }
+    }
+
     /// The stable code of a refusal: an audit record's `reason` and the `DenyReason` metric
     /// dimension; `None` for an allow. Stored data that `gatewayctl audit` and dashboards
     /// query, so a code never changes once shipped, whatever the variants are called.
