@@ -129,7 +129,7 @@ pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Reques
     let mut audit = Pending::start(&state, &parts, &request_id);
     let resp = match authenticate(&state, &parts.headers, &request_id).await {
         Ok(v) => {
-            crate::audit::set_principal(audit.record(), &v.principal);
+            audit.caller(&v.principal);
             audit.refused(&EdgeError::MethodNotAllowed);
             EdgeError::MethodNotAllowed.into_response()
         }
@@ -206,9 +206,9 @@ async fn handle(
             return e.into_response();
         }
     };
-    crate::audit::set_principal(audit.record(), &verified.principal);
+    audit.caller(&verified.principal);
     if verified.revocation_unchecked {
-        audit.record().revocation_unchecked = Some(true);
+        audit.revocation_unchecked();
     }
     if let Err(e) = check_media(&parts.headers) {
         return refuse(audit, e);
@@ -240,9 +240,8 @@ async fn handle(
     };
     let result = state
         .mcp
-        .handle_with_facts(&bytes, &transport, &ctx, &mut audit.facts)
+        .handle_with_facts(&bytes, &transport, &ctx, audit.call())
         .await;
-    audit.failed = result.as_ref().err().map(|f| f.error.code().to_owned());
     match result {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),
         Ok(Outcome::Reply(body)) => json_response(StatusCode::OK, body),

@@ -3,7 +3,9 @@
 //! one CloudWatch EMF metrics line beside it. Pure: sinks (stdout, DynamoDB) are adapters
 //! behind `AuditSink` and `MetricsSink`.
 
+pub mod assemble;
 pub mod chain;
+pub mod facts;
 pub mod head;
 pub mod metrics;
 pub mod record;
@@ -12,16 +14,16 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+pub use assemble::{assemble, base_record};
 pub use chain::{
     Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify, verify_signed,
 };
+pub use facts::{Arguments, CallFacts, Ending, RequestFacts, TargetAnswer, TargetCall};
 pub use head::{CheckedHead, HeadSignError, HeadSigner, START_KIND, SignedHead, head_message};
 pub use metrics::{CacheCounts, MetricsSettings, emf_line};
-pub use record::{AuditRecord, Verdict, civil_from_days, now_ms, rfc3339_ms};
-
-use crate::auth::Principal;
-use crate::mcp::CallFacts;
-use crate::policy::{Decision, Rule};
+pub use record::{
+    AuditRecord, TARGET_FAILED, TARGET_OK, Verdict, civil_from_days, now_ms, rfc3339_ms,
+};
 
 /// Why a sink could not keep a record. The text is for the log.
 #[derive(Debug, thiserror::Error)]
@@ -186,192 +188,5 @@ impl AuditTrail {
             }
         }
         *next_unsigned = head_seq + 1;
-    }
-}
-
-/// A record's request part, before the caller and the dispatcher's facts fill it in.
-pub fn base_record(
-    request_id: &str,
-    api_request_id: Option<String>,
-    lambda_request_id: Option<String>,
-) -> AuditRecord {
-    let time_ms = now_ms();
-    AuditRecord {
-        time: rfc3339_ms(time_ms),
-        time_ms,
-        request_id: request_id.to_owned(),
-        api_request_id,
-        lambda_request_id,
-        ..AuditRecord::default()
-    }
-}
-
-/// Names the verified caller: issuer, subject, username, client id, groups.
-pub fn set_principal(record: &mut AuditRecord, p: &Principal) {
-    record.issuer = Some(p.issuer.clone());
-    record.subject = Some(p.subject.clone());
-    record.username = Some(p.username.clone()).filter(|u| !u.is_empty());
-    record.client_id = p.client_id.clone();
-    record.groups = Some(p.groups.clone());
-}
-
-/// The dispatcher's facts: method, tool, the decision and its rule, the target and how it
-/// did, the arguments' digest (and values where configured). `failed` says whether the MCP
-/// core answered with an error.
-pub fn set_facts(record: &mut AuditRecord, facts: CallFacts, failed: Option<String>) {
-    record.method = facts.method;
-    record.protocol_version = facts.protocol_version.map(str::to_owned);
-    record.tool = facts.tool;
-    record.arguments_sha256 = facts.arguments_sha256;
-    record.arguments = facts.arguments;
-    record.target_kind = facts.target_kind;
-    record.target = facts.target;
-    record.target_us = facts.target_latency.map(|d| d.as_micros() as u64);
-    if record.target_us.is_some() {
-        record.target_outcome = Some(
-            if facts.target_error.is_some() {
-                "error"
-            } else {
-                "ok"
-            }
-            .into(),
-        );
-        record.target_error = facts.target_error;
-    }
-    let rule = match &facts.decision {
-        Some(Decision::Allow { rule }) => {
-            record.decision = Verdict::Allow;
-            Some(rule)
-        }
-        Some(Decision::Deny { rule }) => {
-            record.decision = Verdict::Deny;
-            record.reason = facts
-                .decision
-                .as_ref()
-                .and_then(Decision::reason_code)
-                .map(str::to_owned);
-            Some(rule)
-        }
-        Some(Decision::NeedsScopes { rule, .. }) => {
-            record.decision = Verdict::Deny;
-            record.reason = facts
-                .decision
-                .as_ref()
-                .and_then(Decision::reason_code)
-                .map(str::to_owned);
-            Some(rule)
-        }
-        None => {
-            record.decision = if failed.is_some() {
-                Verdict::Error
-            } else {
-                Verdict::Allow
-            };
-            record.reason = failed;
-            None
-        }
-    };
-    if let Some(rule) = rule {
-        record.rule = Some(rule.to_string());
-        if let Rule::Allow { group, version, .. } | Rule::Deny { group, version, .. } = rule {
-            record.policy_group = Some(group.clone());
-            record.policy_version = *version;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn with(facts: CallFacts, failed: Option<&str>) -> AuditRecord {
-        let mut r = AuditRecord::default();
-        set_facts(&mut r, facts, failed.map(str::to_owned));
-        r
-    }
-
-    fn decided(decision: Decision) -> CallFacts {
-        CallFacts {
-            method: Some("tools/call".into()),
-            tool: Some("echo".into()),
-            decision: Some(decision),
-            ..CallFacts::default()
-        }
-    }
-
-    #[test]
-    fn an_allowed_call_names_its_rule_policy_version_and_target() {
-        let rule = Rule::Allow {
-            group: "engineering".into(),
-            pattern: "ec*".into(),
-            version: Some(4),
-        };
-        let mut facts = decided(Decision::Allow { rule });
-        facts.target_kind = Some("http".into());
-        facts.target_latency = Some(Duration::from_micros(1500));
-        let r = with(facts.clone(), None);
-        assert_eq!(r.decision, Verdict::Allow);
-        assert_eq!(r.reason, None);
-        assert_eq!(r.policy_group.as_deref(), Some("engineering"));
-        assert_eq!(r.policy_version, Some(4));
-        assert!(r.rule.unwrap().contains("\"ec*\""));
-        assert_eq!(r.target_us, Some(1500));
-        assert_eq!(r.target_outcome.as_deref(), Some("ok"));
-        facts.target_error = Some("Timeout".into());
-        let r = with(facts, None);
-        assert_eq!(r.decision, Verdict::Allow);
-        assert_eq!(r.target_outcome.as_deref(), Some("error"));
-        assert_eq!(r.target_error.as_deref(), Some("Timeout"));
-    }
-
-    #[test]
-    fn denials_say_why() {
-        let deny = |rule| with(decided(Decision::Deny { rule }), Some("UnknownTool"));
-        let r = deny(Rule::Deny {
-            group: "finance".into(),
-            pattern: "*".into(),
-            version: Some(2),
-        });
-        assert_eq!(
-            (r.decision, r.reason.as_deref()),
-            (Verdict::Deny, Some("deny_rule"))
-        );
-        assert_eq!(r.policy_version, Some(2));
-        let r = deny(Rule::DefaultDeny);
-        assert_eq!(r.reason.as_deref(), Some("default_deny"));
-        assert_eq!(r.policy_group, None);
-        assert_eq!(
-            deny(Rule::UnknownTool).reason.as_deref(),
-            Some("unknown_tool")
-        );
-        let r = with(
-            decided(Decision::NeedsScopes {
-                required: vec!["tools:write".into()],
-                rule: Rule::DefaultDeny,
-            }),
-            Some("InsufficientScope"),
-        );
-        assert_eq!(
-            (r.decision, r.reason.as_deref()),
-            (Verdict::Deny, Some("insufficient_scope"))
-        );
-    }
-
-    #[test]
-    fn without_a_decision_an_error_is_an_error_and_the_rest_allowed() {
-        let r = with(CallFacts::default(), Some("Parse"));
-        assert_eq!(
-            (r.decision, r.reason.as_deref()),
-            (Verdict::Error, Some("Parse"))
-        );
-        let listed = CallFacts {
-            method: Some("tools/list".into()),
-            ..CallFacts::default()
-        };
-        let r = with(listed, None);
-        assert_eq!(r.decision, Verdict::Allow);
-        assert_eq!(r.method.as_deref(), Some("tools/list"));
-        assert_eq!(r.target_outcome, None);
     }
 }

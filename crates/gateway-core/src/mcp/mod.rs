@@ -4,7 +4,6 @@
 
 pub mod dispatch;
 pub mod error;
-pub mod facts;
 pub mod jsonrpc;
 mod messages;
 pub mod protocol;
@@ -13,6 +12,5 @@ pub mod version;
 
 pub use dispatch::{CallContext, Failure, McpService, Outcome, ServerInfo};
 pub use error::McpError;
-pub use facts::CallFacts;
 pub use protocol::TransportHeaders;
 pub use version::{Era, Version};
