@@ -2,6 +2,11 @@
 //! bad token, errored), written to every configured sink before the response goes out, and
 //! one CloudWatch EMF metrics line beside it. Pure: sinks (stdout, DynamoDB) are adapters
 //! behind `AuditSink` and `MetricsSink`.
+//!
+//! Records are made in one place, `assemble`, from the facts the edge and the MCP core note
+//! (`facts`). The MCP core depends on this module for those facts; nothing here depends on
+//! the MCP core. Within it, files depend one way: all on `record`, `head` on `chain`,
+//! `assemble` on `facts`, and this file (the trail) on them all.
 
 pub mod assemble;
 pub mod chain;
@@ -15,11 +20,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 pub use assemble::{assemble, base_record};
-pub use chain::{
-    Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify, verify_signed,
-};
+pub use chain::{Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify};
 pub use facts::{Arguments, CallFacts, Ending, RequestFacts, TargetAnswer, TargetCall};
-pub use head::{CheckedHead, HeadSignError, HeadSigner, START_KIND, SignedHead, head_message};
+pub use head::{
+    CheckedHead, HeadSignError, HeadSigner, START_KIND, SignedHead, head_message, verify_signed,
+};
 pub use metrics::{CacheCounts, MetricsSettings, emf_line};
 pub use record::{
     AuditRecord, TARGET_FAILED, TARGET_OK, Verdict, civil_from_days, now_ms, rfc3339_ms,
@@ -188,5 +193,80 @@ impl AuditTrail {
             }
         }
         *next_unsigned = head_seq + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The trail itself: one start record first, every record covered by a head before it
+    /// returns, and the whole verifies; a failing signer leaves the records unsigned.
+    #[tokio::test]
+    async fn the_trail_opens_with_a_start_and_signs_heads_that_verify() {
+        use std::sync::Mutex;
+        #[derive(Default)]
+        struct Kept(Mutex<(Vec<AuditRecord>, Vec<SignedHead>)>);
+        #[async_trait]
+        impl AuditSink for Kept {
+            async fn write(&self, r: &AuditRecord) -> Result<(), AuditError> {
+                self.0.lock().unwrap().0.push(r.clone());
+                Ok(())
+            }
+            async fn write_head(&self, h: &SignedHead) -> Result<(), AuditError> {
+                self.0.lock().unwrap().1.push(h.clone());
+                Ok(())
+            }
+        }
+        struct Signer(bool);
+        #[async_trait]
+        impl HeadSigner for Signer {
+            async fn sign(&self, m: &[u8]) -> Result<(String, String, Vec<u8>), HeadSignError> {
+                match self.0 {
+                    true => Ok(("k".into(), "HMAC_SHA_256".into(), m.to_vec())),
+                    false => Err(HeadSignError("down".into())),
+                }
+            }
+        }
+        for works in [true, false] {
+            let kept = Arc::new(Kept::default());
+            let trail = AuditTrail::new("i", vec![Arc::clone(&kept) as _], None)
+                .with_signer(Some(Arc::new(Signer(works))));
+            let calls = (0..5).map(|_| trail.record(AuditRecord::default()));
+            futures_util::future::join_all(calls).await;
+            let (records, heads) = kept.0.lock().unwrap().clone();
+            assert_eq!(records.len(), 6);
+            assert_eq!(records.iter().filter(|r| r.kind.is_some()).count(), 1);
+            let start = records.iter().find(|r| r.seq == 0).unwrap();
+            assert_eq!(start.kind.as_deref(), Some(START_KIND));
+            // The fake MAC is the message: valid exactly when it is the head's message.
+            let checked: Vec<CheckedHead> = heads
+                .into_iter()
+                .map(|h| {
+                    use base64::Engine;
+                    let mac = base64::engine::general_purpose::STANDARD
+                        .decode(&h.mac)
+                        .unwrap();
+                    let valid = mac == h.message();
+                    CheckedHead { head: h, valid }
+                })
+                .collect();
+            let problems = &verify_signed(&records, &checked, true)[0].problems;
+            if works {
+                assert!(
+                    checked.iter().any(|h| h.head.seq == 5),
+                    "the newest is covered"
+                );
+                assert_eq!(problems, &[]);
+            } else {
+                assert!(checked.is_empty());
+                assert_eq!(
+                    problems,
+                    &[ChainError::Unsigned {
+                        instance: "i".into()
+                    }]
+                );
+            }
+        }
     }
 }
