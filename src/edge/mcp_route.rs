@@ -70,6 +70,10 @@ pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Reques
     let resp = match authenticate(&state, &parts.headers, &request_id).await {
         Ok(v) => {
             audit.caller(&v.principal);
+            // As on POST: a token let through without its revocation check says so.
+            if v.revocation_unchecked {
+                audit.revocation_unchecked();
+            }
             audit.refused(&EdgeError::MethodNotAllowed);
             EdgeError::MethodNotAllowed.into_response()
         }
