@@ -1,8 +1,8 @@
-//! Shared by `tests/e2e_clients.rs` and `tests/e2e_targets.rs` (included with `#[path]`):
-//! required environment, spawned servers killed on drop, real tokens (a Cognito access
-//! token from moto through scripts/cognito.py, an OIDC access token from the local
-//! provider), and running the client scripts in tests/clients/.
-#![allow(dead_code)]
+//! For the tests that drive spawned servers and real clients (most of `tests/e2e/`, and
+//! `standalone_server.rs`, `demo_tools_statements.rs`, `audit_lambda.rs`): required
+//! environment, spawned servers killed on drop, real tokens (a Cognito access token from
+//! moto through scripts/cognito.py, an OIDC access token from the local provider), and
+//! running the client scripts in tests/clients/.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

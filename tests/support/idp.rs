@@ -1,27 +1,19 @@
-//! Shared by the tests that run the standalone gateway against moto's Cognito or the OIDC
-//! provider (`tests/auth_cognito.rs`, `tests/auth_oidc/`, `tests/policy_dynamodb/`,
-//! `tests/audit/`, `tests/lambda_targets.rs`, `tests/revocation_*.rs`; included with
-//! `#[path]`): required environment, free ports and the HTTP client (here); spawned
+//! For the tests that run the standalone gateway against moto's Cognito or the OIDC
+//! provider (`tests/services/`: `auth_cognito.rs`, `auth_oidc/`, `policy_dynamodb/`,
+//! `audit/`, `lambda_targets.rs`, `revocation_*.rs`, `log_secrets.rs`): required
+//! environment, free ports and the HTTP client (here); spawned
 //! processes that are killed when dropped, the standalone gateway and private
 //! `oidc-provider` instances, both on 127.0.0.1 only (`idp/process.rs`); fresh Cognito user
 //! pools seeded in moto with AdminInitiateAuth logins (`TestPool`, `idp/cognito.rs`); tokens
 //! from the OIDC provider and its `/__admin/*` side channel, `POST /mcp tools/list` over real
 //! HTTP, and small JWT helpers that read or rewrite a token without verifying it
 //! (`idp/requests.rs`). All are re-exported: users name them `idp::…`.
-//!
-//! Each test crate uses a different subset of these helpers.
-#![allow(dead_code)]
 
-// Paths relative to this file's directory: a file included with `#[path]` owns its
-// directory the way a `mod.rs` does.
-#[path = "idp/cognito.rs"]
 mod cognito;
-#[path = "idp/process.rs"]
 mod process;
-#[path = "idp/requests.rs"]
 mod requests;
 
-// Each test crate uses a different subset: a re-export it never uses is no mistake.
+// Each test binary uses a different subset: a re-export it never uses is no mistake.
 #[allow(unused_imports)]
 pub use cognito::*;
 #[allow(unused_imports)]

@@ -1,6 +1,6 @@
-//! Upstream MCP servers spawned for the federation tests, on 127.0.0.1:
-//! `@modelcontextprotocol/server-everything` in streamableHttp mode and the Python SDK's
-//! server (tests/upstream/py_upstream.py, which records what reached it). Needs
+//! Upstream MCP servers spawned for the federation tests (`tests/e2e/federation.rs`) on
+//! 127.0.0.1: `@modelcontextprotocol/server-everything` in streamableHttp mode and the Python
+//! SDK's server (tests/upstream/py_upstream.py, which records what reached it). Needs
 //! MCP_E2E_NODE and MCP_E2E_PYTHON (`make test` sets them); without them a test fails.
 
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ fn root() -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    crate::common::closed_port()
+    super::router::closed_port()
 }
 
 /// A spawned upstream, killed when dropped.
