@@ -11,13 +11,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::support::router;
+use crate::support::tool_secrets;
 use crate::support::upstreams::{PY_KEY, Upstream, free_port};
-
-fn set_env() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: set once, before this crate's gateways read this (unique) variable.
-    ONCE.call_once(|| unsafe { std::env::set_var("TOOL_SECRET_FED_PY_KEY", PY_KEY) });
-}
 
 fn catalog(everything: &str, python: &str) -> String {
     let auth = "{kind: header, name: x-api-key, value: {env: TOOL_SECRET_FED_PY_KEY}}";
@@ -53,7 +48,7 @@ struct Setup {
 }
 
 async fn setup(extra: &[(&str, &str)]) -> Setup {
-    set_env();
+    tool_secrets::assert_set();
     let everything = Upstream::everything(free_port());
     let python = Upstream::python(free_port());
     let yaml = catalog(&everything.url(), &python.url());
@@ -298,7 +293,7 @@ fn requests<'a>(received: &'a [Value], method: &str) -> Vec<&'a Value> {
 /// statement, and each `tools/call` carries its own caller's statement only.
 #[tokio::test]
 async fn upstream_sessions_carry_no_callers_identity_only_each_call_does() {
-    set_env();
+    tool_secrets::assert_set();
     let python = Upstream::python(free_port());
     let auth = "{kind: header, name: x-api-key, value: {env: TOOL_SECRET_FED_PY_KEY}}";
     let yaml = format!(

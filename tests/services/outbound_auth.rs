@@ -18,20 +18,7 @@ use mcp_oauth_gateway::adapters::dynamodb_config::{tool_from_item, tool_to_item}
 use mcp_oauth_gateway::catalog::ToolDefinition;
 
 use crate::support::router;
-
-/// Values the gateway reads from the process environment (set once, unique to this crate).
-const API_KEY: &str = "oa-test-key-6c1f0d2e";
-fn set_env() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: set once, before this crate's gateways read these (unique) variables.
-        unsafe {
-            std::env::set_var("TOOL_SECRET_OA_API_KEY", API_KEY);
-            std::env::set_var("TOOL_SECRET_OA_ALICE", "alice-secret");
-            std::env::set_var("TOOL_SECRET_OA_STUB", "stub-secret");
-        }
-    });
-}
+use crate::support::tool_secrets::{self, OA_API_KEY};
 
 fn required_env(name: &str) -> String {
     std::env::var(name)
@@ -88,7 +75,7 @@ fn assert_generic_failure(result: &Value) {
 
 #[tokio::test]
 async fn a_static_header_from_the_environment_reaches_the_target() {
-    set_env();
+    tool_secrets::assert_set();
     let gw = router::gateway_with_catalog(&catalog(&[
         echo_tool(
             "crm",
@@ -102,8 +89,8 @@ async fn a_static_header_from_the_environment_reaches_the_target() {
     .await;
     let result = call(&gw, "crm").await;
     assert_eq!(result["isError"], Value::Null, "{result}");
-    assert!(!result.to_string().contains(API_KEY));
-    assert_eq!(received(&gw, 0, "x-api-key").as_deref(), Some(API_KEY));
+    assert!(!result.to_string().contains(OA_API_KEY));
+    assert_eq!(received(&gw, 0, "x-api-key").as_deref(), Some(OA_API_KEY));
     assert!(received(&gw, 0, "x-gateway-identity").is_some());
     assert!(received(&gw, 0, "authorization").is_none());
     // A missing variable fails the call, generically, before the target is reached.
@@ -121,7 +108,7 @@ fn jwt_claims(token: &str) -> Value {
 
 #[tokio::test]
 async fn client_credentials_tokens_come_from_the_real_provider_and_are_reused() {
-    set_env();
+    tool_secrets::assert_set();
     let issuer = required_env("OIDC_ISSUER");
     let resource = format!("http://127.0.0.1:1/{}/crm", uuid::Uuid::new_v4());
     let resp = reqwest::Client::new()
@@ -191,7 +178,7 @@ fn stub_auth(token_url: &str) -> String {
 
 #[tokio::test]
 async fn tokens_are_cached_until_shortly_before_they_expire() {
-    set_env();
+    tool_secrets::assert_set();
     let (base, hits) = token_stub().await;
     let gw = router::gateway_with_catalog(&catalog(&[echo_tool(
         "crm",
@@ -225,7 +212,7 @@ async fn tokens_are_cached_until_shortly_before_they_expire() {
 
 #[tokio::test]
 async fn concurrent_calls_share_one_token_request() {
-    set_env();
+    tool_secrets::assert_set();
     let (base, hits) = token_stub().await;
     let gw = router::gateway_with_catalog(&catalog(&[echo_tool(
         "crm",
@@ -247,7 +234,7 @@ async fn concurrent_calls_share_one_token_request() {
 
 #[tokio::test]
 async fn a_failing_token_endpoint_is_a_generic_tool_error() {
-    set_env();
+    tool_secrets::assert_set();
     let (base, _) = token_stub().await;
     let gw = router::gateway_with_catalog(&catalog(&[echo_tool(
         "crm",
@@ -263,7 +250,7 @@ async fn a_failing_token_endpoint_is_a_generic_tool_error() {
 
 #[tokio::test]
 async fn header_values_come_from_secrets_manager() {
-    set_env();
+    tool_secrets::assert_set();
     let _ = required_env("AWS_ENDPOINT_URL");
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
