@@ -17,15 +17,9 @@ use serde_json::{Value, json};
 use mcp_oauth_gateway::adapters::dynamodb_config::{tool_from_item, tool_to_item};
 use mcp_oauth_gateway::catalog::ToolDefinition;
 
+use crate::support::required_env;
 use crate::support::router;
 use crate::support::tool_secrets::{self, OA_API_KEY};
-
-fn required_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| panic!("{name} is not set: run the suite with `make test`"))
-}
 
 /// A catalog allowing every tool to everyone; `tools` are YAML flow mappings.
 fn catalog(tools: &[String]) -> String {

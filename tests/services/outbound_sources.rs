@@ -20,6 +20,7 @@ use mcp_oauth_gateway::config::Config;
 use mcp_oauth_gateway::policy::ConfigDocument;
 use mcp_oauth_gateway::state::AppState;
 
+use crate::support::required_env;
 use crate::support::router;
 
 fn tool_yaml(url: &str, source: &str) -> String {
@@ -88,13 +89,6 @@ async fn a_catalog_file_naming_a_forbidden_source_stops_start_up() {
     start_up(&tool_yaml(url, "{secret: mcp-gateway/tools/crm}"), &[])
         .await
         .unwrap();
-}
-
-fn required_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| panic!("{name} is not set: run the suite with `make test`"))
 }
 
 async fn call(gw: &router::Gateway, id: i64, tool: &str) -> Value {

@@ -9,11 +9,10 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the suite with `make test`, which installs and starts what it needs")
-    })
-}
+// The whole tree's helpers (support/mod.rs), under this module's name too; a binary
+// that takes neither from here is no mistake.
+#[allow(unused_imports)]
+pub use super::{free_port, required_env};
 
 /// A spawned server, killed when dropped. What it prints after its address (the gateway's
 /// audit records) is kept line by line.
@@ -157,11 +156,6 @@ pub async fn register_resource(resource: &str) {
         .expect("register the resource")
         .status();
     assert!(status.is_success(), "{status}");
-}
-
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a throwaway port");
-    l.local_addr().unwrap().port()
 }
 
 pub fn client(program: &str, args: &[&str]) -> std::process::Output {

@@ -19,3 +19,23 @@ pub mod router;
 pub mod tool_secrets;
 pub mod upstreams;
 
+/// A variable that `make test` exports. Missing (or empty) means the suite was not started
+/// the right way: fail loudly, never skip.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is not set: run the suite with `make test`, which installs and starts what \
+                 it needs (moto, the OIDC provider, cargo lambda watch) and exports it (or see \
+                 scripts/common.sh to start them by hand)"
+            )
+        })
+}
+
+/// A port on 127.0.0.1 that nothing listens on right now (bound, then released).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a throwaway port");
+    l.local_addr().expect("local address").port()
+}

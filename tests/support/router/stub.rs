@@ -93,6 +93,5 @@ pub async fn start_stub() -> Stub {
 
 /// A port on 127.0.0.1 that nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a throwaway port");
-    l.local_addr().unwrap().port()
+    crate::support::free_port()
 }
