@@ -2,7 +2,7 @@
 //! public app client (authorization code + PKCE, the relay's callback, the configured
 //! scopes) recorded in the policy table, up to `GATEWAY_FACADE_MAX_REGISTRATIONS`;
 //! `gatewayctl clients list|remove` lists it and deletes it at Cognito. moto has no hosted login, so the sign-in itself is tested against
-//! the local oidc-provider (tests/e2e_oauth.rs).
+//! the local oidc-provider (tests/e2e/e2e_oauth.rs).
 //!
 //! Needs `COGNITO_CONFIG` and `AWS_ENDPOINT_URL` (moto), which `make test` sets; without
 //! them this test fails, it never skips.

@@ -179,7 +179,7 @@ async fn start_up_without_readable_policies_fails_closed() {
     ] {
         // Failed reads are expected here; the assertions say what went wrong. The deny-list
         // (same table) is off: its own outage refuses tokens before any decision, which
-        // tests/revocation_denylist.rs covers.
+        // tests/services/revocation_denylist.rs covers.
         let mut extra = vec![("RUST_LOG", "off"), ("GATEWAY_REVOCATION_DENY_LIST", "off")];
         if let Some(url) = endpoint {
             extra.push(("AWS_ENDPOINT_URL_DYNAMODB", url));

@@ -106,7 +106,7 @@ pub fn base_env(stub: &Stub) -> HashMap<String, String> {
     );
     env.insert("GATEWAY_RESOURCE_URL".into(), tokens::AUDIENCE.into());
     // In-process gateways would write audit and metrics lines past the test harness's
-    // output capture; tests/audit/ checks them on a spawned gateway.
+    // output capture; tests/services/audit/ checks them on a spawned gateway.
     env.insert("GATEWAY_AUDIT_STDOUT".into(), "off".into());
     env.insert("GATEWAY_METRICS".into(), "off".into());
     env
