@@ -243,7 +243,7 @@ fn bench_revocation(c: &mut Criterion<ThreadCpu>) {
         Some(deny),
         [(ISSUER.to_owned(), online)].into_iter().collect(),
     ));
-    rt.block_on(revocation.start());
+    rt.block_on(revocation.start(true));
     let v = verifier(&keys, &rt, 1000).with_revocation(revocation);
     rt.block_on(v.verify(&token)).unwrap();
     assert!(rt.block_on(v.verify(&token)).unwrap().cached);

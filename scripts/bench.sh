@@ -105,7 +105,7 @@ if part load; then
   start_gateway main "$MAIN_PORT"
   MAIN_PID=$GW_PID
   start_gateway refresh "$REFRESH_PORT" GATEWAY_POLICY_REFRESH_SECS=1 GATEWAY_POLICY_MAX_STALENESS_SECS=5 \
-    RUST_LOG=info,mcp_oauth_gateway::policy=debug
+    RUST_LOG=info,gateway_core::policy=debug
   REFRESH_PID=$GW_PID
   # The shortest key-set age the gateway accepts; the A/B runs take longer than that, so
   # the variant's first requests find the keys old and refetch them in the background.

@@ -1,29 +1,22 @@
-//! mcp-oauth-gateway: OAuth-protected, policy-controlled MCP tools behind one endpoint.
-//!
-//! Layout: a pure core (`mcp`, `catalog`, `federation`, `policy`, `targets`) that imports no AWS SDK and no HTTP
-//! client; `adapters`, one file per external system; `edge`, the HTTP surface that maps
-//! every error to a status and a JSON-RPC error; `runtime`, Lambda or standalone serving.
+//! mcp-oauth-gateway, the app: the HTTP edge (`edge`, which maps every error to a status and
+//! a JSON-RPC error in one place), the start-up wiring (`wiring`, from `config`), Lambda
+//! or standalone serving (`runtime`, `server`) and the operator CLI (`cli`). What it decides
+//! is in `gateway-core`, which cannot reach the network; how it reaches AWS and HTTP is in
+//! `gateway-adapters` (docs/architecture.md).
 
-pub mod adapters;
-pub mod audit;
-pub mod auth;
-pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod edge;
-pub mod facade;
-pub mod federation;
-pub mod identity;
-pub mod mcp;
-pub mod oauth;
-pub mod outbound;
-pub mod policy;
-pub mod refresh;
 pub mod runtime;
 pub mod server;
-pub mod state;
-pub mod targets;
-pub mod urls;
+pub mod wiring;
+
+// The layers under their old paths, so the binaries, tests and benches name one crate.
+pub use gateway_adapters as adapters;
+pub use gateway_core::{
+    audit, auth, catalog, federation, identity, mcp, oauth, outbound, policy, refresh, targets,
+    urls,
+};
 
 pub use edge::app;
-pub use state::AppState;
+pub use edge::state::AppState;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use mcp_oauth_gateway::config::Config;
-use mcp_oauth_gateway::{AppState, app, runtime};
+use mcp_oauth_gateway::{app, runtime, wiring};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = match AppState::build(&config, &|k| std::env::var(k).ok()).await {
+    let state = match wiring::start(&config, &|k| std::env::var(k).ok()).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "start-up failed");

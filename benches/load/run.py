@@ -52,7 +52,7 @@ def post(url, body, headers, version="2025-06-18"):
 
 def everything_session(url, version="2025-06-18"):
     """initialize + notifications/initialized: server-everything needs a session. The
-    gateway asks its upstreams for 2025-06-18 (src/adapters/mcp_upstream), so the direct
+    gateway asks its upstreams for 2025-06-18 (crates/gateway-adapters/src/mcp_upstream), so the direct
     side speaks the same revision unless told otherwise."""
     init = {
         "jsonrpc": "2.0", "id": 1, "method": "initialize",

@@ -28,6 +28,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use mcp_oauth_gateway::adapters::http_clients::HttpClients;
 use mcp_oauth_gateway::adapters::jwks_http::HttpJwksFetcher;
 use mcp_oauth_gateway::auth::issuer::KeySource;
 use mcp_oauth_gateway::auth::keystore::{KeyStore, RefreshPolicy};
@@ -137,7 +138,8 @@ fn caller_check() -> Result<Option<Arc<Callers>>, String> {
             );
         }
     };
-    let fetcher = HttpJwksFetcher::new().map_err(|e| e.to_string())?;
+    let http = HttpClients::new().map_err(|e| e.to_string())?;
+    let fetcher = HttpJwksFetcher::new(&http).map_err(|e| e.to_string())?;
     // Keys are fetched on the first call (the gateway may not be up before this starts).
     let keys = KeyStore::new(
         issuer.clone(),

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::output::Out;
 use super::{CliError, Global, input};
-use crate::adapters::cognito_clients::{CognitoClients, cognito_client};
+use crate::adapters::aws_clients::AwsClients;
+use crate::adapters::cognito_clients::CognitoClients;
 use crate::adapters::registrations::Registrations;
 
 #[derive(Debug, Subcommand)]
@@ -57,17 +58,10 @@ pub async fn run(g: &Global, out: Out, cmd: ClientsCommand) -> Result<(), CliErr
                 )));
             };
             let pool = r.issuer.rsplit('/').next().unwrap_or_default().to_owned();
-            let mut conf = cognito_client().await.config().to_builder();
-            if let Some(u) = g.endpoint_url.as_deref().filter(|u| !u.trim().is_empty()) {
-                conf = conf.endpoint_url(u.trim());
-            }
-            if let Some(region) = pool.split('_').next().filter(|r| !r.is_empty()) {
-                conf = conf.region(aws_config::Region::new(region.to_owned()));
-            }
-            let cognito = CognitoClients::new(
-                aws_sdk_cognitoidentityprovider::Client::from_conf(conf.build()),
-                pool,
-            );
+            // The pool's own region (its id begins with it), else the configured one.
+            let region = pool.split('_').next().filter(|r| !r.is_empty());
+            let aws = AwsClients::load_with(input::endpoint(g)?, region).await;
+            let cognito = CognitoClients::new(aws.cognito(), pool);
             let existed = cognito.delete(&client_id).await.map_err(failed)?;
             // Its registration slot goes back under the cap.
             if registrations.remove(&client_id).await.map_err(failed)? {

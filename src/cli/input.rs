@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::io::Read;
 use std::path::Path;
 
-use aws_sdk_dynamodb::config::Region;
+use crate::adapters::aws_clients::AwsClients;
 use serde::de::DeserializeOwned;
 
 use super::{CliError, Global};
@@ -144,7 +144,7 @@ fn table(g: &Global) -> Result<String, CliError> {
 }
 
 /// `--endpoint-url`, checked: https, or http on loopback only.
-fn endpoint(g: &Global) -> Result<Option<&str>, CliError> {
+pub(super) fn endpoint(g: &Global) -> Result<Option<&str>, CliError> {
     let endpoint = g
         .endpoint_url
         .as_deref()
@@ -164,12 +164,18 @@ fn no_region() -> CliError {
     CliError::Usage("no AWS region: pass --region REGION or set AWS_REGION".into())
 }
 
-fn region(g: &Global) -> Option<Region> {
-    g.region
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| Region::new(r.to_owned()))
+fn region(g: &Global) -> Option<&str> {
+    g.region.as_deref().map(str::trim).filter(|r| !r.is_empty())
+}
+
+/// The gateway's AWS clients (the same retries and time-outs), with the endpoint and region
+/// options applied to every one; a region is required.
+pub async fn aws(g: &Global) -> Result<AwsClients, CliError> {
+    let clients = AwsClients::load_with(endpoint(g)?, region(g)).await;
+    if clients.region().is_none() {
+        return Err(no_region());
+    }
+    Ok(clients)
 }
 
 /// The configuration table, through the gateway's DynamoDB client.
@@ -181,55 +187,16 @@ pub async fn connect(g: &Global) -> Result<DynamoAdmin, CliError> {
 /// The DynamoDB client of the gateway (bounded retries and timeouts), with the endpoint and
 /// region options applied.
 pub async fn client(g: &Global) -> Result<aws_sdk_dynamodb::Client, CliError> {
-    let endpoint = endpoint(g)?;
-    let base = crate::state::dynamodb_client().await;
-    let mut conf = base.config().to_builder();
-    if let Some(u) = endpoint {
-        conf = conf.endpoint_url(u);
-    }
-    if let Some(r) = region(g) {
-        conf = conf.region(r);
-    }
-    let conf = conf.build();
-    if conf.region().is_none() {
-        return Err(no_region());
-    }
-    Ok(aws_sdk_dynamodb::Client::from_conf(conf))
+    Ok(aws(g).await?.dynamodb())
 }
 
 /// The Secrets Manager client of the gateway, with the endpoint and region options applied.
 pub async fn secrets(g: &Global) -> Result<aws_sdk_secretsmanager::Client, CliError> {
-    let endpoint = endpoint(g)?;
-    let base = crate::adapters::outbound_auth::secrets_client().await;
-    let mut conf = base.config().to_builder();
-    if let Some(u) = endpoint {
-        conf = conf.endpoint_url(u);
-    }
-    if let Some(r) = region(g) {
-        conf = conf.region(aws_sdk_secretsmanager::config::Region::new(r.to_string()));
-    }
-    let conf = conf.build();
-    if conf.region().is_none() {
-        return Err(no_region());
-    }
-    Ok(aws_sdk_secretsmanager::Client::from_conf(conf))
+    Ok(aws(g).await?.secrets())
 }
 
 /// The KMS client of the gateway, with the endpoint and region options applied (for
 /// `audit verify`, which checks chain heads with VerifyMac).
 pub async fn kms(g: &Global) -> Result<aws_sdk_kms::Client, CliError> {
-    let endpoint = endpoint(g)?;
-    let base = crate::adapters::identity_kms::kms_client().await;
-    let mut conf = base.config().to_builder();
-    if let Some(u) = endpoint {
-        conf = conf.endpoint_url(u);
-    }
-    if let Some(r) = region(g) {
-        conf = conf.region(aws_sdk_kms::config::Region::new(r.to_string()));
-    }
-    let conf = conf.build();
-    if conf.region().is_none() {
-        return Err(no_region());
-    }
-    Ok(aws_sdk_kms::Client::from_conf(conf))
+    Ok(aws(g).await?.kms())
 }

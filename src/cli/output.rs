@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::CliError;
 use crate::adapters::dynamodb_admin::ImportReport;
-use crate::catalog::{Target, ToolDefinition};
+use crate::catalog::{HttpTarget, LambdaTarget, McpTarget, Target, ToolDefinition};
 use crate::policy::{ConfigDocument, Decision, GroupPolicy, Rule};
 
 /// The output mode.
@@ -138,14 +138,14 @@ impl Out {
             .iter()
             .map(|t| {
                 let target = match &t.target {
-                    Target::Http { url, auth, .. } => match auth {
+                    Target::Http(HttpTarget { url, auth, .. }) => match auth {
                         Some(auth) => format!("http {url} ({})", auth.describe()),
                         None => format!("http {url}"),
                     },
-                    Target::Lambda {
+                    Target::Lambda(LambdaTarget {
                         function, contract, ..
-                    } => format!("lambda {function} ({})", contract.as_str()),
-                    Target::Mcp { url, tool, .. } => format!("mcp {url} tool {tool}"),
+                    }) => format!("lambda {function} ({})", contract.as_str()),
+                    Target::Mcp(McpTarget { url, tool, .. }) => format!("mcp {url} tool {tool}"),
                 };
                 vec![t.name.clone(), t.title.clone().unwrap_or_default(), target]
             })

@@ -11,10 +11,10 @@ use std::time::Instant;
 use axum::http::request::Parts;
 use axum::response::Response;
 
+use super::state::AppState;
 use crate::audit::{self, AuditRecord, AuditTrail, Verdict, variant_name};
 use crate::auth::AuthError;
 use crate::mcp::CallFacts;
-use crate::state::AppState;
 
 /// API Gateway's and Lambda's request ids, when the request came through them.
 pub(crate) fn aws_request_ids(parts: &Parts) -> (Option<String>, Option<String>) {

@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, header};
 
 use super::errors::EdgeError;
 use super::metadata;
+use super::state::AppState;
 use crate::auth::AuthError;
 use crate::auth::verifier::Verified;
-use crate::state::AppState;
 
 /// The token of a single `Authorization: Bearer <token>` header.
 fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {

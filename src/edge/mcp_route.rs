@@ -1,4 +1,4 @@
-//! `POST /mcp` (and its CORS preflight): HTTP checks — origin, media types, body size —
+//! `POST /mcp` and the other methods on it: HTTP checks — origin, media types, body size —
 //! then the body goes to the MCP core and its outcome becomes a response.
 
 use std::sync::Arc;
@@ -12,46 +12,10 @@ use tracing::Instrument;
 
 use super::audit::Pending;
 use super::auth::authenticate;
+use super::cors;
 use super::errors::{EdgeError, failure_response, json_response};
+use super::state::AppState;
 use crate::mcp::{CallContext, Outcome, TransportHeaders};
-use crate::state::{AppState, EdgeSettings};
-
-const ALLOW_HEADERS: &str = "authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, mcp-session-id, last-event-id";
-const EXPOSE_HEADERS: &str = "www-authenticate, mcp-session-id";
-
-/// `Ok(Some(origin))` for an allowed browser origin, `Ok(None)` when no `Origin` was sent.
-fn check_origin<'h>(
-    headers: &'h HeaderMap,
-    edge: &EdgeSettings,
-) -> Result<Option<&'h HeaderValue>, EdgeError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(None);
-    };
-    let allowed = origin.to_str().is_ok_and(|o| {
-        let o = o.trim_end_matches('/');
-        edge.allowed_origins
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(o))
-    });
-    if allowed {
-        Ok(Some(origin))
-    } else {
-        Err(EdgeError::OriginNotAllowed)
-    }
-}
-
-fn with_cors(mut resp: Response, origin: Option<&HeaderValue>) -> Response {
-    if let Some(origin) = origin {
-        let h = resp.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSE_HEADERS),
-        );
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    resp
-}
 
 fn media_type(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
@@ -93,35 +57,11 @@ fn is_length_limit(e: &axum::Error) -> bool {
     false
 }
 
-pub(super) async fn preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    match check_origin(&headers, &state.edge) {
-        Ok(Some(origin)) => {
-            let mut resp = with_cors(StatusCode::NO_CONTENT.into_response(), Some(origin));
-            let h = resp.headers_mut();
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("POST, OPTIONS"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static(ALLOW_HEADERS),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
-            resp
-        }
-        Ok(None) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
 /// GET, DELETE and the rest: this stateless server offers no SSE stream and no session to
 /// delete, but still says so only to an authenticated caller.
 pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
-    let origin = match check_origin(&parts.headers, &state.edge) {
+    let origin = match cors::check_origin(&parts.headers, &state.edge) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
@@ -138,12 +78,12 @@ pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Reques
             e.into_response()
         }
     };
-    with_cors(audit.finish(resp).await, origin)
+    cors::for_origin(audit.finish(resp).await, origin)
 }
 
 pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let origin = match check_origin(&parts.headers, &state.edge) {
+    let origin = match cors::check_origin(&parts.headers, &state.edge) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
@@ -154,7 +94,7 @@ pub(super) async fn post_mcp(State(state): State<Arc<AppState>>, req: Request) -
         .instrument(span.clone())
         .await;
     let resp = audit.finish(resp).instrument(span).await;
-    with_cors(resp, origin)
+    cors::for_origin(resp, origin)
 }
 
 /// What is left of the function's time-out when the target must give up: the answer and its

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::errors::json_response;
-use crate::state::AppState;
+use super::state::AppState;
 
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
@@ -83,13 +83,9 @@ pub(super) async fn protected_resource(
         resource_name: "MCP OAuth Gateway",
     };
     let body = serde_json::to_vec(&doc).expect("metadata serializes");
-    let mut resp = json_response(StatusCode::OK, body);
-    let h = resp.headers_mut();
     // Browser-based MCP clients read it cross-origin; it holds nothing private.
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    let mut resp = super::cors::public(json_response(StatusCode::OK, body));
+    let h = resp.headers_mut();
     // Derived from the request's Host, it must not be cached for anyone else.
     let cache = if state.auth.resource_url.is_some() {
         "public, max-age=3600"

@@ -4,10 +4,12 @@
 mod audit;
 mod auth;
 mod consent_page;
+mod cors;
 pub mod errors;
 mod mcp_route;
 pub mod metadata;
 mod oauth;
+pub mod state;
 
 use std::sync::Arc;
 
@@ -16,8 +18,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::state::AppState;
 use errors::EdgeError;
+use state::AppState;
 
 /// Builds the router over state that was built once at start-up.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -25,7 +27,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route(
             "/mcp",
             post(mcp_route::post_mcp)
-                .options(mcp_route::preflight)
+                .options(cors::mcp_preflight)
                 .fallback(mcp_route::other_method),
         )
         .route("/health", get(health))
@@ -40,18 +42,21 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route(
             "/.well-known/oauth-authorization-server",
-            get(oauth::metadata).options(oauth::preflight),
+            get(oauth::metadata).options(cors::public_preflight),
         )
         // OpenID Connect discovery's path appending: how clients find a façade whose
         // issuer has a path (`<issuer>/.well-known/openid-configuration`).
         .route(
             "/.well-known/openid-configuration",
-            get(oauth::metadata).options(oauth::preflight),
+            get(oauth::metadata).options(cors::public_preflight),
         )
-        .route("/register", post(oauth::register).options(oauth::preflight))
+        .route(
+            "/register",
+            post(oauth::register).options(cors::public_preflight),
+        )
         .route("/authorize", get(oauth::authorize).post(oauth::consent))
         .route("/oauth/callback", get(oauth::callback))
-        .route("/token", post(oauth::token).options(oauth::preflight))
+        .route("/token", post(oauth::token).options(cors::public_preflight))
         .fallback(not_found)
         .with_state(state)
 }

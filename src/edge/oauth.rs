@@ -16,9 +16,9 @@ use base64::Engine;
 
 use super::consent_page;
 use super::errors::{EdgeError, json_response, oauth_error_parts, oauth_error_response};
+use super::state::AppState;
 use crate::oauth::consent::{APPROVALS_COOKIE, CSRF_COOKIE};
 use crate::oauth::{Authorize, ConsentAnswer, Facade, FlowCookie, OAuthError};
-use crate::state::AppState;
 
 fn now() -> u64 {
     SystemTime::now()
@@ -32,13 +32,9 @@ fn not_found() -> Response {
 
 /// Public JSON answers browser-based clients read cross-origin; never cached.
 fn public_json(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut resp = json_response(status, body);
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut resp = super::cors::public(json_response(status, body));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -65,12 +61,7 @@ fn log_refusal(e: &OAuthError, what: &str) {
 
 fn refused(e: OAuthError) -> Response {
     log_refusal(&e, "request");
-    let mut resp = oauth_error_response(&e);
-    resp.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    resp
+    super::cors::public(oauth_error_response(&e))
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414), also served as
@@ -344,29 +335,6 @@ pub(super) async fn token(State(state): State<Arc<AppState>>, body: Bytes) -> Re
         }
         Err(e) => refused(e),
     }
-}
-
-/// CORS preflight for the routes browser-based clients call.
-pub(super) async fn preflight() -> Response {
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type, mcp-protocol-version"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-    resp
 }
 
 #[cfg(test)]

@@ -40,7 +40,12 @@ async fn loaded_verifier(pool: &TestPool) -> Verifier {
             vec![pool.client_id.clone()],
             Some(pool.jwks_url.clone()),
         )],
-        Arc::new(HttpJwksFetcher::new().expect("HTTP client")),
+        Arc::new(
+            HttpJwksFetcher::new(
+                &mcp_oauth_gateway::adapters::http_clients::HttpClients::new().unwrap(),
+            )
+            .expect("HTTP client"),
+        ),
         RefreshPolicy::default(),
         100,
     );

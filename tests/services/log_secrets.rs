@@ -168,7 +168,9 @@ async fn at_trace_level_no_log_line_holds_a_token_or_a_secret() {
     let random_opaque = format!("random{}", uuid::Uuid::new_v4().simple());
 
     let table = format!("trace-audit-{}", uuid::Uuid::new_v4());
-    let kms = mcp_oauth_gateway::adapters::identity_kms::kms_client().await;
+    let kms = mcp_oauth_gateway::adapters::aws_clients::AwsClients::load()
+        .await
+        .kms();
     let head_key = kms
         .create_key()
         .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)

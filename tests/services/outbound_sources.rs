@@ -18,7 +18,6 @@ use mcp_oauth_gateway::adapters::dynamodb_config::{
 };
 use mcp_oauth_gateway::config::Config;
 use mcp_oauth_gateway::policy::ConfigDocument;
-use mcp_oauth_gateway::state::AppState;
 
 use crate::support::required_env;
 use crate::support::router;
@@ -42,7 +41,7 @@ async fn start_up(yaml: &str, extra: &[(&str, &str)]) -> Result<(), String> {
     }
     let lookup = |k: &str| env.get(k).cloned();
     let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
-    AppState::build(&config, &lookup)
+    mcp_oauth_gateway::wiring::start(&config, &lookup)
         .await
         .map(drop)
         .map_err(|e| e.to_string())
@@ -129,7 +128,9 @@ upstreams:
     ))
     .unwrap();
     let table = format!("outbound-sources-{}", uuid::Uuid::new_v4().simple());
-    let client = mcp_oauth_gateway::state::dynamodb_client().await;
+    let client = mcp_oauth_gateway::adapters::aws_clients::AwsClients::load()
+        .await
+        .dynamodb();
     DynamoAdmin::new(DynamoConfig::new(client.clone(), table.clone()))
         .create_table()
         .await

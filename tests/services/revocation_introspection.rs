@@ -22,7 +22,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use mcp_oauth_gateway::adapters::introspection_http::Introspection;
-use mcp_oauth_gateway::auth::cache::token_digest;
+use mcp_oauth_gateway::auth::digest::token_digest;
 use mcp_oauth_gateway::auth::revocation::{
     Checked, OnlineCheck, OnlineSettings, Revoked, Secret, TokenStatus, TokenStatusSource,
 };
@@ -37,6 +37,7 @@ const SECRET: &str = "introspector-secret";
 
 fn introspection(issuer: &str, secret: &str) -> Introspection {
     Introspection::new(
+        &mcp_oauth_gateway::adapters::http_clients::HttpClients::new().unwrap(),
         format!("{issuer}/token/introspection"),
         CLIENT,
         &Secret(secret.into()),

@@ -51,7 +51,12 @@ impl Harness {
                 ),
                 IssuerConfig::cognito("us-east-1", POOL, vec![COGNITO_CLIENT.into()], Some(jwks)),
             ],
-            Arc::new(HttpJwksFetcher::new().unwrap()),
+            Arc::new(
+                HttpJwksFetcher::new(
+                    &mcp_oauth_gateway::adapters::http_clients::HttpClients::new().unwrap(),
+                )
+                .unwrap(),
+            ),
             RefreshPolicy::default(),
             100,
         );

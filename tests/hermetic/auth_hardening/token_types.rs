@@ -100,7 +100,12 @@ async fn an_issuer_that_requires_at_jwt_refuses_plain_jwts() {
     strict.require_at_jwt = true;
     let verifier = Verifier::new(
         vec![strict],
-        Arc::new(HttpJwksFetcher::new().unwrap()),
+        Arc::new(
+            HttpJwksFetcher::new(
+                &mcp_oauth_gateway::adapters::http_clients::HttpClients::new().unwrap(),
+            )
+            .unwrap(),
+        ),
         RefreshPolicy::default(),
         100,
     );

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use mcp_oauth_gateway::adapters::identity_key::LocalKeySigner;
 use mcp_oauth_gateway::auth::Principal;
-use mcp_oauth_gateway::catalog::{Target, ToolDefinition};
+use mcp_oauth_gateway::catalog::{HttpTarget, Target, ToolDefinition};
 use mcp_oauth_gateway::mcp::{
     CallContext, Failure, McpService, Outcome, ServerInfo, TransportHeaders,
 };
@@ -158,12 +158,12 @@ pub fn tool(name: &str) -> ToolDefinition {
         input_schema: json!({"type": "object"}),
         output_schema: None,
         annotations: None,
-        target: Target::Http {
+        target: Target::Http(HttpTarget {
             insecure_http: false,
             url: "http://127.0.0.1:1/unused".into(),
             timeout_ms: None,
             auth: None,
-        },
+        }),
     }
 }
 

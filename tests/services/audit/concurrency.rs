@@ -30,10 +30,7 @@ async fn concurrent_records_all_land_in_one_intact_chain() {
         ("DEMO_TOOLS_URL", "http://127.0.0.1:1"),
         ("GATEWAY_AUDIT_TABLE", &table),
         ("GATEWAY_AUDIT_KMS_KEY_ID", &key),
-        (
-            "RUST_LOG",
-            "mcp_oauth_gateway::adapters::audit_dynamodb=debug",
-        ),
+        ("RUST_LOG", "gateway_adapters::audit_dynamodb=debug"),
     ]);
     const N: usize = 60;
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});

@@ -17,7 +17,7 @@ use mcp_oauth_gateway::adapters::audit_dynamodb::{
 };
 use mcp_oauth_gateway::adapters::audit_kms::KmsHeadSigner;
 use mcp_oauth_gateway::adapters::audit_stdout::{audit_line, head_line};
-use mcp_oauth_gateway::adapters::identity_kms::kms_client;
+use mcp_oauth_gateway::adapters::aws_clients::AwsClients;
 use mcp_oauth_gateway::audit::{
     AuditError, AuditRecord, AuditSink, AuditTrail, SignedHead, base_record, record_digest,
 };
@@ -52,7 +52,7 @@ struct Setup {
 }
 
 pub async fn hmac_key() -> String {
-    let kms = kms_client().await;
+    let kms = AwsClients::load().await.kms();
     let key = kms
         .create_key()
         .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
@@ -77,7 +77,7 @@ async fn setup(n: usize, key: Option<&str>) -> Setup {
         None => hmac_key().await,
     };
     let log = Arc::new(Log::default());
-    let signer = KmsHeadSigner::new(kms_client().await, key.clone());
+    let signer = KmsHeadSigner::new(AwsClients::load().await.kms(), key.clone());
     let instance = uuid::Uuid::new_v4().to_string();
     let trail = AuditTrail::new(
         instance.clone(),

@@ -192,7 +192,12 @@ async fn verifier(issuer: &str, audiences: Vec<String>, require_at_jwt: bool) ->
     cfg.require_at_jwt = require_at_jwt;
     let v = Verifier::new(
         vec![cfg],
-        Arc::new(HttpJwksFetcher::new().unwrap()),
+        Arc::new(
+            HttpJwksFetcher::new(
+                &mcp_oauth_gateway::adapters::http_clients::HttpClients::new().unwrap(),
+            )
+            .unwrap(),
+        ),
         RefreshPolicy::default(),
         100,
     );

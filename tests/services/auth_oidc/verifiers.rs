@@ -21,7 +21,12 @@ pub async fn verifier(issuer: &str, audience: &str, groups_claim: &str) -> Verif
             None,
             groups_claim,
         )],
-        Arc::new(HttpJwksFetcher::new().expect("HTTP client")),
+        Arc::new(
+            HttpJwksFetcher::new(
+                &mcp_oauth_gateway::adapters::http_clients::HttpClients::new().unwrap(),
+            )
+            .expect("HTTP client"),
+        ),
         RefreshPolicy::default(),
         100,
     );

@@ -138,7 +138,9 @@ async fn a_table_over_one_megabyte_loads_completely() {
         std::env::var("AWS_REGION").is_ok(),
         "AWS_REGION must be set (make test sets it)"
     );
-    let client = mcp_oauth_gateway::state::dynamodb_client().await;
+    let client = mcp_oauth_gateway::adapters::aws_clients::AwsClients::load()
+        .await
+        .dynamodb();
     // One query really is not enough: DynamoDB (and moto) stop a page at 1 MB.
     let page = client
         .query()
@@ -173,7 +175,9 @@ async fn concurrent_puts_never_lose_an_update() {
     use mcp_oauth_gateway::adapters::dynamodb_admin::{AdminError, DynamoAdmin};
     use mcp_oauth_gateway::policy::GroupPolicy;
     let t = new_table("race");
-    let client = mcp_oauth_gateway::state::dynamodb_client().await;
+    let client = mcp_oauth_gateway::adapters::aws_clients::AwsClients::load()
+        .await
+        .dynamodb();
     let admin = DynamoAdmin::new(DynamoConfig::new(client, t));
     let writes = (0..16).map(|i| {
         let admin = admin.clone();

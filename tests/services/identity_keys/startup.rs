@@ -6,7 +6,6 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use mcp_oauth_gateway::AppState;
 use mcp_oauth_gateway::adapters::identity_key::generate_pem;
 use mcp_oauth_gateway::config::Config;
 
@@ -25,7 +24,7 @@ async fn start_up_error(extra: &[(&str, &str)]) -> String {
         Ok(c) => c,
         Err(e) => return e.to_string(),
     };
-    match AppState::build(&config, &lookup).await {
+    match mcp_oauth_gateway::wiring::start(&config, &lookup).await {
         Ok(_) => panic!("the gateway started with {extra:?}"),
         Err(e) => e.to_string(),
     }

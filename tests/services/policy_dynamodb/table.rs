@@ -12,7 +12,7 @@ use serde_json::json;
 use mcp_oauth_gateway::adapters::dynamodb_config::{
     POLICY_PK, policy_sk, policy_to_item, tool_to_item,
 };
-use mcp_oauth_gateway::catalog::{Target, ToolDefinition};
+use mcp_oauth_gateway::catalog::{HttpTarget, Target, ToolDefinition};
 use mcp_oauth_gateway::policy::{GroupPolicy, ScopeRequirement};
 
 use super::PASSWORD;
@@ -155,12 +155,12 @@ pub fn tool(name: &str, base: &str) -> ToolDefinition {
         input_schema: json!({"type": "object", "properties": {"n": {"type": "integer"}}}),
         output_schema: None,
         annotations: None,
-        target: Target::Http {
+        target: Target::Http(HttpTarget {
             insecure_http: false,
             url: format!("{base}/{name}"),
             timeout_ms: Some(5_000),
             auth: None,
-        },
+        }),
     }
 }
 

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
 
-use mcp_oauth_gateway::AppState;
 use mcp_oauth_gateway::config::Config;
 
 use super::*;
@@ -124,7 +123,7 @@ async fn build_app(stub: &Stub, extra: &[(&str, &str)]) -> (Router, Router) {
     }
     let lookup = |k: &str| env.get(k).cloned();
     let config = Config::from_lookup(lookup).expect("valid test configuration");
-    let state = AppState::build(&config, &lookup)
+    let state = mcp_oauth_gateway::wiring::start(&config, &lookup)
         .await
         .expect("gateway state");
     with_default_token(mcp_oauth_gateway::app(state), token(stub))
