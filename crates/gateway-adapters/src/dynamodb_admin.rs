@@ -13,16 +13,14 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::dynamodb_config::{
-    DynamoConfig, Item, ItemError, POLICY_PK, TOOL_PK, policy_from_item, policy_sk, policy_to_item,
-    tool_from_item, tool_sk, tool_to_item,
-};
+use super::dynamodb_config::{DynamoConfig, Item, ItemError, policy_to_item, tool_to_item};
 use gateway_core::catalog::{Catalog, CatalogError, ToolDefinition};
 use gateway_core::policy::document::DocumentError;
 use gateway_core::policy::model::PolicyError;
 use gateway_core::policy::{GroupPolicy, PolicySet};
 
 mod import;
+mod items;
 mod revocations;
 mod table;
 mod upstreams;
@@ -174,20 +172,6 @@ impl DynamoAdmin {
         }
     }
 
-    async fn get_item(&self, pk: &str, sk: String) -> Result<Option<Item>, AdminError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key("pk", AttributeValue::S(pk.into()))
-            .key("sk", AttributeValue::S(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.sdk_error("GetItem", e))?;
-        Ok(out.item)
-    }
-
     /// Every item of one collection, across pages (errors mapped for people, unlike
     /// `DynamoConfig::query_all`, which serves the gateway's log).
     async fn query(&self, pk: &str) -> Result<Vec<Item>, AdminError> {
@@ -209,30 +193,16 @@ impl DynamoAdmin {
 
     /// The stored policy of `group`, if any.
     pub async fn find_policy(&self, group: &str) -> Result<Option<GroupPolicy>, AdminError> {
-        self.get_item(POLICY_PK, policy_sk(group))
-            .await?
-            .map(policy_from_item)
-            .transpose()
-            .map_err(|e| self.item_error(e))
+        self.find(group).await
     }
 
     pub async fn get_policy(&self, group: &str) -> Result<GroupPolicy, AdminError> {
-        self.find_policy(group)
-            .await?
-            .ok_or_else(|| AdminError::NoPolicy(group.to_owned()))
+        self.fetch(group).await
     }
 
     /// Every policy, in group order.
     pub async fn list_policies(&self) -> Result<Vec<GroupPolicy>, AdminError> {
-        let mut all = self
-            .query(POLICY_PK)
-            .await?
-            .into_iter()
-            .map(policy_from_item)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.item_error(e))?;
-        all.sort_by(|a, b| a.group.cmp(&b.group));
-        Ok(all)
+        self.list().await
     }
 
     /// Validates and stores a policy as the next version. A `version` in `p` must be the
@@ -289,12 +259,7 @@ impl DynamoAdmin {
 
     /// Deletes a group's policy; an absent one is an error.
     pub async fn delete_policy(&self, group: &str) -> Result<(), AdminError> {
-        self.delete(POLICY_PK, policy_sk(group), None)
-            .await
-            .map_err(|e| match e {
-                None => AdminError::NoPolicy(group.to_owned()),
-                Some(e) => e,
-            })
+        self.remove::<GroupPolicy>(group).await
     }
 
     /// Deletes one item if it exists (and, given a version, still has it). `Err(None)`:
@@ -326,30 +291,16 @@ impl DynamoAdmin {
     }
 
     pub async fn find_tool(&self, name: &str) -> Result<Option<ToolDefinition>, AdminError> {
-        self.get_item(TOOL_PK, tool_sk(name))
-            .await?
-            .map(tool_from_item)
-            .transpose()
-            .map_err(|e| self.item_error(e))
+        self.find(name).await
     }
 
     pub async fn get_tool(&self, name: &str) -> Result<ToolDefinition, AdminError> {
-        self.find_tool(name)
-            .await?
-            .ok_or_else(|| AdminError::NoTool(name.to_owned()))
+        self.fetch(name).await
     }
 
     /// Every tool, in name order.
     pub async fn list_tools(&self) -> Result<Vec<ToolDefinition>, AdminError> {
-        let mut all = self
-            .query(TOOL_PK)
-            .await?
-            .into_iter()
-            .map(tool_from_item)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.item_error(e))?;
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(all)
+        self.list().await
     }
 
     /// Validates and stores a tool definition (created, or replaced).
@@ -398,8 +349,6 @@ impl DynamoAdmin {
 
     /// Deletes a tool; an absent one is an error.
     pub async fn delete_tool(&self, name: &str) -> Result<(), AdminError> {
-        self.delete(TOOL_PK, tool_sk(name), None)
-            .await
-            .map_err(|e| e.unwrap_or_else(|| AdminError::NoTool(name.to_owned())))
+        self.remove::<ToolDefinition>(name).await
     }
 }

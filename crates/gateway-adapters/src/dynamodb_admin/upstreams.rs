@@ -2,31 +2,19 @@
 //! conditional on existence like tools) and deleting `UPSTREAM#<name>` items.
 
 use super::{AdminError, DynamoAdmin};
-use crate::dynamodb_config::{UPSTREAM_PK, upstream_from_item, upstream_sk, upstream_to_item};
+use crate::dynamodb_config::upstream_to_item;
 use gateway_core::federation::{self, Upstream};
 use gateway_core::policy::document::DocumentError;
 
 impl DynamoAdmin {
     /// Every upstream, in name order.
     pub async fn list_upstreams(&self) -> Result<Vec<Upstream>, AdminError> {
-        let mut all = self
-            .query(UPSTREAM_PK)
-            .await?
-            .into_iter()
-            .map(upstream_from_item)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.item_error(e))?;
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(all)
+        self.list().await
     }
 
     /// One upstream by name.
     pub async fn get_upstream(&self, name: &str) -> Result<Upstream, AdminError> {
-        self.list_upstreams()
-            .await?
-            .into_iter()
-            .find(|u| u.name == name)
-            .ok_or_else(|| AdminError::NoUpstream(name.to_owned()))
+        self.fetch(name).await
     }
 
     /// Validates and stores an upstream (created, or replaced), beside the stored ones: its
@@ -54,8 +42,6 @@ impl DynamoAdmin {
 
     /// Deletes an upstream (its tools leave the catalog at the gateway's next refresh).
     pub async fn delete_upstream(&self, name: &str) -> Result<(), AdminError> {
-        self.delete(UPSTREAM_PK, upstream_sk(name), None)
-            .await
-            .map_err(|e| e.unwrap_or_else(|| AdminError::NoUpstream(name.to_owned())))
+        self.remove::<Upstream>(name).await
     }
 }
