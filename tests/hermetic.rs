@@ -7,10 +7,11 @@
 //! schemas (`protocol/`, `protocol_modern.rs`), the recorded Lambda events (`events.rs`),
 //! every JWT attack of the checklist (`auth_hardening/`), group policies (`policy_http.rs`)
 //! and their property tests (`policy_props/`). Some need no gateway at all: Wycheproof's
-//! JWS vectors (`wycheproof.rs`) and template.yaml (`template.rs`). Two spawn this
-//! package's binaries on 127.0.0.1 and nothing else: the standalone server's limits over
-//! raw TCP (`standalone_server.rs`) and demo-tools' checks of identity statements
-//! (`demo_tools_statements.rs`).
+//! JWS vectors (`wycheproof.rs`), template.yaml (`template.rs`) and the architecture's
+//! rules, crate dependencies by `cargo tree --offline` and no import cycle
+//! (`architecture.rs`). Two spawn this package's binaries on 127.0.0.1 and nothing else:
+//! the standalone server's limits over raw TCP (`standalone_server.rs`) and demo-tools'
+//! checks of identity statements (`demo_tools_statements.rs`).
 //!
 //! A test that needs a service from `make test` belongs in `tests/services.rs` or
 //! `tests/e2e.rs`, never here.
@@ -18,6 +19,7 @@
 mod support;
 
 mod hermetic {
+    mod architecture;
     mod auth_hardening;
     mod demo_tools_statements;
     mod events;

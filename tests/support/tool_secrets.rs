@@ -2,15 +2,15 @@
 //! (`{env: TOOL_SECRET_…}` in a catalog), set once, before `main`.
 //!
 //! The gateway reads such a variable with `std::env::var` when it calls the tool
-//! (`adapters::outbound_auth`), not through the lookup a test gives `Config::from_lookup`
-//! and `AppState::build`, so the value has to be in the real environment. Setting it from a
-//! test (`std::env::set_var`, behind a `Once`) was sound while each test file was a process
-//! of its own and only its own tests ran; in one binary the other tests' threads may be
-//! reading the environment at that moment (the AWS SDK's configuration, `Command::spawn`,
-//! and C code such as `getaddrinfo`, which Rust's environment lock does not cover). So every
-//! such variable is set here, from the process's initialiser list, before `main`: before the
-//! test harness or any test started a thread. Tests only read them, through
-//! [`assert_set`].
+//! (`gateway-adapters`' `outbound_auth`), not through the lookup a test gives
+//! `Config::from_lookup` and `wiring::start`, so the value has to be in the real
+//! environment. Setting it from a test (`std::env::set_var`, behind a `Once`) was sound
+//! while each test file was a process of its own and only its own tests ran; in one binary
+//! the other tests' threads may be reading the environment at that moment (the AWS SDK's
+//! configuration, `Command::spawn`, and C code such as `getaddrinfo`, which Rust's
+//! environment lock does not cover). So every such variable is set here, from the process's
+//! initialiser list, before `main`: before the test harness or any test started a thread.
+//! Tests only read them, through [`assert_set`].
 
 use super::upstreams::PY_KEY;
 
