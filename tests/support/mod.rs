@@ -34,8 +34,41 @@ pub fn required_env(name: &str) -> String {
         })
 }
 
-/// A port on 127.0.0.1 that nothing listens on right now (bound, then released).
+/// A port on 127.0.0.1 that nothing listens on now, for a process a test starts with it.
+///
+/// Not one the system picks (port 0): that port is free again once released, and until the
+/// process binds it the system may give it to anything else that asks for a port, another
+/// test's listener or any outgoing connection (a gateway once found its port taken that
+/// way). These ports lie below the system's ephemeral range, which it never hands out by
+/// itself, and this process gives each at most once; one found in use is passed over.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a throwaway port");
-    l.local_addr().expect("local address").port()
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let pool = below_ephemeral_ports();
+    // Each test process starts elsewhere in the pool: ports of a process that just ended
+    // may still be held by its children on their way out.
+    let start = std::process::id() as usize * 7919;
+    for _ in 0..pool.len() {
+        let i = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % pool.len();
+        let port = pool.start + i as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 in {pool:?}")
+}
+
+/// Up to 16384 ports just below the ephemeral range (Linux's
+/// `net.ipv4.ip_local_port_range`, 32768-60999 by default), never below 1024.
+fn below_ephemeral_ports() -> std::ops::Range<u16> {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let pool = low.saturating_sub(16384).max(1024)..low;
+    assert!(
+        pool.len() >= 1024,
+        "the ephemeral port range starts at {low}: too few ports below it for the tests"
+    );
+    pool
 }

@@ -91,7 +91,7 @@ pub async fn start_stub() -> Stub {
     }
 }
 
-/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+/// A port on 127.0.0.1 that nothing listens on (`support::free_port`).
 pub fn closed_port() -> u16 {
     crate::support::free_port()
 }
