@@ -1,9 +1,10 @@
-//! The edge's part of the audit trail: every `/mcp` request starts a record (time, request
-//! ids), the route fills in who called and what the MCP core did, and `finish` stamps the
-//! status and latency and writes it — awaited before the response leaves, so a Lambda
-//! frozen right after answering has lost nothing. A request dropped before it finished
-//! (the client went away: standalone mode cancels the work) is still recorded with what
-//! was known by then, reason `client_closed` and status 499.
+//! The edge's part of the audit trail: every `/mcp` request starts its facts (time, request
+//! ids), the route notes who called, how the request ended and lends the facts to the MCP
+//! core, and `finish` has `audit::assemble` make the record (with status and latency) and
+//! writes it — awaited before the response leaves, so a Lambda frozen right after
+//! answering has lost nothing. A request dropped before it finished (the client went away:
+//! standalone mode cancels the work) is still recorded with what was known by then, ending
+//! `ClientClosed` (reason `client_closed`, status 499).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,9 +13,9 @@ use axum::http::request::Parts;
 use axum::response::Response;
 
 use super::state::AppState;
-use crate::audit::{self, AuditRecord, AuditTrail, Verdict, variant_name};
-use crate::auth::AuthError;
-use crate::mcp::CallFacts;
+use crate::audit::{self, AuditRecord, AuditTrail, CallFacts, Ending, RequestFacts};
+use crate::auth::{AuthError, Principal};
+use crate::edge::errors::EdgeError;
 
 /// API Gateway's and Lambda's request ids, when the request came through them.
 pub(crate) fn aws_request_ids(parts: &Parts) -> (Option<String>, Option<String>) {
@@ -31,13 +32,11 @@ pub(crate) fn aws_request_ids(parts: &Parts) -> (Option<String>, Option<String>)
     (api, lambda)
 }
 
-/// One request's record in the making (`None` once written).
+/// One request's facts in the making (`None` once recorded).
 pub(crate) struct Pending {
-    record: Option<AuditRecord>,
-    /// Filled in by the MCP core as it goes.
-    pub facts: CallFacts,
-    /// The MCP core's error, if it answered with one.
-    pub failed: Option<String>,
+    request: Option<RequestFacts>,
+    /// How it ended, once it did (unset: the MCP core answered).
+    ending: Option<Ending>,
     started: Instant,
     trail: Arc<AuditTrail>,
 }
@@ -49,54 +48,55 @@ impl Pending {
     pub fn start(state: &AppState, parts: &Parts, request_id: &str) -> Self {
         let (api, lambda) = aws_request_ids(parts);
         Self {
-            record: Some(audit::base_record(request_id, api, lambda)),
-            facts: CallFacts::default(),
-            failed: None,
+            request: Some(RequestFacts::arrived(request_id, api, lambda)),
+            ending: None,
             started: Instant::now(),
             trail: Arc::clone(&state.audit),
         }
     }
 
-    pub fn record(&mut self) -> &mut AuditRecord {
-        self.record
+    fn request(&mut self) -> &mut RequestFacts {
+        self.request
             .as_mut()
             .expect("an audit record is written only once")
     }
 
-    /// A 401: which check failed.
+    /// The verified caller.
+    pub fn caller(&mut self, principal: &Arc<Principal>) {
+        self.request().caller = Some(Arc::clone(principal));
+    }
+
+    /// The caller was let through without the issuer's online revocation check.
+    pub fn revocation_unchecked(&mut self) {
+        self.request().revocation_unchecked = true;
+    }
+
+    /// What the MCP core notes as it goes.
+    pub fn call(&mut self) -> &mut CallFacts {
+        &mut self.request().call
+    }
+
+    /// A 401 (or 503): which check failed.
     pub fn unauthorized(&mut self, reason: &AuthError) {
-        let r = self.record();
-        r.decision = Verdict::Unauthorized;
-        r.reason = Some(variant_name(reason));
+        self.ending = Some(Ending::Unauthorized(reason.code()));
     }
 
     /// Refused at the HTTP level (media type, size, method) before the MCP core.
-    pub fn refused(&mut self, why: &impl std::fmt::Debug) {
-        let r = self.record();
-        r.decision = Verdict::Error;
-        r.reason = Some(variant_name(why));
+    pub fn refused(&mut self, why: &EdgeError) {
+        self.ending = Some(Ending::Refused(why.code()));
     }
 
-    fn stamp(&mut self, status: u16) -> Option<AuditRecord> {
-        let mut record = self.record.take()?;
-        // Only requests that reached the MCP core have facts (else: a 401 or a refusal).
-        if record.decision != Verdict::Unauthorized && record.reason.is_none() {
-            audit::set_facts(
-                &mut record,
-                std::mem::take(&mut self.facts),
-                self.failed.take(),
-            );
-        }
-        record.status = status;
-        record.gateway_us = self.started.elapsed().as_micros() as u64;
-        Some(record)
+    fn assemble(&mut self, ending: Ending, status: u16) -> Option<AuditRecord> {
+        let request = self.request.take()?;
+        let elapsed = self.started.elapsed();
+        Some(audit::assemble(request, ending, status, elapsed))
     }
 
-    /// Stamps status and latency, writes the record everywhere, then gives the response
-    /// back. The write runs as its own task, so a client that goes away mid-write does not
-    /// cut it short.
+    /// Has the record made, writes it everywhere, then gives the response back. The write
+    /// runs as its own task, so a client that goes away mid-write does not cut it short.
     pub async fn finish(mut self, resp: Response) -> Response {
-        if let Some(record) = self.stamp(resp.status().as_u16()) {
+        let ending = self.ending.take().unwrap_or(Ending::Answered);
+        if let Some(record) = self.assemble(ending, resp.status().as_u16()) {
             let trail = Arc::clone(&self.trail);
             if let Err(e) = tokio::spawn(async move { trail.record(record).await }).await {
                 tracing::error!(error = %e, "audit write task failed");
@@ -108,14 +108,9 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        let Some(mut record) = self.stamp(CLIENT_CLOSED) else {
+        let Some(record) = self.assemble(Ending::ClientClosed, CLIENT_CLOSED) else {
             return;
         };
-        // No answer went out, whatever was decided; before any decision it is an error.
-        if record.rule.is_none() {
-            record.decision = Verdict::Error;
-        }
-        record.reason = Some("client_closed".into());
         let trail = Arc::clone(&self.trail);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::mcp::jsonrpc::{self, ErrorObject, Id, code};
-use crate::mcp::protocol::SUPPORTED_VERSIONS;
+use crate::mcp::version::SUPPORTED_VERSIONS;
 use crate::mcp::{Era, Failure, McpError};
 
 /// HTTP-level refusals that happen before a message reaches the MCP core.
@@ -36,6 +36,25 @@ pub enum EdgeError {
     NotAcceptable,
     #[error("Not found")]
     NotFound,
+}
+
+impl EdgeError {
+    /// The stable code of an HTTP-level refusal: an audit record's `reason`. Stored data
+    /// that `gatewayctl audit` queries, so a code never changes once shipped, whatever the
+    /// variant is called.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized { .. } => "Unauthorized",
+            Self::AuthUnavailable => "AuthUnavailable",
+            Self::OriginNotAllowed => "OriginNotAllowed",
+            Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::PayloadTooLarge => "PayloadTooLarge",
+            Self::BodyUnreadable => "BodyUnreadable",
+            Self::UnsupportedMediaType => "UnsupportedMediaType",
+            Self::NotAcceptable => "NotAcceptable",
+            Self::NotFound => "NotFound",
+        }
+    }
 }
 
 /// A JSON response with the given status and body bytes.
@@ -216,4 +235,35 @@ pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// These strings are stored data (audit records in DynamoDB): never change one. They
+    /// are what the `Debug` variant names gave before codes were explicit.
+    #[test]
+    fn edge_error_codes_are_pinned() {
+        let codes = [
+            (
+                EdgeError::Unauthorized {
+                    resource_metadata: "https://gw/.well-known".into(),
+                    token_sent: true,
+                },
+                "Unauthorized",
+            ),
+            (EdgeError::AuthUnavailable, "AuthUnavailable"),
+            (EdgeError::OriginNotAllowed, "OriginNotAllowed"),
+            (EdgeError::MethodNotAllowed, "MethodNotAllowed"),
+            (EdgeError::PayloadTooLarge, "PayloadTooLarge"),
+            (EdgeError::BodyUnreadable, "BodyUnreadable"),
+            (EdgeError::UnsupportedMediaType, "UnsupportedMediaType"),
+            (EdgeError::NotAcceptable, "NotAcceptable"),
+            (EdgeError::NotFound, "NotFound"),
+        ];
+        for (error, code) in codes {
+            assert_eq!(error.code(), code, "{error:?}");
+        }
+    }
 }

@@ -69,7 +69,7 @@ pub(super) async fn other_method(State(state): State<Arc<AppState>>, req: Reques
     let mut audit = Pending::start(&state, &parts, &request_id);
     let resp = match authenticate(&state, &parts.headers, &request_id).await {
         Ok(v) => {
-            crate::audit::set_principal(audit.record(), &v.principal);
+            audit.caller(&v.principal);
             audit.refused(&EdgeError::MethodNotAllowed);
             EdgeError::MethodNotAllowed.into_response()
         }
@@ -146,9 +146,9 @@ async fn handle(
             return e.into_response();
         }
     };
-    crate::audit::set_principal(audit.record(), &verified.principal);
+    audit.caller(&verified.principal);
     if verified.revocation_unchecked {
-        audit.record().revocation_unchecked = Some(true);
+        audit.revocation_unchecked();
     }
     if let Err(e) = check_media(&parts.headers) {
         return refuse(audit, e);
@@ -180,12 +180,8 @@ async fn handle(
     };
     let result = state
         .mcp
-        .handle_with_facts(&bytes, &transport, &ctx, &mut audit.facts)
+        .handle_with_facts(&bytes, &transport, &ctx, audit.call())
         .await;
-    audit.failed = result
-        .as_ref()
-        .err()
-        .map(|f| crate::audit::variant_name(&f.error));
     match result {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED.into_response(),
         Ok(Outcome::Reply(body)) => json_response(StatusCode::OK, body),

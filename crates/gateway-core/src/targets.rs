@@ -54,6 +54,23 @@ pub enum TargetError {
     NotInvoked(String),
 }
 
+impl TargetError {
+    /// The stable code of this failure: an audit record's `targetError`. Stored data that
+    /// `gatewayctl audit` queries, so a code never changes once shipped, whatever the
+    /// variant is called; the detail (status text, upstream message) never goes in.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Timeout => "Timeout",
+            Self::Unreachable(_) => "Unreachable",
+            Self::Status(_) => "Status",
+            Self::TooLarge(_) => "TooLarge",
+            Self::BadResponse(_) => "BadResponse",
+            Self::Refused(_) => "Refused",
+            Self::NotInvoked(_) => "NotInvoked",
+        }
+    }
+}
+
 /// What the core calls a tool through: any target kind (the adapters' router picks the
 /// invoker for the tool's kind).
 #[async_trait]
@@ -248,5 +265,23 @@ mod tests {
         let f = rendered(&CallToolResult::failure("req-1"));
         assert_eq!(f["isError"], true);
         assert!(f["content"][0]["text"].as_str().unwrap().contains("req-1"));
+    }
+
+    /// These strings are stored data (audit records in DynamoDB): never change one. They
+    /// are what the `Debug` variant names gave before codes were explicit.
+    #[test]
+    fn target_error_codes_are_pinned() {
+        let codes = [
+            (TargetError::Timeout, "Timeout"),
+            (TargetError::Unreachable("dns".into()), "Unreachable"),
+            (TargetError::Status(502), "Status"),
+            (TargetError::TooLarge(1 << 20), "TooLarge"),
+            (TargetError::BadResponse("not JSON".into()), "BadResponse"),
+            (TargetError::Refused("Upstream".into()), "Refused"),
+            (TargetError::NotInvoked("KMS".into()), "NotInvoked"),
+        ];
+        for (error, code) in codes {
+            assert_eq!(error.code(), code, "{error:?}");
+        }
     }
 }

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use aws_lc_rs::digest;
 
-use super::head::{CheckedHead, check_heads};
 use super::record::AuditRecord;
 
 /// `prev` of the first record of a chain.
@@ -145,7 +144,7 @@ pub struct ChainReport {
 
 /// Checks digests and links of every chain among `records` (any order, any mix of
 /// instances), each from seq 0. Unkeyed: a rewrite with recomputed digests passes this;
-/// `verify_signed` is the check that catches it.
+/// `head::verify_signed` is the check that catches it.
 pub fn verify(records: &[AuditRecord]) -> Vec<ChainReport> {
     let mut chains: BTreeMap<&str, Vec<&AuditRecord>> = BTreeMap::new();
     for r in records {
@@ -164,47 +163,6 @@ pub fn verify(records: &[AuditRecord]) -> Vec<ChainReport> {
             }
         })
         .collect()
-}
-
-/// `verify`, plus each chain's start record and, when `signed`, its heads (whose MACs the
-/// caller checked): see `head::check_heads`. A chain with heads but no record left is
-/// reported too (every record deleted).
-pub fn verify_signed(
-    records: &[AuditRecord],
-    heads: &[CheckedHead],
-    signed: bool,
-) -> Vec<ChainReport> {
-    let mut reports = verify(records);
-    for h in heads {
-        if !reports.iter().any(|r| r.instance == h.head.instance) {
-            reports.push(ChainReport {
-                instance: h.head.instance.clone(),
-                records: 0,
-                problems: Vec::new(),
-                signed,
-                valid_heads: 0,
-            });
-        }
-    }
-    for report in &mut reports {
-        let mut rs: Vec<&AuditRecord> = records
-            .iter()
-            .filter(|r| r.instance == report.instance)
-            .collect();
-        rs.sort_by_key(|r| r.seq);
-        let mine: Vec<CheckedHead> = heads
-            .iter()
-            .filter(|h| h.head.instance == report.instance)
-            .cloned()
-            .collect();
-        report.signed = signed;
-        report.valid_heads = mine.iter().filter(|h| h.valid).count();
-        report
-            .problems
-            .extend(check_heads(&report.instance, &rs, &mine, signed));
-    }
-    reports.sort_by(|a, b| a.instance.cmp(&b.instance));
-    reports
 }
 
 fn verify_one(instance: &str, records: &[&AuditRecord]) -> Vec<ChainError> {

@@ -3,7 +3,8 @@
 //! and kept beside the records. Digests alone are unkeyed: whoever can write the table can
 //! rewrite a chain from record N on and recompute every digest. A signed head pins what
 //! the chain held at each flush, so such a rewrite, an overwritten record, a deleted one
-//! and a tail removed before a later head are all found by `check_heads`.
+//! and a tail removed before a later head are all found by `check_heads`, which
+//! `verify_signed` adds to the chain's own checks (`chain::verify`).
 //!
 //! What heads cannot show: records removed after the newest head together with every head
 //! that covered them. Against that (and a chain deleted whole) compare with the stdout copy
@@ -12,7 +13,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::chain::ChainError;
+use super::chain::{ChainError, ChainReport, verify};
 use super::record::AuditRecord;
 
 /// What `kind` says on the record that opens a chain.
@@ -124,10 +125,51 @@ pub fn check_heads(
     problems
 }
 
+/// `chain::verify`, plus each chain's start record and, when `signed`, its heads (whose MACs the
+/// caller checked): see `check_heads`. A chain with heads but no record left is
+/// reported too (every record deleted).
+pub fn verify_signed(
+    records: &[AuditRecord],
+    heads: &[CheckedHead],
+    signed: bool,
+) -> Vec<ChainReport> {
+    let mut reports = verify(records);
+    for h in heads {
+        if !reports.iter().any(|r| r.instance == h.head.instance) {
+            reports.push(ChainReport {
+                instance: h.head.instance.clone(),
+                records: 0,
+                problems: Vec::new(),
+                signed,
+                valid_heads: 0,
+            });
+        }
+    }
+    for report in &mut reports {
+        let mut rs: Vec<&AuditRecord> = records
+            .iter()
+            .filter(|r| r.instance == report.instance)
+            .collect();
+        rs.sort_by_key(|r| r.seq);
+        let mine: Vec<CheckedHead> = heads
+            .iter()
+            .filter(|h| h.head.instance == report.instance)
+            .cloned()
+            .collect();
+        report.signed = signed;
+        report.valid_heads = mine.iter().filter(|h| h.valid).count();
+        report
+            .problems
+            .extend(check_heads(&report.instance, &rs, &mine, signed));
+    }
+    reports.sort_by(|a, b| a.instance.cmp(&b.instance));
+    reports
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Chain;
+    use crate::audit::chain::Chain;
 
     fn chain(n: u64) -> Vec<AuditRecord> {
         let mut c = Chain::new("i");
@@ -164,78 +206,6 @@ mod tests {
         check_heads("i", &refs, heads, true)
     }
 
-    /// The trail itself: one start record first, every record covered by a head before it
-    /// returns, and the whole verifies; a failing signer leaves the records unsigned.
-    #[tokio::test]
-    async fn the_trail_opens_with_a_start_and_signs_heads_that_verify() {
-        use crate::audit::{AuditError, AuditSink, AuditTrail, verify_signed};
-        use async_trait::async_trait;
-        use std::sync::{Arc, Mutex};
-        #[derive(Default)]
-        struct Kept(Mutex<(Vec<AuditRecord>, Vec<SignedHead>)>);
-        #[async_trait]
-        impl AuditSink for Kept {
-            async fn write(&self, r: &AuditRecord) -> Result<(), AuditError> {
-                self.0.lock().unwrap().0.push(r.clone());
-                Ok(())
-            }
-            async fn write_head(&self, h: &SignedHead) -> Result<(), AuditError> {
-                self.0.lock().unwrap().1.push(h.clone());
-                Ok(())
-            }
-        }
-        struct Signer(bool);
-        #[async_trait]
-        impl HeadSigner for Signer {
-            async fn sign(&self, m: &[u8]) -> Result<(String, String, Vec<u8>), HeadSignError> {
-                match self.0 {
-                    true => Ok(("k".into(), "HMAC_SHA_256".into(), m.to_vec())),
-                    false => Err(HeadSignError("down".into())),
-                }
-            }
-        }
-        for works in [true, false] {
-            let kept = Arc::new(Kept::default());
-            let trail = AuditTrail::new("i", vec![Arc::clone(&kept) as _], None)
-                .with_signer(Some(Arc::new(Signer(works))));
-            let calls = (0..5).map(|_| trail.record(AuditRecord::default()));
-            futures_util::future::join_all(calls).await;
-            let (records, heads) = kept.0.lock().unwrap().clone();
-            assert_eq!(records.len(), 6);
-            assert_eq!(records.iter().filter(|r| r.kind.is_some()).count(), 1);
-            let start = records.iter().find(|r| r.seq == 0).unwrap();
-            assert_eq!(start.kind.as_deref(), Some(START_KIND));
-            // The fake MAC is the message: valid exactly when it is the head's message.
-            let checked: Vec<CheckedHead> = heads
-                .into_iter()
-                .map(|h| {
-                    use base64::Engine;
-                    let mac = base64::engine::general_purpose::STANDARD
-                        .decode(&h.mac)
-                        .unwrap();
-                    let valid = mac == h.message();
-                    CheckedHead { head: h, valid }
-                })
-                .collect();
-            let problems = &verify_signed(&records, &checked, true)[0].problems;
-            if works {
-                assert!(
-                    checked.iter().any(|h| h.head.seq == 5),
-                    "the newest is covered"
-                );
-                assert_eq!(problems, &[]);
-            } else {
-                assert!(checked.is_empty());
-                assert_eq!(
-                    problems,
-                    &[ChainError::Unsigned {
-                        instance: "i".into()
-                    }]
-                );
-            }
-        }
-    }
-
     #[test]
     fn a_whole_signed_chain_has_no_head_problem() {
         let rs = chain(4);
@@ -262,7 +232,7 @@ mod tests {
             c.link(&mut r);
             forged.push(r);
         }
-        assert_eq!(crate::audit::verify(&forged)[0].problems, []);
+        assert_eq!(verify(&forged)[0].problems, []);
         assert_eq!(
             check(&forged, &signed),
             [ChainError::Rechained {

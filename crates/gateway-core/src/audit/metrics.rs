@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::record::{AuditRecord, Verdict};
+use super::record::{AuditRecord, TARGET_FAILED, Verdict};
 
 /// Where the lines go and how they are named, with the metric declarations (`_aws`) of
 /// every kind of line serialized once: only the values change from request to request.
@@ -172,7 +172,7 @@ pub fn emf_line(settings: &MetricsSettings, record: &AuditRecord, cache: CacheCo
         denied: is(Verdict::Deny),
         unauthorized: is(Verdict::Unauthorized),
         errors: is(Verdict::Error),
-        target_errors: u64::from(record.target_outcome.as_deref() == Some("error")),
+        target_errors: u64::from(record.target_outcome.as_deref() == Some(TARGET_FAILED)),
         gateway_latency: record.gateway_us as f64 / 1000.0,
         target_latency: record.target_us.map(|us| us as f64 / 1000.0),
         token_cache_hits: cache.token_hits,

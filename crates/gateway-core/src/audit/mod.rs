@@ -2,8 +2,15 @@
 //! bad token, errored), written to every configured sink before the response goes out, and
 //! one CloudWatch EMF metrics line beside it. Pure: sinks (stdout, DynamoDB) are adapters
 //! behind `AuditSink` and `MetricsSink`.
+//!
+//! Records are made in one place, `assemble`, from the facts the edge and the MCP core note
+//! (`facts`). The MCP core depends on this module for those facts; nothing here depends on
+//! the MCP core. Within it, files depend one way: all on `record`, `head` on `chain`,
+//! `assemble` on `facts`, and this file (the trail) on them all.
 
+pub mod assemble;
 pub mod chain;
+pub mod facts;
 pub mod head;
 pub mod metrics;
 pub mod record;
@@ -12,16 +19,16 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-pub use chain::{
-    Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify, verify_signed,
+pub use assemble::{assemble, base_record};
+pub use chain::{Chain, ChainError, ChainReport, GENESIS, record_digest, sha256_hex, verify};
+pub use facts::{Arguments, CallFacts, Ending, RequestFacts, TargetAnswer, TargetCall};
+pub use head::{
+    CheckedHead, HeadSignError, HeadSigner, START_KIND, SignedHead, head_message, verify_signed,
 };
-pub use head::{CheckedHead, HeadSignError, HeadSigner, START_KIND, SignedHead, head_message};
 pub use metrics::{CacheCounts, MetricsSettings, emf_line};
-pub use record::{AuditRecord, Verdict, civil_from_days, now_ms, rfc3339_ms, variant_name};
-
-use crate::auth::Principal;
-use crate::mcp::CallFacts;
-use crate::policy::{Decision, Rule};
+pub use record::{
+    AuditRecord, TARGET_FAILED, TARGET_OK, Verdict, civil_from_days, now_ms, rfc3339_ms,
+};
 
 /// Why a sink could not keep a record. The text is for the log.
 #[derive(Debug, thiserror::Error)]
@@ -189,188 +196,77 @@ impl AuditTrail {
     }
 }
 
-/// A record's request part, before the caller and the dispatcher's facts fill it in.
-pub fn base_record(
-    request_id: &str,
-    api_request_id: Option<String>,
-    lambda_request_id: Option<String>,
-) -> AuditRecord {
-    let time_ms = now_ms();
-    AuditRecord {
-        time: rfc3339_ms(time_ms),
-        time_ms,
-        request_id: request_id.to_owned(),
-        api_request_id,
-        lambda_request_id,
-        ..AuditRecord::default()
-    }
-}
-
-/// Names the verified caller: issuer, subject, username, client id, groups.
-pub fn set_principal(record: &mut AuditRecord, p: &Principal) {
-    record.issuer = Some(p.issuer.clone());
-    record.subject = Some(p.subject.clone());
-    record.username = Some(p.username.clone()).filter(|u| !u.is_empty());
-    record.client_id = p.client_id.clone();
-    record.groups = Some(p.groups.clone());
-}
-
-/// The dispatcher's facts: method, tool, the decision and its rule, the target and how it
-/// did, the arguments' digest (and values where configured). `failed` says whether the MCP
-/// core answered with an error.
-pub fn set_facts(record: &mut AuditRecord, facts: CallFacts, failed: Option<String>) {
-    record.method = facts.method;
-    record.protocol_version = facts.protocol_version.map(str::to_owned);
-    record.tool = facts.tool;
-    record.arguments_sha256 = facts.arguments_sha256;
-    record.arguments = facts.arguments;
-    record.target_kind = facts.target_kind;
-    record.target = facts.target;
-    record.target_us = facts.target_latency.map(|d| d.as_micros() as u64);
-    if record.target_us.is_some() {
-        record.target_outcome = Some(
-            if facts.target_error.is_some() {
-                "error"
-            } else {
-                "ok"
-            }
-            .into(),
-        );
-        record.target_error = facts.target_error;
-    }
-    let rule = match &facts.decision {
-        Some(Decision::Allow { rule }) => {
-            record.decision = Verdict::Allow;
-            Some(rule)
-        }
-        Some(Decision::Deny { rule }) => {
-            record.decision = Verdict::Deny;
-            record.reason = Some(
-                match rule {
-                    Rule::Deny { .. } => "deny_rule",
-                    Rule::UnknownTool => "unknown_tool",
-                    _ => "default_deny",
-                }
-                .into(),
-            );
-            Some(rule)
-        }
-        Some(Decision::NeedsScopes { rule, .. }) => {
-            record.decision = Verdict::Deny;
-            record.reason = Some("insufficient_scope".into());
-            Some(rule)
-        }
-        None => {
-            record.decision = if failed.is_some() {
-                Verdict::Error
-            } else {
-                Verdict::Allow
-            };
-            record.reason = failed;
-            None
-        }
-    };
-    if let Some(rule) = rule {
-        record.rule = Some(rule.to_string());
-        if let Rule::Allow { group, version, .. } | Rule::Deny { group, version, .. } = rule {
-            record.policy_group = Some(group.clone());
-            record.policy_version = *version;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    fn with(facts: CallFacts, failed: Option<&str>) -> AuditRecord {
-        let mut r = AuditRecord::default();
-        set_facts(&mut r, facts, failed.map(str::to_owned));
-        r
-    }
-
-    fn decided(decision: Decision) -> CallFacts {
-        CallFacts {
-            method: Some("tools/call".into()),
-            tool: Some("echo".into()),
-            decision: Some(decision),
-            ..CallFacts::default()
+    /// The trail itself: one start record first, every record covered by a head before it
+    /// returns, and the whole verifies; a failing signer leaves the records unsigned.
+    #[tokio::test]
+    async fn the_trail_opens_with_a_start_and_signs_heads_that_verify() {
+        use std::sync::Mutex;
+        #[derive(Default)]
+        struct Kept(Mutex<(Vec<AuditRecord>, Vec<SignedHead>)>);
+        #[async_trait]
+        impl AuditSink for Kept {
+            async fn write(&self, r: &AuditRecord) -> Result<(), AuditError> {
+                self.0.lock().unwrap().0.push(r.clone());
+                Ok(())
+            }
+            async fn write_head(&self, h: &SignedHead) -> Result<(), AuditError> {
+                self.0.lock().unwrap().1.push(h.clone());
+                Ok(())
+            }
         }
-    }
-
-    #[test]
-    fn an_allowed_call_names_its_rule_policy_version_and_target() {
-        let rule = Rule::Allow {
-            group: "engineering".into(),
-            pattern: "ec*".into(),
-            version: Some(4),
-        };
-        let mut facts = decided(Decision::Allow { rule });
-        facts.target_kind = Some("http".into());
-        facts.target_latency = Some(Duration::from_micros(1500));
-        let r = with(facts.clone(), None);
-        assert_eq!(r.decision, Verdict::Allow);
-        assert_eq!(r.reason, None);
-        assert_eq!(r.policy_group.as_deref(), Some("engineering"));
-        assert_eq!(r.policy_version, Some(4));
-        assert!(r.rule.unwrap().contains("\"ec*\""));
-        assert_eq!(r.target_us, Some(1500));
-        assert_eq!(r.target_outcome.as_deref(), Some("ok"));
-        facts.target_error = Some("Timeout".into());
-        let r = with(facts, None);
-        assert_eq!(r.decision, Verdict::Allow);
-        assert_eq!(r.target_outcome.as_deref(), Some("error"));
-        assert_eq!(r.target_error.as_deref(), Some("Timeout"));
-    }
-
-    #[test]
-    fn denials_say_why() {
-        let deny = |rule| with(decided(Decision::Deny { rule }), Some("UnknownTool"));
-        let r = deny(Rule::Deny {
-            group: "finance".into(),
-            pattern: "*".into(),
-            version: Some(2),
-        });
-        assert_eq!(
-            (r.decision, r.reason.as_deref()),
-            (Verdict::Deny, Some("deny_rule"))
-        );
-        assert_eq!(r.policy_version, Some(2));
-        let r = deny(Rule::DefaultDeny);
-        assert_eq!(r.reason.as_deref(), Some("default_deny"));
-        assert_eq!(r.policy_group, None);
-        assert_eq!(
-            deny(Rule::UnknownTool).reason.as_deref(),
-            Some("unknown_tool")
-        );
-        let r = with(
-            decided(Decision::NeedsScopes {
-                required: vec!["tools:write".into()],
-                rule: Rule::DefaultDeny,
-            }),
-            Some("InsufficientScope"),
-        );
-        assert_eq!(
-            (r.decision, r.reason.as_deref()),
-            (Verdict::Deny, Some("insufficient_scope"))
-        );
-    }
-
-    #[test]
-    fn without_a_decision_an_error_is_an_error_and_the_rest_allowed() {
-        let r = with(CallFacts::default(), Some("Parse"));
-        assert_eq!(
-            (r.decision, r.reason.as_deref()),
-            (Verdict::Error, Some("Parse"))
-        );
-        let listed = CallFacts {
-            method: Some("tools/list".into()),
-            ..CallFacts::default()
-        };
-        let r = with(listed, None);
-        assert_eq!(r.decision, Verdict::Allow);
-        assert_eq!(r.method.as_deref(), Some("tools/list"));
-        assert_eq!(r.target_outcome, None);
+        struct Signer(bool);
+        #[async_trait]
+        impl HeadSigner for Signer {
+            async fn sign(&self, m: &[u8]) -> Result<(String, String, Vec<u8>), HeadSignError> {
+                match self.0 {
+                    true => Ok(("k".into(), "HMAC_SHA_256".into(), m.to_vec())),
+                    false => Err(HeadSignError("down".into())),
+                }
+            }
+        }
+        for works in [true, false] {
+            let kept = Arc::new(Kept::default());
+            let trail = AuditTrail::new("i", vec![Arc::clone(&kept) as _], None)
+                .with_signer(Some(Arc::new(Signer(works))));
+            let calls = (0..5).map(|_| trail.record(AuditRecord::default()));
+            futures_util::future::join_all(calls).await;
+            let (records, heads) = kept.0.lock().unwrap().clone();
+            assert_eq!(records.len(), 6);
+            assert_eq!(records.iter().filter(|r| r.kind.is_some()).count(), 1);
+            let start = records.iter().find(|r| r.seq == 0).unwrap();
+            assert_eq!(start.kind.as_deref(), Some(START_KIND));
+            // The fake MAC is the message: valid exactly when it is the head's message.
+            let checked: Vec<CheckedHead> = heads
+                .into_iter()
+                .map(|h| {
+                    use base64::Engine;
+                    let mac = base64::engine::general_purpose::STANDARD
+                        .decode(&h.mac)
+                        .unwrap();
+                    let valid = mac == h.message();
+                    CheckedHead { head: h, valid }
+                })
+                .collect();
+            let problems = &verify_signed(&records, &checked, true)[0].problems;
+            if works {
+                assert!(
+                    checked.iter().any(|h| h.head.seq == 5),
+                    "the newest is covered"
+                );
+                assert_eq!(problems, &[]);
+            } else {
+                assert!(checked.is_empty());
+                assert_eq!(
+                    problems,
+                    &[ChainError::Unsigned {
+                        instance: "i".into()
+                    }]
+                );
+            }
+        }
     }
 }

@@ -4,18 +4,22 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What became of the request.
+/// What became of the request. Each name is spelt out (not derived from the variant) since
+/// it is stored data: renaming a variant must not change what records say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Authenticated and allowed (the target may still have failed: see `targetOutcome`).
     #[default]
+    #[serde(rename = "allow")]
     Allow,
     /// Refused by policy (a deny rule, default deny, an unknown tool, a missing scope).
+    #[serde(rename = "deny")]
     Deny,
     /// Refused for a missing or bad token (401).
+    #[serde(rename = "unauthorized")]
     Unauthorized,
     /// Refused before any decision: malformed request, policies unavailable, …
+    #[serde(rename = "error")]
     Error,
 }
 
@@ -29,6 +33,11 @@ impl Verdict {
         }
     }
 }
+
+/// `targetOutcome` of a target that answered usefully, and of one that failed. Stored data:
+/// never change either.
+pub const TARGET_OK: &str = "ok";
+pub const TARGET_FAILED: &str = "error";
 
 /// One audit record. Field order is the serialization order, which the chain digest
 /// covers: change it only with a new chain format.
@@ -155,28 +164,6 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The variant name of an error's `Debug` form (`UnknownKid("…")` -> `UnknownKid`): a
-/// stable, detail-free reason that needs no list of variants to keep in step. A variant
-/// wrapping another enum's variant names both (`Revoked(User)` -> `Revoked.User`), so the
-/// kind of a revocation survives; wrapped text and numbers never appear.
-pub fn variant_name(debug: &impl std::fmt::Debug) -> String {
-    let s = format!("{debug:?}");
-    let ident = |t: &str| -> String {
-        t.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect()
-    };
-    let outer = ident(&s);
-    let inner = s[outer.len()..]
-        .strip_prefix('(')
-        .map(ident)
-        .filter(|i| i.starts_with(|c: char| c.is_ascii_uppercase()));
-    match inner {
-        Some(inner) => format!("{outer}.{inner}"),
-        None => outer,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,31 +175,24 @@ mod tests {
         assert_eq!(rfc3339_ms(1_795_780_800_999), "2026-11-27T12:00:00.999Z");
     }
 
+    /// Stored data: never change one.
     #[test]
-    fn reasons_are_variant_names_without_detail() {
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        enum E {
-            UnknownKid(String),
-            Expired,
-            Status(u16),
+    fn verdicts_are_pinned() {
+        for (verdict, name) in [
+            (Verdict::Allow, "allow"),
+            (Verdict::Deny, "deny"),
+            (Verdict::Unauthorized, "unauthorized"),
+            (Verdict::Error, "error"),
+        ] {
+            assert_eq!(verdict.as_str(), name);
+            assert_eq!(
+                serde_json::to_string(&verdict).unwrap(),
+                format!("\"{name}\"")
+            );
+            assert_eq!(
+                serde_json::from_str::<Verdict>(&format!("\"{name}\"")).unwrap(),
+                verdict
+            );
         }
-        assert_eq!(
-            variant_name(&E::UnknownKid("https://x".into())),
-            "UnknownKid"
-        );
-        assert_eq!(variant_name(&E::Expired), "Expired");
-        assert_eq!(variant_name(&E::Status(502)), "Status");
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        enum Kind {
-            User,
-        }
-        #[derive(Debug)]
-        #[allow(dead_code)]
-        enum Outer {
-            Revoked(Kind),
-        }
-        assert_eq!(variant_name(&Outer::Revoked(Kind::User)), "Revoked.User");
     }
 }

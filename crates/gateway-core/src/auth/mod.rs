@@ -18,6 +18,8 @@ pub use keystore::{FetchError, JwksFetcher};
 pub use registered::{RegisteredClientSource, RegisteredClients};
 pub use verifier::Verifier;
 
+use revocation::Revoked;
+
 /// Who called: what a verified token says, for policy and audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -85,4 +87,103 @@ pub enum AuthError {
     /// Verified, but revoked since (or its revocation status cannot be known).
     #[error("token refused: {0}")]
     Revoked(revocation::Revoked),
+}
+
+impl AuthError {
+    /// The stable code of this refusal: an audit record's `reason` and the `AuthFailure`
+    /// metric dimension. Stored data that `gatewayctl audit` and dashboards query, so a code
+    /// never changes once shipped, whatever the variant is called; a new variant gets a new
+    /// code. No detail (issuer, claim name) ever goes in. A revocation names its kind too.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing => "Missing",
+            Self::BadScheme => "BadScheme",
+            Self::TooLarge => "TooLarge",
+            Self::Malformed(_) => "Malformed",
+            Self::Algorithm => "Algorithm",
+            Self::ForbiddenHeader(_) => "ForbiddenHeader",
+            Self::MissingKid => "MissingKid",
+            Self::UnknownKid(_) => "UnknownKid",
+            Self::NoKeys(_) => "NoKeys",
+            Self::KeyMismatch => "KeyMismatch",
+            Self::BadSignature => "BadSignature",
+            Self::UnknownIssuer => "UnknownIssuer",
+            Self::BadExp => "BadExp",
+            Self::Expired => "Expired",
+            Self::NotYetValid => "NotYetValid",
+            Self::IssuedInFuture => "IssuedInFuture",
+            Self::Audience => "Audience",
+            Self::Client => "Client",
+            Self::TokenUse => "TokenUse",
+            Self::TokenType => "TokenType",
+            Self::Claim(_) => "Claim",
+            Self::Revoked(Revoked::User) => "Revoked.User",
+            Self::Revoked(Revoked::Token) => "Revoked.Token",
+            Self::Revoked(Revoked::Client) => "Revoked.Client",
+            Self::Revoked(Revoked::SignedOut) => "Revoked.SignedOut",
+            Self::Revoked(Revoked::Disabled) => "Revoked.Disabled",
+            Self::Revoked(Revoked::UserGone) => "Revoked.UserGone",
+            Self::Revoked(Revoked::Inactive) => "Revoked.Inactive",
+            Self::Revoked(Revoked::DenyListUnavailable) => "Revoked.DenyListUnavailable",
+            Self::Revoked(Revoked::CheckUnavailable) => "Revoked.CheckUnavailable",
+            Self::Revoked(Revoked::IntrospectionLimited) => "Revoked.IntrospectionLimited",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// These strings are stored data (audit records in DynamoDB, metric dimensions):
+    /// never change one. They are what the `Debug` variant names gave before codes were
+    /// explicit, so records written then and now read alike.
+    #[test]
+    fn auth_failure_codes_are_pinned() {
+        let codes = [
+            (AuthError::Missing, "Missing"),
+            (AuthError::BadScheme, "BadScheme"),
+            (AuthError::TooLarge, "TooLarge"),
+            (AuthError::Malformed("segments"), "Malformed"),
+            (AuthError::Algorithm, "Algorithm"),
+            (AuthError::ForbiddenHeader("jku"), "ForbiddenHeader"),
+            (AuthError::MissingKid, "MissingKid"),
+            (AuthError::UnknownKid("https://idp".into()), "UnknownKid"),
+            (AuthError::NoKeys("https://idp".into()), "NoKeys"),
+            (AuthError::KeyMismatch, "KeyMismatch"),
+            (AuthError::BadSignature, "BadSignature"),
+            (AuthError::UnknownIssuer, "UnknownIssuer"),
+            (AuthError::BadExp, "BadExp"),
+            (AuthError::Expired, "Expired"),
+            (AuthError::NotYetValid, "NotYetValid"),
+            (AuthError::IssuedInFuture, "IssuedInFuture"),
+            (AuthError::Audience, "Audience"),
+            (AuthError::Client, "Client"),
+            (AuthError::TokenUse, "TokenUse"),
+            (AuthError::TokenType, "TokenType"),
+            (AuthError::Claim("sub"), "Claim"),
+            (AuthError::Revoked(Revoked::User), "Revoked.User"),
+            (AuthError::Revoked(Revoked::Token), "Revoked.Token"),
+            (AuthError::Revoked(Revoked::Client), "Revoked.Client"),
+            (AuthError::Revoked(Revoked::SignedOut), "Revoked.SignedOut"),
+            (AuthError::Revoked(Revoked::Disabled), "Revoked.Disabled"),
+            (AuthError::Revoked(Revoked::UserGone), "Revoked.UserGone"),
+            (AuthError::Revoked(Revoked::Inactive), "Revoked.Inactive"),
+            (
+                AuthError::Revoked(Revoked::DenyListUnavailable),
+                "Revoked.DenyListUnavailable",
+            ),
+            (
+                AuthError::Revoked(Revoked::CheckUnavailable),
+                "Revoked.CheckUnavailable",
+            ),
+            (
+                AuthError::Revoked(Revoked::IntrospectionLimited),
+                "Revoked.IntrospectionLimited",
+            ),
+        ];
+        for (error, code) in codes {
+            assert_eq!(error.code(), code, "{error:?}");
+        }
+    }
 }

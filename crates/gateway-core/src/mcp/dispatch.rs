@@ -6,18 +6,19 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 
 use super::error::McpError;
-use super::facts::CallFacts;
 use super::jsonrpc::{self, Id, Incoming};
 use super::messages::{CallParams, InitializeParams, ListParams, MetaParams, RequestMeta, typed};
 use super::messages::{
     DiscoverResult, EmptyResult, Implementation, InitializeResult, ListToolsResult, ResultMeta,
     capabilities,
 };
-use super::protocol::{self, Era, SUPPORTED_VERSIONS, TransportHeaders, Version};
+use super::protocol::{self, TransportHeaders};
+use super::version::{Era, SUPPORTED_VERSIONS, Version};
+use crate::audit::{Arguments, CallFacts, TargetAnswer, TargetCall};
 use crate::auth::Principal;
 use crate::identity::{IdentityClaims, IdentitySigner};
 use crate::policy::{Caller, Decision, SnapshotStore};
-use crate::targets::{CallToolResult, ToolCall, ToolInvoker};
+use crate::targets::{CallToolResult, TargetError, ToolCall, ToolInvoker};
 
 /// How the server presents itself.
 #[derive(Debug, Clone)]
@@ -113,6 +114,18 @@ impl McpService {
     /// Handles one HTTP body and notes what happened in `facts`, for the audit trail. The
     /// caller owns them, so even a request dropped half-way keeps what was decided.
     pub async fn handle_with_facts(
+        &self,
+        body: &[u8],
+        headers: &TransportHeaders<'_>,
+        ctx: &CallContext,
+        facts: &mut CallFacts,
+    ) -> Result<Outcome, Failure> {
+        let result = self.message(body, headers, ctx, facts).await;
+        facts.error = result.as_ref().err().map(|f| f.error.code());
+        result
+    }
+
+    async fn message(
         &self,
         body: &[u8],
         headers: &TransportHeaders<'_>,
@@ -270,10 +283,13 @@ impl McpService {
             }
             None => empty_object(),
         };
-        facts.arguments_sha256 = Some(crate::audit::sha256_hex(arguments.get().as_bytes()));
-        if self.recorded_arguments.contains(p.name.as_ref()) {
-            facts.arguments = Some(arguments.get().to_owned());
-        }
+        facts.arguments = Some(Arguments {
+            sha256: crate::audit::sha256_hex(arguments.get().as_bytes()),
+            recorded: self
+                .recorded_arguments
+                .contains(p.name.as_ref())
+                .then(|| arguments.get().to_owned()),
+        });
         let snapshot = self.snapshot(ctx).await?;
         let unknown = || McpError::UnknownTool(p.name.chars().take(128).collect());
         // A denied tool and a missing one get the same answer: existence is not revealed.
@@ -311,8 +327,11 @@ impl McpService {
         // Audit records and logs name the target without its query: an API that takes its
         // key as a query parameter would otherwise put it in the trail.
         let logged_target = claims.aud.split('?').next().unwrap_or_default().to_owned();
-        facts.target = Some(logged_target.clone());
-        facts.target_kind = Some(tool.def.target.kind().to_owned());
+        let target = facts.target.insert(TargetCall {
+            kind: tool.def.target.kind(),
+            name: logged_target.clone(),
+            answer: None,
+        });
         let started = std::time::Instant::now();
         let outcome = match self.identity.sign(&claims).await {
             Ok(identity) => {
@@ -327,17 +346,21 @@ impl McpService {
                 match ctx.deadline {
                     Some(at) => tokio::time::timeout_at(at.into(), invoke)
                         .await
-                        .unwrap_or(Err(crate::targets::TargetError::Timeout)),
+                        .unwrap_or(Err(TargetError::Timeout)),
                     None => invoke.await,
                 }
             }
-            Err(e) => Err(crate::targets::TargetError::NotInvoked(e.to_string())),
+            Err(e) => Err(TargetError::NotInvoked(e.to_string())),
         };
-        facts.target_latency = Some(started.elapsed());
-        let result = match outcome.and_then(|output| CallToolResult::success(tool, output)) {
+        let latency = started.elapsed();
+        let result = outcome.and_then(|output| CallToolResult::success(tool, output));
+        target.answer = Some(TargetAnswer {
+            latency,
+            error: result.as_ref().err().map(TargetError::code),
+        });
+        let result = match result {
             Ok(result) => result,
             Err(e) => {
-                facts.target_error = Some(crate::audit::variant_name(&e));
                 // The one log line of a failed call: the target's name and the detail stay
                 // here; the client sees a generic message and the request id.
                 tracing::warn!(tool = %p.name, request_id = %ctx.request_id, target_kind = tool.def.target.kind(), target = %logged_target, error = %e, "tool target failed");

@@ -4,13 +4,13 @@
 
 pub mod dispatch;
 pub mod error;
-pub mod facts;
 pub mod jsonrpc;
 mod messages;
 pub mod protocol;
 pub mod sse;
+pub mod version;
 
 pub use dispatch::{CallContext, Failure, McpService, Outcome, ServerInfo};
 pub use error::McpError;
-pub use facts::CallFacts;
-pub use protocol::{Era, TransportHeaders, Version};
+pub use protocol::TransportHeaders;
+pub use version::{Era, Version};

@@ -80,6 +80,31 @@ impl Decision {
     pub fn visible(&self) -> bool {
         !matches!(self, Decision::Deny { .. })
     }
+
+    /// The rule that decided.
+    pub fn rule(&self) -> &Rule {
+        match self {
+            Decision::Allow { rule }
+            | Decision::Deny { rule }
+            | Decision::NeedsScopes { rule, .. } => rule,
+        }
+    }
+
+    /// The stable code of a refusal: an audit record's `reason` and the `DenyReason` metric
+    /// dimension; `None` for an allow. Stored data that `gatewayctl audit` and dashboards
+    /// query, so a code never changes once shipped, whatever the variants are called.
+    pub fn reason_code(&self) -> Option<&'static str> {
+        match self {
+            Decision::Allow { .. } => None,
+            Decision::NeedsScopes { .. } => Some("insufficient_scope"),
+            Decision::Deny { rule } => Some(match rule {
+                Rule::Deny { .. } => "deny_rule",
+                Rule::UnknownTool => "unknown_tool",
+                // An allow rule never denies; were it to, it is no rule that denies.
+                Rule::DefaultDeny | Rule::Allow { .. } => "default_deny",
+            }),
+        }
+    }
 }
 
 /// The policies that apply to one caller, resolved once per request.
@@ -249,5 +274,44 @@ mod tests {
         assert!(
             matches!(c.decide("crm_read"), Decision::NeedsScopes { required, .. } if required == ["crm:read"])
         );
+    }
+
+    /// These strings are stored data (audit records in DynamoDB, metric dimensions):
+    /// never change one.
+    #[test]
+    fn refusal_codes_are_pinned() {
+        let rule = |allow: bool| {
+            let (group, pattern, version) = ("eng".into(), "e*".into(), Some(1));
+            match allow {
+                true => Rule::Allow {
+                    group,
+                    pattern,
+                    version,
+                },
+                false => Rule::Deny {
+                    group,
+                    pattern,
+                    version,
+                },
+            }
+        };
+        let deny = |rule| Decision::Deny { rule };
+        let codes = [
+            (Decision::Allow { rule: rule(true) }, None),
+            (
+                Decision::NeedsScopes {
+                    required: vec!["crm:write".into()],
+                    rule: rule(true),
+                },
+                Some("insufficient_scope"),
+            ),
+            (deny(rule(false)), Some("deny_rule")),
+            (deny(Rule::UnknownTool), Some("unknown_tool")),
+            (deny(Rule::DefaultDeny), Some("default_deny")),
+            (deny(rule(true)), Some("default_deny")),
+        ];
+        for (decision, code) in codes {
+            assert_eq!(decision.reason_code(), code, "{decision:?}");
+        }
     }
 }
