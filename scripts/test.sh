@@ -14,7 +14,8 @@ setup_python
 setup_node
 
 # TEST_ARGS (development only, never set by CI): run just these `cargo test` arguments, e.g.
-# TEST_ARGS="--test e2e_oauth", with the same services, skipping the lints.
+# TEST_ARGS="--test e2e e2e_oauth::" (one of the binaries tests/hermetic.rs, services.rs and
+# e2e.rs, and a filter on the test path), with the same services, skipping the lints.
 TEST_ARGS=${TEST_ARGS:-}
 if [ -z "$TEST_ARGS" ]; then
   say "cargo fmt --check"
@@ -44,9 +45,9 @@ WATCH_PORT=$(free_port)
 start_oidc "http://127.0.0.1:$WATCH_PORT/lambda-url/mcp-oauth-gateway/mcp"
 
 # The gateway under watch reads its policies and tools from moto's DynamoDB, seeded with the
-# demo organisation, whose tools include an upstream MCP server's (tests/gatewayctl/ uses
-# tables of its own), plus tests/fixtures/watch-targets.yaml: tools of every target kind
-# that fail or time out, for tests/e2e_targets.rs.
+# demo organisation, whose tools include an upstream MCP server's (tests/services/gatewayctl/
+# uses tables of its own), plus tests/fixtures/watch-targets.yaml: tools of every target kind
+# that fail or time out, for tests/e2e/e2e_targets.rs.
 start_everything
 seed_policies "$WATCH_PORT"
 DEMO_TOOLS_URL="http://127.0.0.1:$WATCH_PORT/lambda-url/demo-tools" \
@@ -57,10 +58,12 @@ gateway_auth_env "$WATCH_PORT"
 start_watch "$WATCH_PORT"
 
 # start_watch exported MCP_WATCH_URL and MCP_WATCH_INVOKE_URL (watch's Lambda Invoke API,
-# where tests/lambda_targets.rs points a standalone gateway's AWS_ENDPOINT_URL_LAMBDA).
+# where tests/services/lambda_targets.rs points a standalone gateway's
+# AWS_ENDPOINT_URL_LAMBDA).
 export MCP_E2E_PYTHON="$VENV/bin/python"
 export MCP_E2E_NODE="$(command -v node)"
-# tests/policy_dynamodb/ starts private moto instances (to take DynamoDB down mid-run).
+# tests/services/policy_dynamodb/ starts private moto instances (to take DynamoDB down
+# mid-run).
 export MCP_E2E_MOTO_SERVER="$VENV/bin/moto_server"
 
 say "cargo test"

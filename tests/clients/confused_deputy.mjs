@@ -18,7 +18,7 @@
 // 5. The attacker approves its own client in its own browser and sends the victim the IdP
 //    link the gateway gave it (the relay state inside): the IdP answers the victim's browser
 //    at once, but the callback needs the flow cookie of the browser that approved.
-// Prints one JSON report; the Rust test (tests/e2e_oauth/attacks.rs) asserts on it.
+// Prints one JSON report; the Rust test (tests/e2e/e2e_oauth/attacks.rs) asserts on it.
 import { createHash, randomBytes } from 'node:crypto';
 import { signIn } from './oauth_browser.mjs';
 

@@ -141,7 +141,7 @@ function buildProvider(issuer) {
   // Like most hosted IdPs, a returning user who consented once is not asked again: the
   // library's default asks native clients every time (native_client_prompt). Without that
   // check a signed-in browser is answered at once, which is what makes a relay without its
-  // own consent page a confused deputy (tests/e2e_oauth/attacks.rs).
+  // own consent page a confused deputy (tests/e2e/e2e_oauth/attacks.rs).
   const policy = interactionPolicy.base();
   policy.get('consent').checks.remove('native_client_prompt');
   const provider = new Provider(issuer, {

@@ -1,4 +1,4 @@
-//! For `tests/audit/` (included with `#[path]`): HTTP targets that keep every request
+//! For `tests/services/audit/` and `log_secrets.rs`: HTTP targets that keep every request
 //! they get (`/echo`, `/fail`, `/hang`), the gateway binary with its stdout and stderr kept
 //! line by line (killed when dropped), `POST /mcp` helpers, waiting for JSON lines, and
 //! running `gatewayctl`.

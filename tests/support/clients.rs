@@ -1,19 +1,18 @@
-//! Shared by `tests/e2e_clients.rs` and `tests/e2e_targets.rs` (included with `#[path]`):
-//! required environment, spawned servers killed on drop, real tokens (a Cognito access
-//! token from moto through scripts/cognito.py, an OIDC access token from the local
-//! provider), and running the client scripts in tests/clients/.
-#![allow(dead_code)]
+//! For the tests that drive spawned servers and real clients (most of `tests/e2e/`, and
+//! `standalone_server.rs`, `demo_tools_statements.rs`, `audit_lambda.rs`): required
+//! environment, spawned servers killed on drop, real tokens (a Cognito access token from
+//! moto through scripts/cognito.py, an OIDC access token from the local provider), and
+//! running the client scripts in tests/clients/.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the suite with `make test`, which installs and starts what it needs")
-    })
-}
+// The whole tree's helpers (support/mod.rs), under this module's name too; a binary
+// that takes neither from here is no mistake.
+#[allow(unused_imports)]
+pub use super::{free_port, required_env};
 
 /// A spawned server, killed when dropped. What it prints after its address (the gateway's
 /// audit records) is kept line by line.
@@ -157,11 +156,6 @@ pub async fn register_resource(resource: &str) {
         .expect("register the resource")
         .status();
     assert!(status.is_success(), "{status}");
-}
-
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a throwaway port");
-    l.local_addr().unwrap().port()
 }
 
 pub fn client(program: &str, args: &[&str]) -> std::process::Output {

@@ -1,7 +1,6 @@
-//! Helpers for `tests/gatewayctl/`: running the real `gatewayctl` binary against moto's
-//! DynamoDB (`AWS_ENDPOINT_URL`) with dummy credentials, fresh tables and scratch files, and
-//! reading its JSON answers.
-#![allow(dead_code)]
+//! For `tests/services/gatewayctl/` and the deny-list tests: running the real `gatewayctl`
+//! binary against moto's DynamoDB (`AWS_ENDPOINT_URL`) with dummy credentials, fresh tables
+//! and scratch files, and reading its JSON answers.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

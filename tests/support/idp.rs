@@ -1,27 +1,19 @@
-//! Shared by the tests that run the standalone gateway against moto's Cognito or the OIDC
-//! provider (`tests/auth_cognito.rs`, `tests/auth_oidc/`, `tests/policy_dynamodb/`,
-//! `tests/audit/`, `tests/lambda_targets.rs`, `tests/revocation_*.rs`; included with
-//! `#[path]`): required environment, free ports and the HTTP client (here); spawned
-//! processes that are killed when dropped, the standalone gateway and private
+//! For the tests that run the standalone gateway against moto's Cognito or the OIDC
+//! provider (in `tests/services/`: `auth_cognito.rs`, `auth_oidc/`, `policy_dynamodb/`,
+//! `audit/`, `lambda_targets.rs`, `revocation_*.rs`, `log_secrets.rs`): the HTTP client
+//! and unique resource URLs (here, beside `support`'s required environment and free ports);
+//! spawned processes that are killed when dropped, the standalone gateway and private
 //! `oidc-provider` instances, both on 127.0.0.1 only (`idp/process.rs`); fresh Cognito user
 //! pools seeded in moto with AdminInitiateAuth logins (`TestPool`, `idp/cognito.rs`); tokens
 //! from the OIDC provider and its `/__admin/*` side channel, `POST /mcp tools/list` over real
 //! HTTP, and small JWT helpers that read or rewrite a token without verifying it
 //! (`idp/requests.rs`). All are re-exported: users name them `idp::…`.
-//!
-//! Each test crate uses a different subset of these helpers.
-#![allow(dead_code)]
 
-// Paths relative to this file's directory: a file included with `#[path]` owns its
-// directory the way a `mod.rs` does.
-#[path = "idp/cognito.rs"]
 mod cognito;
-#[path = "idp/process.rs"]
 mod process;
-#[path = "idp/requests.rs"]
 mod requests;
 
-// Each test crate uses a different subset: a re-export it never uses is no mistake.
+// Each test binary uses a different subset: a re-export it never uses is no mistake.
 #[allow(unused_imports)]
 pub use cognito::*;
 #[allow(unused_imports)]
@@ -31,25 +23,10 @@ pub use requests::*;
 
 use std::time::Duration;
 
-/// A variable that `make test` exports. Missing means the suite was not started the right
-/// way: fail loudly, never skip.
-pub fn required_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} is not set: run the suite with `make test`, which starts moto (Cognito) and \
-                 the OIDC provider and exports it (or see scripts/common.sh to start them by hand)"
-            )
-        })
-}
-
-/// A port on 127.0.0.1 that nothing listens on right now (bound, then released).
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a throwaway port");
-    l.local_addr().expect("local address").port()
-}
+// The whole tree's helpers (support/mod.rs), under this module's name too; a binary
+// that takes neither from here is no mistake.
+#[allow(unused_imports)]
+pub use super::{free_port, required_env};
 
 /// A resource URL no other test uses (an audience for OIDC tokens; nothing listens there).
 pub fn unique_resource() -> String {

@@ -1,13 +1,12 @@
-//! Shared by the façade tests (included with `#[path]`, beside support/clients.rs): a
-//! standalone gateway whose authorization-server façade fronts the local oidc-provider, demo
-//! tools that verify who called, and small HTTP helpers that never follow redirects.
-#![allow(dead_code)]
+//! For the façade tests (`tests/e2e/e2e_oauth*.rs`, beside `clients`): a standalone gateway
+//! whose authorization-server façade fronts the local oidc-provider, demo tools that verify
+//! who called, and small HTTP helpers that never follow redirects.
 
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
-use crate::clients::*;
+use super::clients::*;
 
 /// The relay's client at the local oidc-provider (tests/idp/oidc_provider.mjs).
 pub const RELAY_CLIENT: &str = "mcp-gateway-relay";

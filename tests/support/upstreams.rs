@@ -1,6 +1,6 @@
-//! Upstream MCP servers spawned for the federation tests, on 127.0.0.1:
-//! `@modelcontextprotocol/server-everything` in streamableHttp mode and the Python SDK's
-//! server (tests/upstream/py_upstream.py, which records what reached it). Needs
+//! Upstream MCP servers spawned for the federation tests (`tests/e2e/federation.rs`) on
+//! 127.0.0.1: `@modelcontextprotocol/server-everything` in streamableHttp mode and the Python
+//! SDK's server (tests/upstream/py_upstream.py, which records what reached it). Needs
 //! MCP_E2E_NODE and MCP_E2E_PYTHON (`make test` sets them); without them a test fails.
 
 use std::path::PathBuf;
@@ -12,19 +12,13 @@ use serde_json::Value;
 /// The API key the Python upstream wants in `x-api-key`.
 pub const PY_KEY: &str = "fed-test-key-41b7";
 
-pub fn required_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| panic!("{name} is not set: run the suite with `make test`"))
-}
+// The whole tree's helpers (support/mod.rs), under this module's name too; a binary
+// that takes neither from here is no mistake.
+#[allow(unused_imports)]
+pub use super::{free_port, required_env};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn free_port() -> u16 {
-    crate::common::closed_port()
 }
 
 /// A spawned upstream, killed when dropped.

@@ -1,4 +1,4 @@
-"""py_upstream.py - an upstream MCP server that answers in JSON, for tests/federation.rs.
+"""py_upstream.py - an upstream MCP server that answers in JSON, for tests/e2e/federation.rs.
 
 The official Python SDK's MCPServer in stateless mode with JSON responses (the gateway must
 read those as well as server-everything's SSE streams), on 127.0.0.1 only, behind a small
