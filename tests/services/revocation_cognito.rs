@@ -169,6 +169,14 @@ async fn cognito_out_of_reach_refuses_unless_failing_open_is_allowed() {
     open_env.push(("GATEWAY_AUDIT_TABLE", &audit_table));
     let open = gateway(&pool, &open_env);
     assert_eq!(status(&open, &frank).await, StatusCode::OK);
+    // Another method on /mcp is refused after the same check, and says so too.
+    let get = idp::http()
+        .get(format!("{}/mcp", open.base))
+        .bearer_auth(&frank)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
     let records = gatewayctl::ctl(&[
         "audit",
         "--audit-table",
@@ -184,7 +192,20 @@ async fn cognito_out_of_reach_refuses_unless_failing_open_is_allowed() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(records.len(), 1, "{records:?}");
-    assert_eq!(records[0]["decision"], "allow", "{records:?}");
-    assert_eq!(records[0]["revocationUnchecked"], true, "{records:?}");
+    assert_eq!(records.len(), 2, "{records:?}");
+    let allowed: Vec<_> = records
+        .iter()
+        .filter(|r| r["decision"] == "allow")
+        .collect();
+    assert_eq!(allowed.len(), 1, "{records:?}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["status"] == 405 && r["reason"] == "MethodNotAllowed"),
+        "{records:?}"
+    );
+    assert!(
+        records.iter().all(|r| r["revocationUnchecked"] == true),
+        "{records:?}"
+    );
 }
