@@ -14,8 +14,7 @@ pub mod wiring;
 // The layers under their old paths, so the binaries, tests and benches name one crate.
 pub use gateway_adapters as adapters;
 pub use gateway_core::{
-    audit, auth, catalog, federation, identity, mcp, oauth, outbound, policy, refresh, targets,
-    urls,
+    audit, auth, catalog, federation, identity, mcp, oauth, outbound, policy, reload, targets, urls,
 };
 
 pub use edge::app;

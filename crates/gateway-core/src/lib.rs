@@ -13,6 +13,6 @@ pub mod mcp;
 pub mod oauth;
 pub mod outbound;
 pub mod policy;
-pub mod refresh;
+pub mod reload;
 pub mod targets;
 pub mod urls;

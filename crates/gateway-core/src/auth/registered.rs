@@ -2,11 +2,12 @@
 //! a shared allow-list a Cognito issuer consults beside its configured client ids.
 //!
 //! The list is read whole from a [`RegisteredClientSource`] (the registrations record) and
-//! refreshed like the deny-list: every interval, in the background in standalone mode, by
-//! the first request that finds it old under Lambda, one read at a time. A registration by
-//! this process is added at once; a removal elsewhere (`gatewayctl clients remove`) shows
-//! at the next refresh. A failed read keeps the last good list (fail closed: nothing is
-//! accepted that was not read or registered here).
+//! refreshed like the deny-list, by the shared reloading store (`crate::reload`): every
+//! interval, in the background in standalone mode, by the first request that finds it old
+//! under Lambda, one read at a time. A registration by this process is added at once; a
+//! removal elsewhere (`gatewayctl clients remove`) shows at the next refresh. A failed read
+//! keeps the last good list (fail closed: nothing is accepted that was not read or
+//! registered here), and the list never goes stale.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -14,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::auth::revocation::READ_MARGIN;
-use crate::refresh::{Rhythm, spawn_ticker};
+use crate::reload::{READ_MARGIN, Reloading, spawn_ticker};
 
 /// Where the registrations are recorded.
 #[async_trait]
@@ -31,10 +31,9 @@ pub struct RegisteredClients {
     issuer: String,
     source: Arc<dyn RegisteredClientSource>,
     read_timeout: Duration,
-    ids: RwLock<Arc<HashSet<String>>>,
+    ids: Reloading<HashSet<String>>,
     /// Registered here, and when: a read that started earlier may not show them yet.
     added: RwLock<HashMap<String, Instant>>,
-    rhythm: Rhythm,
 }
 
 // Compared by identity: an `IssuerConfig` holding one is equal only to its clones.
@@ -50,7 +49,7 @@ impl std::fmt::Debug for RegisteredClients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegisteredClients")
             .field("source", &self.source.name())
-            .field("count", &self.ids.read().expect("registered lock").len())
+            .field("count", &self.ids.get().map_or(0, |ids| ids.len()))
             .finish()
     }
 }
@@ -67,18 +66,14 @@ impl RegisteredClients {
             issuer,
             source,
             read_timeout,
-            ids: RwLock::new(Arc::new(HashSet::new())),
+            ids: Reloading::new(refresh_every).bounded(read_timeout),
             added: RwLock::new(HashMap::new()),
-            rhythm: Rhythm::new(refresh_every),
         }
     }
 
     /// Whether `client_id` is one the gateway registered (as last read or added here).
     pub fn contains(&self, client_id: &str) -> bool {
-        self.ids
-            .read()
-            .expect("registered lock")
-            .contains(client_id)
+        self.ids.get().is_some_and(|ids| ids.contains(client_id))
     }
 
     /// A client this process just registered: accepted at once, before the next read.
@@ -87,12 +82,15 @@ impl RegisteredClients {
             .write()
             .expect("registered lock")
             .insert(client_id.to_owned(), Instant::now());
-        let mut ids = self.ids.write().expect("registered lock");
-        if !ids.contains(client_id) {
-            let mut next = HashSet::clone(&ids);
-            next.insert(client_id.to_owned());
-            *ids = Arc::new(next);
-        }
+        self.ids.update(|ids| match ids {
+            Some(ids) if ids.contains(client_id) => None,
+            // Before the first read nothing is held: the registration starts the list.
+            ids => {
+                let mut next = ids.cloned().unwrap_or_default();
+                next.insert(client_id.to_owned());
+                Some(next)
+            }
+        });
     }
 
     /// A client this process removed: refused at once.
@@ -101,32 +99,32 @@ impl RegisteredClients {
             .write()
             .expect("registered lock")
             .remove(client_id);
-        let mut ids = self.ids.write().expect("registered lock");
-        if ids.contains(client_id) {
-            let mut next = HashSet::clone(&ids);
+        self.ids.update(|ids| {
+            let mut next = ids.filter(|ids| ids.contains(client_id))?.clone();
             next.remove(client_id);
-            *ids = Arc::new(next);
-        }
+            Some(next)
+        });
     }
 
     /// Reads the list now; on failure the previous one stays.
     pub async fn refresh(&self) -> Result<usize, String> {
-        let started = self.rhythm.attempt();
-        let read = tokio::time::timeout(self.read_timeout, self.source.load(&self.issuer)).await;
-        match read.unwrap_or_else(|_| Err("read timed out".into())) {
-            Ok(ids) => {
-                let mut ids: HashSet<String> = ids.into_iter().collect();
-                let n = ids.len();
-                // Registrations made here while the read ran stay; older ones the read
-                // either shows or (removed since) rightly drops.
-                let mut added = self.added.write().expect("registered lock");
-                added.retain(|_, at| *at >= started);
-                ids.extend(added.keys().cloned());
-                // Still holding `added` (as `insert` does): no registration slips between.
-                *self.ids.write().expect("registered lock") = Arc::new(ids);
-                drop(added);
-                Ok(n)
-            }
+        // Runs under the list's lock, which `insert` takes only after recording in `added`:
+        // a registration made here is either in `added` now or lands in the list after.
+        let merge = |_: Option<&HashSet<String>>, read: Vec<String>, started: Instant| {
+            let mut ids: HashSet<String> = read.into_iter().collect();
+            // Registrations made here while the read ran stay; older ones the read
+            // either shows or (removed since) rightly drops.
+            let mut added = self.added.write().expect("registered lock");
+            added.retain(|_, at| *at >= started);
+            ids.extend(added.keys().cloned());
+            ids
+        };
+        match self
+            .ids
+            .reload_with(self.source.load(&self.issuer), merge)
+            .await
+        {
+            Ok(ids) => Ok(ids.len()),
             Err(e) => {
                 tracing::error!(source = %self.source.name(), error = %e, "registered clients read failed; keeping the last good list");
                 Err(e)
@@ -142,14 +140,14 @@ impl RegisteredClients {
         };
         // What is held is always usable (fail closed: it holds only what was read or
         // registered here), so no request waits for another's read.
-        self.rhythm
+        self.ids
             .refresh_when_due(self.read_timeout + READ_MARGIN, || true, refresh)
             .await;
     }
 
     /// Loads the list (start-up).
     pub async fn start(&self) {
-        let _flight = self.rhythm.flight().await;
+        let _flight = self.ids.flight().await;
         match self.refresh().await {
             Ok(n) => {
                 tracing::info!(source = %self.source.name(), clients = n, "registered clients loaded")
@@ -163,7 +161,7 @@ impl RegisteredClients {
     /// The background refresh, in standalone mode only: a Lambda process is frozen between
     /// invocations, and the verifier's request-driven `refresh_if_due` does the work.
     pub fn spawn_refresher(self: &Arc<Self>) {
-        spawn_ticker(self, self.rhythm.every(), |list: Arc<Self>| async move {
+        spawn_ticker(self, self.ids.every(), |list: Arc<Self>| async move {
             list.refresh_if_due().await;
         });
     }

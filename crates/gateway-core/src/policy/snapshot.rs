@@ -1,18 +1,19 @@
 //! One consistent snapshot of catalog and policies, swapped whole on refresh. Refreshed every
 //! interval (in the background, and by the first request that finds it old); a failed
 //! refresh keeps the last good snapshot until it is older than the allowed staleness, after
-//! which calls are refused — never allowed because of an error.
+//! which calls are refused — never allowed because of an error. The rhythm, the gate and
+//! the staleness verdict are the shared reloading store's (`crate::reload`).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::document::ConfigDocument;
 use super::model::PolicySet;
 use crate::catalog::Catalog;
-use crate::refresh::{Rhythm, spawn_ticker};
+use crate::reload::{Reloading, TimedOut, Unusable, spawn_ticker};
 
 /// Requests served from the snapshot in memory, and loads from the source, process-wide
 /// (for the metrics lines).
@@ -33,6 +34,12 @@ pub trait ConfigSource: Send + Sync {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SourceError(pub String);
+
+impl From<TimedOut> for SourceError {
+    fn from(t: TimedOut) -> Self {
+        Self(t.to_string())
+    }
+}
 
 /// What every request decides on.
 #[derive(Debug)]
@@ -61,17 +68,11 @@ pub struct SnapshotPolicy {
     pub refresh_timeout: Duration,
 }
 
-struct Current {
-    snapshot: Arc<Snapshot>,
-    /// Last successful load.
-    at: Instant,
-}
-
 pub struct SnapshotStore {
     source: Arc<dyn ConfigSource>,
     policy: SnapshotPolicy,
-    current: RwLock<Option<Current>>,
-    rhythm: Rhythm,
+    /// Reads are not bounded here: only a request waiting for one is (`refresh_timeout`).
+    store: Reloading<Snapshot>,
 }
 
 impl SnapshotStore {
@@ -79,53 +80,49 @@ impl SnapshotStore {
         Self {
             source,
             policy,
-            current: RwLock::new(None),
-            rhythm: Rhythm::new(policy.refresh_every),
+            store: Reloading::new(policy.refresh_every),
         }
     }
 
-    fn usable(&self) -> bool {
-        self.read().is_some_and(|(_, at)| {
-            !self.source.refreshes() || at.elapsed() <= self.policy.max_staleness
-        })
-    }
-
-    fn read(&self) -> Option<(Arc<Snapshot>, Instant)> {
-        let cur = self.current.read().expect("snapshot lock");
-        cur.as_ref().map(|c| (Arc::clone(&c.snapshot), c.at))
+    /// A file never goes stale: it cannot change while the gateway runs.
+    fn max_staleness(&self) -> Duration {
+        if self.source.refreshes() {
+            self.policy.max_staleness
+        } else {
+            Duration::MAX
+        }
     }
 
     /// Loads now; on failure the previous snapshot stays.
     pub async fn refresh(&self) -> Result<u64, SourceError> {
-        let _flight = self.rhythm.flight().await;
+        let _flight = self.store.flight().await;
         self.refresh_locked().await
     }
 
     async fn refresh_locked(&self) -> Result<u64, SourceError> {
-        self.rhythm.attempt();
         LOADS.fetch_add(1, Ordering::Relaxed);
         let source = self.source.name();
-        let loaded = self.source.load().await.and_then(|doc| {
-            doc.compile()
-                .map_err(|e| SourceError(format!("invalid configuration: {e}")))
-        });
-        match loaded {
-            Ok((catalog, policies)) => {
-                let mut cur = self.current.write().expect("snapshot lock");
-                let generation = cur.as_ref().map_or(1, |c| c.snapshot.generation + 1);
-                tracing::debug!(%source, generation, tools = catalog.len(), policies = policies.len(), "tool policies loaded");
-                *cur = Some(Current {
-                    snapshot: Arc::new(Snapshot {
-                        catalog,
-                        policies,
-                        generation,
-                    }),
-                    at: Instant::now(),
-                });
-                Ok(generation)
+        let read = async {
+            self.source.load().await.and_then(|doc| {
+                doc.compile()
+                    .map_err(|e| SourceError(format!("invalid configuration: {e}")))
+            })
+        };
+        let install = |previous: Option<&Snapshot>,
+                       (catalog, policies): (Catalog, PolicySet),
+                       _| {
+            let generation = previous.map_or(1, |p| p.generation + 1);
+            tracing::debug!(%source, generation, tools = catalog.len(), policies = policies.len(), "tool policies loaded");
+            Snapshot {
+                catalog,
+                policies,
+                generation,
             }
+        };
+        match self.store.reload_with(read, install).await {
+            Ok(snapshot) => Ok(snapshot.generation),
             Err(e) => {
-                let age = self.read().map(|(_, at)| at.elapsed().as_secs());
+                let age = self.store.age().map(|a| a.as_secs());
                 tracing::error!(%source, error = %e, last_good_age_secs = ?age, "tool policy refresh failed; keeping the last good snapshot");
                 Err(e)
             }
@@ -136,24 +133,24 @@ impl SnapshotStore {
     /// time, bounded by the refresh timeout); others go on with the current snapshot, or,
     /// when it is unusable, wait (bounded) for the refresh in flight.
     pub async fn current(&self) -> Result<Arc<Snapshot>, SnapshotError> {
-        let due = self.rhythm.due() && (self.source.refreshes() || self.read().is_none());
+        let due = self.store.due() && (self.source.refreshes() || self.store.get().is_none());
         if due {
             let refresh = || async {
                 let _ = self.refresh_locked().await;
             };
-            self.rhythm
-                .refresh_when_due(self.policy.refresh_timeout, || self.usable(), refresh)
+            let usable = || self.store.fresh(self.max_staleness()).is_ok();
+            self.store
+                .refresh_when_due(self.policy.refresh_timeout, usable, refresh)
                 .await;
         } else {
             HITS.fetch_add(1, Ordering::Relaxed);
         }
-        let (snapshot, at) = self.read().ok_or(SnapshotError::Unavailable)?;
-        if self.source.refreshes() && at.elapsed() > self.policy.max_staleness {
-            return Err(SnapshotError::Stale {
-                age_secs: at.elapsed().as_secs(),
-            });
-        }
-        Ok(snapshot)
+        self.store.fresh(self.max_staleness()).map_err(|e| match e {
+            Unusable::Never => SnapshotError::Unavailable,
+            Unusable::Stale(age) => SnapshotError::Stale {
+                age_secs: age.as_secs(),
+            },
+        })
     }
 
     /// Refreshes every interval until the process ends. Standalone only: under Lambda the
@@ -167,7 +164,7 @@ impl SnapshotStore {
             self,
             self.policy.refresh_every,
             |store: Arc<Self>| async move {
-                if store.rhythm.due() {
+                if store.store.due() {
                     let _ = store.refresh().await;
                 }
             },

@@ -7,18 +7,20 @@
 //! the policy snapshot is: every interval (in the background in standalone mode, by the
 //! first request that finds it old under Lambda), one read at a time; a failed read keeps
 //! the last good list until it is older than the allowed staleness, after which every token
-//! is refused (fail closed). An interval of zero reads the list on every request.
+//! is refused (fail closed). An interval of zero reads the list on every request. The
+//! rhythm, the gate, the bound on a read and the staleness verdict are the shared reloading
+//! store's (`crate::reload`); the per-request mode is this store's own.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{Revoked, TokenFacts};
 use crate::auth::Principal;
-use crate::refresh::{Rhythm, spawn_ticker};
+use crate::reload::{READ_MARGIN, Reloading, spawn_ticker};
 
 /// What an entry revokes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,9 +149,6 @@ pub trait DenyListSource: Send + Sync {
     async fn load(&self) -> Result<Vec<DenyEntry>, String>;
 }
 
-/// Beyond the read's own time-out, how long a request waits for a read in flight.
-pub(crate) const READ_MARGIN: Duration = Duration::from_millis(500);
-
 /// Refresh timing.
 #[derive(Debug, Clone, Copy)]
 pub struct DenyListPolicy {
@@ -160,18 +159,11 @@ pub struct DenyListPolicy {
     pub read_timeout: Duration,
 }
 
-struct Current {
-    list: Arc<DenyList>,
-    /// When the read that produced it started (what it can be older than).
-    at: Instant,
-}
-
 /// The deny-list as the gateway holds it.
 pub struct DenyListStore {
     source: Arc<dyn DenyListSource>,
     policy: DenyListPolicy,
-    current: RwLock<Option<Current>>,
-    rhythm: Rhythm,
+    store: Reloading<DenyList>,
 }
 
 impl DenyListStore {
@@ -179,8 +171,7 @@ impl DenyListStore {
         Self {
             source,
             policy,
-            current: RwLock::new(None),
-            rhythm: Rhythm::new(policy.refresh_every),
+            store: Reloading::new(policy.refresh_every).bounded(policy.read_timeout),
         }
     }
 
@@ -189,30 +180,15 @@ impl DenyListStore {
     }
 
     fn usable(&self) -> Option<Arc<DenyList>> {
-        let cur = self.current.read().expect("deny-list lock");
-        cur.as_ref()
-            .filter(|c| c.at.elapsed() <= self.policy.max_staleness)
-            .map(|c| Arc::clone(&c.list))
+        self.store.fresh(self.policy.max_staleness).ok()
     }
 
-    /// Reads the list now; on failure the previous one stays.
+    /// Reads the list now; on failure the previous one stays. Not gated: in per-request
+    /// mode reads overlap (and an older one never replaces a newer).
     pub async fn refresh(&self) -> Result<usize, String> {
-        let started = self.rhythm.attempt();
-        let read = tokio::time::timeout(self.policy.read_timeout, self.source.load()).await;
-        match read.unwrap_or_else(|_| Err("read timed out".into())) {
-            Ok(entries) => {
-                let list = DenyList::new(entries);
-                let n = list.len();
-                let mut cur = self.current.write().expect("deny-list lock");
-                // Reads may overlap (per-request mode): an older read never replaces a newer.
-                if cur.as_ref().is_none_or(|c| c.at <= started) {
-                    *cur = Some(Current {
-                        list: Arc::new(list),
-                        at: started,
-                    });
-                }
-                Ok(n)
-            }
+        let read = async { self.source.load().await.map(DenyList::new) };
+        match self.store.reload(read).await {
+            Ok(list) => Ok(list.len()),
             Err(e) => {
                 tracing::error!(source = %self.source.name(), error = %e, "deny-list read failed; keeping the last good list");
                 Err(e)
@@ -221,7 +197,7 @@ impl DenyListStore {
     }
 
     async fn refresh_gated(&self) -> Result<usize, String> {
-        let _flight = self.rhythm.flight().await;
+        let _flight = self.store.flight().await;
         self.refresh().await
     }
 
@@ -237,7 +213,7 @@ impl DenyListStore {
             let refresh = || async {
                 let _ = self.refresh().await;
             };
-            self.rhythm
+            self.store
                 .refresh_when_due(limit, || self.usable().is_some(), refresh)
                 .await;
         }
@@ -268,7 +244,7 @@ impl DenyListStore {
             self,
             self.policy.refresh_every,
             |store: Arc<Self>| async move {
-                if store.rhythm.due() {
+                if store.store.due() {
                     let _ = store.refresh_gated().await;
                 }
             },

@@ -18,7 +18,6 @@ pub mod opaque_limits;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub(crate) use denylist::READ_MARGIN;
 pub use denylist::{DenyEntry, DenyKind, DenyList, DenyListPolicy, DenyListSource, DenyListStore};
 pub use online::{
     OnlineCheck, OnlineCheckConfig, OnlineCheckKind, OnlineSettings, Secret, TokenStatus,
