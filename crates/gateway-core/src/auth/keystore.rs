@@ -1,8 +1,15 @@
 //! One issuer's keys: loaded at start-up, refreshed after a max age, refetched on an unknown
 //! `kid` at most once per interval with one fetch in flight. A failed refresh keeps the last
 //! good set; an issuer whose keys never loaded fails closed.
+//!
+//! The set, the gate, and the back-off after any fetch (good or bad) are the shared
+//! reloading store's (`crate::reload`, its interval the refetch interval). What stays here
+//! is this store's own: a set is refreshed when it is older than the max age, behind the
+//! request that noticed (never making it wait), and an unknown `kid` refetches under its
+//! own rate limit, waiting for a fetch in flight rather than going on without it. Keys
+//! never go stale: a set that no longer verifies a token is found out by its `kid`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -12,6 +19,7 @@ use serde::Deserialize;
 use super::AuthError;
 use super::issuer::KeySource;
 use super::jwk::{self, KeySet, VerifyingKey};
+use crate::reload::{Flight, Reloading, TimedOut};
 
 /// Keys found in the loaded set, keys not found (an unknown kid), and key-set fetches,
 /// process-wide (for the metrics lines).
@@ -23,6 +31,12 @@ pub static REFRESHES: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct FetchError(pub String);
+
+impl From<TimedOut> for FetchError {
+    fn from(t: TimedOut) -> Self {
+        Self(t.to_string())
+    }
+}
 
 /// Fetches a public document (JWKS, OpenID discovery) with a size cap.
 #[async_trait]
@@ -48,27 +62,18 @@ impl Default for RefreshPolicy {
     }
 }
 
-struct Loaded {
-    keys: Arc<KeySet>,
-    at: Option<Instant>,
-}
-
 /// The key store of one issuer.
 pub struct KeyStore {
     issuer: String,
     source: KeySource,
     fetcher: Arc<dyn JwksFetcher>,
     policy: RefreshPolicy,
-    loaded: RwLock<Loaded>,
+    /// Due once the refetch interval has passed since the last fetch of any kind: a failing
+    /// endpoint is retried at most that often, not on every request. Fetches are bounded by
+    /// the fetcher, not here.
+    keys: Reloading<KeySet>,
     /// When an unknown kid last caused a fetch (the rate limit's clock).
     last_unknown_kid_fetch: RwLock<Option<Instant>>,
-    /// A background max-age refresh is under way.
-    refreshing: AtomicBool,
-    /// Last fetch attempt of any kind: a failing endpoint is retried at most once per
-    /// refetch interval, not on every request.
-    last_attempt: RwLock<Option<Instant>>,
-    /// Single flight: one fetch at a time per issuer.
-    gate: tokio::sync::Mutex<()>,
 }
 
 #[derive(Deserialize)]
@@ -89,20 +94,14 @@ impl KeyStore {
             source,
             fetcher,
             policy,
-            loaded: RwLock::new(Loaded {
-                keys: Arc::new(KeySet::default()),
-                at: None,
-            }),
+            keys: Reloading::new(policy.min_refetch_interval),
             last_unknown_kid_fetch: RwLock::new(None),
-            refreshing: AtomicBool::new(false),
-            last_attempt: RwLock::new(None),
-            gate: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// The current key set.
+    /// The current key set (empty until one loads).
     pub fn keys(&self) -> Arc<KeySet> {
-        Arc::clone(&self.loaded.read().expect("key store lock").keys)
+        self.keys.get().unwrap_or_default()
     }
 
     async fn jwks_url(&self) -> Result<String, FetchError> {
@@ -131,57 +130,50 @@ impl KeyStore {
 
     /// Fetches and installs the key set now. On failure the previous set stays.
     pub async fn refresh(&self) -> Result<usize, FetchError> {
-        let _flight = self.gate.lock().await;
-        self.refresh_locked().await
+        let flight = self.keys.flight().await;
+        self.refresh_locked(&flight).await
     }
 
-    async fn refresh_locked(&self) -> Result<usize, FetchError> {
-        *self.last_attempt.write().expect("key store lock") = Some(Instant::now());
+    /// A fetch by the holder of the gate.
+    async fn refresh_locked(&self, _flight: &Flight) -> Result<usize, FetchError> {
         REFRESHES.fetch_add(1, Ordering::Relaxed);
-        let result = async {
-            let url = self.jwks_url().await?;
-            let bytes = self.fetcher.fetch(&url).await?;
-            jwk::parse_jwks(&bytes).map_err(|e| FetchError(e.to_string()))
-        }
-        .await;
-        match result {
-            Ok((keys, skipped)) => {
-                for why in &skipped {
-                    tracing::warn!(issuer = %self.issuer, reason = %why, "JWKS key skipped");
-                }
-                let n = keys.len();
-                if n == 0 {
-                    tracing::error!(issuer = %self.issuer, "JWKS has no usable key; keeping the previous set");
-                    return Err(FetchError("no usable key".into()));
-                }
-                *self.loaded.write().expect("key store lock") = Loaded {
-                    keys: Arc::new(keys),
-                    at: Some(Instant::now()),
-                };
-                tracing::info!(issuer = %self.issuer, keys = n, "JWKS loaded");
-                Ok(n)
+        let read = async {
+            let fetched = async {
+                let url = self.jwks_url().await?;
+                let bytes = self.fetcher.fetch(&url).await?;
+                jwk::parse_jwks(&bytes).map_err(|e| FetchError(e.to_string()))
             }
-            Err(e) => {
-                let had = !self.keys().is_empty();
-                tracing::error!(issuer = %self.issuer, error = %e, keeping_previous = had, "JWKS refresh failed");
-                Err(e)
+            .await;
+            match fetched {
+                Ok((keys, skipped)) => {
+                    for why in &skipped {
+                        tracing::warn!(issuer = %self.issuer, reason = %why, "JWKS key skipped");
+                    }
+                    if keys.is_empty() {
+                        tracing::error!(issuer = %self.issuer, "JWKS has no usable key; keeping the previous set");
+                        return Err(FetchError("no usable key".into()));
+                    }
+                    Ok(keys)
+                }
+                Err(e) => {
+                    let had = !self.keys().is_empty();
+                    tracing::error!(issuer = %self.issuer, error = %e, keeping_previous = had, "JWKS refresh failed");
+                    Err(e)
+                }
             }
-        }
+        };
+        let keys = self.keys.reload(read).await?;
+        tracing::info!(issuer = %self.issuer, keys = keys.len(), "JWKS loaded");
+        Ok(keys.len())
     }
 
+    /// Older than the max age, and not fetched within the refetch interval.
     fn stale(&self) -> bool {
-        let old = {
-            let loaded = self.loaded.read().expect("key store lock");
-            loaded
-                .at
-                .is_some_and(|at| at.elapsed() >= self.policy.max_age)
-        };
-        let backed_off = self
-            .last_attempt
-            .read()
-            .expect("key store lock")
-            .is_none_or(|t| t.elapsed() >= self.policy.min_refetch_interval);
-        old && backed_off
+        let old = self
+            .keys
+            .age()
+            .is_some_and(|age| age >= self.policy.max_age);
+        old && self.keys.due()
     }
 
     fn may_refetch(&self) -> bool {
@@ -201,25 +193,18 @@ impl KeyStore {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if let Some(k) = known {
-            // Known kid on an old set: answer now, refresh behind, at most one at a time.
-            if self.stale() && !self.refreshing.swap(true, Ordering::AcqRel) {
+            // Known kid on an old set: answer now, refresh behind, at most one at a time
+            // (the task holds the gate, released even if it is cancelled mid-fetch).
+            if let Some(flight) = self.stale().then(|| self.keys.try_flight()).flatten() {
                 let me = Arc::clone(self);
                 tokio::spawn(async move {
-                    // Cleared even if the task is cancelled mid-fetch.
-                    struct Done(Arc<KeyStore>);
-                    impl Drop for Done {
-                        fn drop(&mut self) {
-                            self.0.refreshing.store(false, Ordering::Release);
-                        }
-                    }
-                    let done = Done(me);
-                    let _ = done.0.refresh().await;
+                    let _ = me.refresh_locked(&flight).await;
                 });
             }
             return Ok(k);
         }
         {
-            let _flight = self.gate.lock().await;
+            let flight = self.keys.flight().await;
             // Another request may have fetched while this one waited.
             if let Some(k) = self.keys().get(kid) {
                 return Ok(Arc::clone(k));
@@ -227,7 +212,7 @@ impl KeyStore {
             if self.may_refetch() {
                 *self.last_unknown_kid_fetch.write().expect("key store lock") =
                     Some(Instant::now());
-                let _ = self.refresh_locked().await;
+                let _ = self.refresh_locked(&flight).await;
             }
         }
         let keys = self.keys();
