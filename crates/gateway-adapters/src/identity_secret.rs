@@ -3,17 +3,19 @@
 //! rotation) and AWSPENDING (a key about to become current, so a staged rotation never
 //! has one instance sign with a key another does not publish yet) are published too, as is
 //! the key this instance signed with until the last refresh. The secret is re-read
-//! periodically, in the background: requests never wait for Secrets Manager.
+//! periodically, in the background: requests never wait for Secrets Manager. When a re-read
+//! is due, and that one runs at a time, is the core's reloading store's
+//! (`gateway_core::reload`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 
 use crate::identity_key::{KeyPair, PublicKey, generate_pem, jwks};
 use gateway_core::identity::{IdentityClaims, IdentitySigner, SignError};
+use gateway_core::reload::{Flight, Reloading, spawn_ticker};
 
 /// Why the secret cannot be used. Never carries the secret's value.
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +48,9 @@ struct Inner {
     issuer: String,
     client: aws_sdk_secretsmanager::Client,
     secret: String,
-    refresh_every: Duration,
-    keys: RwLock<Keys>,
-    last_read: Mutex<Instant>,
-    refreshing: AtomicBool,
+    /// Read at start-up, then re-read every interval (unbounded here: the SDK client has
+    /// its own time-outs); a failed re-read keeps the keys in use.
+    keys: Reloading<Keys>,
 }
 
 /// Signs with the key in a Secrets Manager secret, following its rotations.
@@ -73,72 +74,64 @@ impl SecretKeySigner {
             issuer,
             client,
             secret,
-            refresh_every,
-            keys: RwLock::new(keys),
-            last_read: Mutex::new(Instant::now()),
-            refreshing: AtomicBool::new(false),
+            keys: Reloading::loaded(refresh_every, keys),
         });
         // `background` is false under Lambda, where a timer would sleep through frozen
         // periods: requests trigger the refresh there (see `refresh_if_due`).
         if background {
-            spawn_timer(Arc::downgrade(&inner));
+            spawn_ticker(&inner, refresh_every, |inner: Arc<Inner>| async move {
+                if let Some(flight) = inner.ready() {
+                    inner.refresh(flight).await;
+                }
+            });
         }
         Ok(Self { inner })
     }
 
-    /// Starts a background re-read when the last one is older than the refresh interval.
+    /// Starts a background re-read when one is due and none is in flight.
     fn refresh_if_due(&self) {
-        let due = self.inner.last_read.lock().unwrap().elapsed() >= self.inner.refresh_every;
-        if !due || self.inner.refreshing.swap(true, Ordering::AcqRel) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                let inner = Arc::clone(&self.inner);
-                rt.spawn(async move { inner.refresh().await });
-            }
-            Err(_) => self.inner.refreshing.store(false, Ordering::Release),
+        };
+        if let Some(flight) = self.inner.ready() {
+            let inner = Arc::clone(&self.inner);
+            rt.spawn(async move { inner.refresh(flight).await });
         }
     }
 }
 
-fn spawn_timer(inner: Weak<Inner>) {
-    let Some(every) = inner.upgrade().map(|i| i.refresh_every) else {
-        return;
-    };
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let Some(inner) = inner.upgrade() else { return };
-            if !inner.refreshing.swap(true, Ordering::AcqRel) {
-                inner.refresh().await;
-            }
-        }
-    });
-}
-
 impl Inner {
+    /// The right to re-read, when a re-read is due and none is in flight.
+    fn ready(&self) -> Option<Flight> {
+        self.keys.due().then(|| self.keys.try_flight()).flatten()
+    }
+
+    /// The keys in use: read at start-up, and a failed re-read never drops them.
+    fn current(&self) -> Arc<Keys> {
+        self.keys.get().expect("read at start-up")
+    }
+
     /// Re-reads the secret; on failure the keys in use stay (logged, retried next interval).
-    /// Expects `refreshing` set by the caller; clears it.
-    async fn refresh(&self) {
-        match read(&self.client, &self.secret).await {
-            Ok((current, others)) => {
-                let mut keys = self.keys.write().unwrap();
-                let before = Arc::clone(&keys.signing);
-                if before.public.kid != current.public.kid {
-                    tracing::info!(kid = %current.public.kid, previous = %before.public.kid, "identity key rotated");
-                }
-                *keys = assemble(current, others, Some(before));
+    async fn refresh(&self, _flight: Flight) {
+        // As text: a failure only leaves a log line, and text admits the store's time-out.
+        let read = async {
+            read(&self.client, &self.secret)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let install = |before: Option<&Keys>, (current, others): (KeyPair, _), _| {
+            let before = before.map(|k| Arc::clone(&k.signing));
+            if let Some(before) = before
+                .as_ref()
+                .filter(|b| b.public.kid != current.public.kid)
+            {
+                tracing::info!(kid = %current.public.kid, previous = %before.public.kid, "identity key rotated");
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "identity key secret not re-read: the keys in use stay")
-            }
+            assemble(current, others, before)
+        };
+        if let Err(e) = self.keys.reload_with(read, install).await {
+            tracing::warn!(error = %e, "identity key secret not re-read: the keys in use stay")
         }
-        *self.last_read.lock().unwrap() = Instant::now();
-        self.refreshing.store(false, Ordering::Release);
     }
 }
 
@@ -277,12 +270,12 @@ impl IdentitySigner for SecretKeySigner {
 
     async fn sign(&self, claims: &IdentityClaims<'_>) -> Result<String, SignError> {
         self.refresh_if_due();
-        let key = Arc::clone(&self.inner.keys.read().unwrap().signing);
+        let key = Arc::clone(&self.inner.current().signing);
         key.sign(claims)
     }
 
     fn jwks_json(&self) -> String {
         self.refresh_if_due();
-        self.inner.keys.read().unwrap().jwks.clone()
+        self.inner.current().jwks.clone()
     }
 }
