@@ -26,6 +26,7 @@ use mcp_oauth_gateway::auth::revocation::{
 };
 use mcp_oauth_gateway::auth::verifier::Verifier;
 use mcp_oauth_gateway::auth::{FetchError, IssuerConfig, JwksFetcher};
+use mcp_oauth_gateway::source::SourceError;
 
 const ISSUER: &str = "https://idp.bench.example";
 const AUDIENCE: &str = "https://gateway.bench.example/mcp";
@@ -187,7 +188,7 @@ impl DenyListSource for ThousandRevoked {
     fn name(&self) -> String {
         "bench".into()
     }
-    async fn load(&self) -> Result<Vec<DenyEntry>, String> {
+    async fn load(&self) -> Result<Vec<DenyEntry>, SourceError> {
         Ok((0..1000)
             .map(|i| DenyEntry {
                 kind: DenyKind::User,
@@ -210,7 +211,7 @@ impl TokenStatusSource for AlwaysActive {
     fn name(&self) -> &'static str {
         "bench"
     }
-    async fn status(&self, _token: &str) -> Result<TokenStatus, String> {
+    async fn status(&self, _token: &str) -> Result<TokenStatus, SourceError> {
         Ok(TokenStatus::Active)
     }
 }

@@ -14,7 +14,8 @@ pub mod wiring;
 // The layers under their old paths, so the binaries, tests and benches name one crate.
 pub use gateway_adapters as adapters;
 pub use gateway_core::{
-    audit, auth, catalog, federation, identity, mcp, oauth, outbound, policy, reload, targets, urls,
+    audit, auth, catalog, federation, identity, mcp, oauth, outbound, policy, reload, source,
+    targets, urls,
 };
 
 pub use edge::app;

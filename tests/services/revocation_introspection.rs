@@ -130,6 +130,8 @@ async fn wrong_gateway_credentials_are_an_error_never_a_verdict() {
         .status(&token)
         .await
         .expect_err("refused client authentication");
+    assert_eq!(error.code(), "source_unavailable", "{error:?}");
+    let error = error.to_string();
     assert!(error.contains("HTTP 401"), "{error}");
     assert!(
         !error.contains(&token),

@@ -11,6 +11,7 @@ use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::operation::get_user::GetUserError;
 
 use gateway_core::auth::revocation::{Revoked, TokenStatus, TokenStatusSource};
+use gateway_core::source::SourceError;
 
 pub struct CognitoGetUser {
     client: aws_sdk_cognitoidentityprovider::Client,
@@ -39,7 +40,7 @@ impl TokenStatusSource for CognitoGetUser {
         "cognito GetUser"
     }
 
-    async fn status(&self, token: &str) -> Result<TokenStatus, String> {
+    async fn status(&self, token: &str) -> Result<TokenStatus, SourceError> {
         match self.client.get_user().access_token(token).send().await {
             Ok(_) => Ok(TokenStatus::Active),
             Err(SdkError::ServiceError(e)) => match e.err() {
@@ -49,16 +50,18 @@ impl TokenStatusSource for CognitoGetUser {
                 GetUserError::UserNotFoundException(_) => {
                     Ok(TokenStatus::Refused(Revoked::UserGone))
                 }
-                other => Err(format!(
+                other => Err(SourceError::Unavailable(format!(
                     "{}: {}",
                     other.code().unwrap_or("error"),
                     other.message().unwrap_or("")
-                )),
+                ))),
             },
-            Err(e) => Err(match std::error::Error::source(&e) {
-                Some(cause) => format!("{e}: {cause}"),
-                None => e.to_string(),
-            }),
+            Err(e) => Err(SourceError::Unavailable(
+                match std::error::Error::source(&e) {
+                    Some(cause) => format!("{e}: {cause}"),
+                    None => e.to_string(),
+                },
+            )),
         }
     }
 }

@@ -149,7 +149,7 @@ impl DynamoConfig {
             .items()
             .send();
         pages.collect::<Result<Vec<_>, _>>().await.map_err(|e| {
-            SourceError(format!(
+            SourceError::Unavailable(format!(
                 "DynamoDB query of {}/{pk} failed: {}",
                 self.table,
                 brief(&e)
@@ -165,7 +165,7 @@ impl DynamoConfig {
             self.query_all(UPSTREAM_PK),
         )
         .await?;
-        let bad = |e: ItemError| SourceError(format!("table {}: {e}", self.table));
+        let bad = |e: ItemError| SourceError::Malformed(format!("table {}: {e}", self.table));
         Ok(ConfigDocument {
             policies: policies
                 .into_iter()

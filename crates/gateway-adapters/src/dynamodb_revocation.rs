@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::dynamodb_config::{DynamoConfig, Item, ItemError};
 use gateway_core::auth::revocation::{DenyEntry, DenyKind, DenyListSource};
+use gateway_core::source::SourceError;
 
 pub const REVOKED_PK: &str = "REVOKED";
 /// The table's TTL attribute.
@@ -74,15 +75,15 @@ impl DenyListSource for DynamoDenyList {
         format!("dynamodb:{}/{REVOKED_PK}", self.config.table())
     }
 
-    async fn load(&self) -> Result<Vec<DenyEntry>, String> {
-        let items = self.config.query_all(REVOKED_PK).await.map_err(|e| e.0)?;
+    async fn load(&self) -> Result<Vec<DenyEntry>, SourceError> {
+        let items = self.config.query_all(REVOKED_PK).await?;
         // One unreadable entry fails the read (the last good list stays): skipping it could
         // silently un-revoke someone.
         items
             .into_iter()
             .map(entry_from_item)
             .collect::<Result<_, _>>()
-            .map_err(|e| format!("table {}: {e}", self.config.table()))
+            .map_err(|e| SourceError::Malformed(format!("table {}: {e}", self.config.table())))
     }
 }
 

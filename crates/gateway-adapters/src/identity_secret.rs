@@ -15,7 +15,7 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 
 use crate::identity_key::{KeyPair, PublicKey, generate_pem, jwks};
 use gateway_core::identity::{IdentityClaims, IdentitySigner, SignError};
-use gateway_core::reload::{Flight, Reloading, spawn_ticker};
+use gateway_core::reload::{Flight, Reloading, TimedOut, spawn_ticker};
 
 /// Why the secret cannot be used. Never carries the secret's value.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,15 @@ pub enum SecretKeyError {
         operation: &'static str,
         code: String,
     },
+    /// A re-read that ran past the store's bound (the keys in use stay).
+    #[error("identity key secret read timed out")]
+    TimedOut,
+}
+
+impl From<TimedOut> for SecretKeyError {
+    fn from(_: TimedOut) -> Self {
+        Self::TimedOut
+    }
 }
 
 /// The keys of one read of the secret.
@@ -113,12 +122,7 @@ impl Inner {
 
     /// Re-reads the secret; on failure the keys in use stay (logged, retried next interval).
     async fn refresh(&self, _flight: Flight) {
-        // As text: a failure only leaves a log line, and text admits the store's time-out.
-        let read = async {
-            read(&self.client, &self.secret)
-                .await
-                .map_err(|e| e.to_string())
-        };
+        let read = read(&self.client, &self.secret);
         let install = |before: Option<&Keys>, (current, others): (KeyPair, _), _| {
             let before = before.map(|k| Arc::clone(&k.signing));
             if let Some(before) = before

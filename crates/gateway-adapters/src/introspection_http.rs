@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use gateway_core::auth::revocation::{Revoked, Secret, TokenStatus, TokenStatusSource};
+use gateway_core::source::SourceError;
 
 /// Larger answers are not introspection responses.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -62,14 +63,14 @@ impl TokenStatusSource for Introspection {
         "introspection"
     }
 
-    async fn status(&self, token: &str) -> Result<TokenStatus, String> {
+    async fn status(&self, token: &str) -> Result<TokenStatus, SourceError> {
         Ok(match self.introspect(token).await? {
             Some(_) => TokenStatus::Active,
             None => TokenStatus::Refused(Revoked::Inactive),
         })
     }
 
-    async fn introspect(&self, token: &str) -> Result<Option<Vec<u8>>, String> {
+    async fn introspect(&self, token: &str) -> Result<Option<Vec<u8>>, SourceError> {
         let mut resp = self
             .client
             .post(&self.url)
@@ -79,27 +80,33 @@ impl TokenStatusSource for Introspection {
             .send()
             .await
             // Without the URL's query or the body: the token is in the body.
-            .map_err(|e| format!("{}: {}", self.url, e.without_url()))?;
+            .map_err(|e| SourceError::Unavailable(format!("{}: {}", self.url, e.without_url())))?;
         let status = resp.status();
         let mut body = Vec::new();
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| e.without_url().to_string())?
+            .map_err(|e| SourceError::Unavailable(e.without_url().to_string()))?
         {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(format!(
+                return Err(SourceError::Malformed(format!(
                     "{}: answer over {MAX_RESPONSE_BYTES} bytes",
                     self.url
-                ));
+                )));
             }
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
-            return Err(format!("{}: HTTP {}", self.url, status.as_u16()));
+            return Err(SourceError::Unavailable(format!(
+                "{}: HTTP {}",
+                self.url,
+                status.as_u16()
+            )));
         }
         let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
-            .map_err(|_| format!("{}: not an introspection response", self.url))?;
+            .map_err(|_| {
+                SourceError::Malformed(format!("{}: not an introspection response", self.url))
+            })?;
         // RFC 7662 §2.2: anything but `"active": true` is inactive.
         Ok((answer.get("active") == Some(&serde_json::Value::Bool(true))).then_some(body))
     }

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::dynamodb_config::{DynamoConfig, Item, brief};
 use gateway_core::auth::RegisteredClientSource;
 use gateway_core::oauth::{OAuthError, Registration, RegistrationLog};
+use gateway_core::source::SourceError;
 
 pub const CLIENT_PK: &str = "OAUTH_CLIENT";
 const SLOTS_PK: &str = "OAUTH_CLIENT_SLOTS";
@@ -35,7 +36,7 @@ impl Registrations {
             .table
             .query_all(CLIENT_PK)
             .await
-            .map_err(|e| OAuthError::Upstream(e.0))?;
+            .map_err(|e| OAuthError::Upstream(e.to_string()))?;
         let mut out = items
             .into_iter()
             .map(|mut item: Item| {
@@ -266,8 +267,8 @@ impl RegisteredClientSource for Registrations {
         format!("dynamodb:{}", self.table.table())
     }
 
-    async fn load(&self, issuer: &str) -> Result<Vec<String>, String> {
-        let items = self.table.query_all(CLIENT_PK).await.map_err(|e| e.0)?;
+    async fn load(&self, issuer: &str) -> Result<Vec<String>, SourceError> {
+        let items = self.table.query_all(CLIENT_PK).await?;
         let text = |item: &Item, name: &str| match item.get(name) {
             Some(AttributeValue::S(v)) => Some(v.clone()),
             _ => None,

@@ -14,5 +14,6 @@ pub mod oauth;
 pub mod outbound;
 pub mod policy;
 pub mod reload;
+pub mod source;
 pub mod targets;
 pub mod urls;

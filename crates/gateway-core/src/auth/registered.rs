@@ -16,14 +16,15 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::reload::{READ_MARGIN, Reloading, spawn_ticker};
+use crate::source::SourceError;
 
 /// Where the registrations are recorded.
 #[async_trait]
 pub trait RegisteredClientSource: Send + Sync {
     /// For logs: `dynamodb:TABLE`.
     fn name(&self) -> String;
-    /// Every client id registered for `issuer`. The text of an error is for the log.
-    async fn load(&self, issuer: &str) -> Result<Vec<String>, String>;
+    /// Every client id registered for `issuer`.
+    async fn load(&self, issuer: &str) -> Result<Vec<String>, SourceError>;
 }
 
 /// The registered client ids as this process holds them.
@@ -107,7 +108,7 @@ impl RegisteredClients {
     }
 
     /// Reads the list now; on failure the previous one stays.
-    pub async fn refresh(&self) -> Result<usize, String> {
+    pub async fn refresh(&self) -> Result<usize, SourceError> {
         // Runs under the list's lock, which `insert` takes only after recording in `added`:
         // a registration made here is either in `added` now or lands in the list after.
         let merge = |_: Option<&HashSet<String>>, read: Vec<String>, started: Instant| {
@@ -126,7 +127,7 @@ impl RegisteredClients {
         {
             Ok(ids) => Ok(ids.len()),
             Err(e) => {
-                tracing::error!(source = %self.source.name(), error = %e, "registered clients read failed; keeping the last good list");
+                tracing::error!(source = %self.source.name(), code = e.code(), error = %e, "registered clients read failed; keeping the last good list");
                 Err(e)
             }
         }
@@ -179,8 +180,12 @@ mod tests {
         fn name(&self) -> String {
             "test".into()
         }
-        async fn load(&self, _issuer: &str) -> Result<Vec<String>, String> {
-            self.0.lock().unwrap().clone()
+        async fn load(&self, _issuer: &str) -> Result<Vec<String>, SourceError> {
+            self.0
+                .lock()
+                .unwrap()
+                .clone()
+                .map_err(SourceError::Unavailable)
         }
     }
 

@@ -88,7 +88,7 @@ impl ConfigSource for FederatedSource {
         for why in doc.screen(&self.sources) {
             tracing::error!(source = %self.inner.name(), reason = %why, "left out of the catalog: it names a secret source the gateway may not read");
         }
-        validate(&doc.upstreams).map_err(|e| SourceError(format!("invalid configuration: {e}")))?;
+        validate(&doc.upstreams).map_err(|e| SourceError::Invalid(e.to_string()))?;
         self.has_upstreams
             .store(!doc.upstreams.is_empty(), Ordering::Relaxed);
         let listings =

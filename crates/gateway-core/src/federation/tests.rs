@@ -212,7 +212,8 @@ async fn an_invalid_upstream_refuses_the_document() {
         SecretSources::default(),
     );
     let e = source.load().await.unwrap_err();
-    assert!(e.0.starts_with("invalid configuration"), "{}", e.0);
+    assert!(matches!(e, SourceError::Invalid(_)), "{e:?}");
+    assert!(e.to_string().starts_with("invalid configuration"), "{e}");
 }
 
 /// Replays finding 4 of issue #14 at the gateway's snapshot load: items stored before the

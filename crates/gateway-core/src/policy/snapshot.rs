@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use super::document::ConfigDocument;
 use super::model::PolicySet;
 use crate::catalog::Catalog;
-use crate::reload::{Reloading, TimedOut, Unusable, spawn_ticker};
+use crate::reload::{Reloading, Unusable, spawn_ticker};
 
 /// Requests served from the snapshot in memory, and loads from the source, process-wide
 /// (for the metrics lines).
@@ -30,16 +30,8 @@ pub trait ConfigSource: Send + Sync {
     async fn load(&self) -> Result<ConfigDocument, SourceError>;
 }
 
-/// A source that could not be read. The text is for the log.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SourceError(pub String);
-
-impl From<TimedOut> for SourceError {
-    fn from(t: TimedOut) -> Self {
-        Self(t.to_string())
-    }
-}
+/// A source that could not be read (the error of every source port, `crate::source`).
+pub use crate::source::SourceError;
 
 /// What every request decides on.
 #[derive(Debug)]
@@ -105,7 +97,7 @@ impl SnapshotStore {
         let read = async {
             self.source.load().await.and_then(|doc| {
                 doc.compile()
-                    .map_err(|e| SourceError(format!("invalid configuration: {e}")))
+                    .map_err(|e| SourceError::Invalid(e.to_string()))
             })
         };
         let install = |previous: Option<&Snapshot>,
@@ -195,7 +187,11 @@ mod tests {
         }
         async fn load(&self) -> Result<ConfigDocument, SourceError> {
             self.loads.fetch_add(1, Ordering::SeqCst);
-            self.doc.lock().unwrap().clone().map_err(SourceError)
+            self.doc
+                .lock()
+                .unwrap()
+                .clone()
+                .map_err(SourceError::Unavailable)
         }
     }
 
@@ -240,13 +236,9 @@ mod tests {
             "policies: [{group: '*', allow: ['no spaces']}]",
         )
         .unwrap());
-        assert!(
-            s.refresh()
-                .await
-                .unwrap_err()
-                .0
-                .contains("invalid configuration")
-        );
+        let e = s.refresh().await.unwrap_err();
+        assert_eq!(e.code(), "config_invalid", "{e}");
+        assert!(e.to_string().contains("invalid configuration"), "{e}");
         assert_eq!(s.current().await.unwrap_err(), SnapshotError::Unavailable);
     }
 

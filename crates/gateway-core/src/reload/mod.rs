@@ -39,12 +39,6 @@ pub const READ_MARGIN: Duration = Duration::from_millis(500);
 #[error("read timed out")]
 pub struct TimedOut;
 
-impl From<TimedOut> for String {
-    fn from(t: TimedOut) -> Self {
-        t.to_string()
-    }
-}
-
 /// Why nothing held can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unusable {

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
+use crate::source::SourceError;
 
 /// A clock that moves only when the test says so.
 #[derive(Clone)]
@@ -27,12 +28,12 @@ fn store(every: Duration, clock: &TestClock) -> Reloading<u32> {
     Reloading::new(every).with_clock(move || clock.now())
 }
 
-async fn good(v: u32) -> Result<u32, String> {
+async fn good(v: u32) -> Result<u32, SourceError> {
     Ok(v)
 }
 
-async fn bad() -> Result<u32, String> {
-    Err("down".to_owned())
+async fn bad() -> Result<u32, SourceError> {
+    Err(SourceError::Unavailable("down".to_owned()))
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -62,7 +63,7 @@ async fn a_due_read_runs_once_and_the_next_waits_for_the_interval() {
         let _ = r
             .reload(async {
                 reads.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, String>(1)
+                Ok::<_, SourceError>(1)
             })
             .await;
     };
@@ -90,7 +91,7 @@ async fn concurrent_requests_share_one_due_read() {
                             reads.fetch_add(1, Ordering::SeqCst);
                             // Held open until every caller has had its chance.
                             let _ = opened.clone().wait_for(|o| *o).await;
-                            Ok::<_, String>(1)
+                            Ok::<_, SourceError>(1)
                         })
                         .await;
                 };
@@ -126,7 +127,7 @@ async fn reads_under_the_gate_never_overlap() {
                         tokio::task::yield_now().await;
                     }
                     in_flight.fetch_sub(1, Ordering::SeqCst);
-                    Ok::<_, String>(i)
+                    Ok::<_, SourceError>(i)
                 })
                 .await
                 .unwrap();
@@ -173,7 +174,7 @@ async fn with_a_read_in_flight_others_go_on_or_wait_when_nothing_usable_is_held(
 async fn a_failed_read_keeps_the_last_good_value_and_its_age() {
     let clock = TestClock::new();
     let s = store(Duration::ZERO, &clock);
-    assert_eq!(s.reload(bad()).await, Err("down".to_owned()));
+    assert_eq!(s.reload(bad()).await, Err(SourceError::Unavailable("down".to_owned())));
     assert!(s.get().is_none());
     s.reload(good(1)).await.unwrap();
     clock.advance(Duration::from_secs(5));
@@ -207,8 +208,8 @@ async fn a_read_that_hangs_times_out_as_a_failure() {
     let s = store(MINUTE, &clock).bounded(Duration::from_millis(10));
     s.reload(good(1)).await.unwrap();
     clock.advance(MINUTE);
-    let hang = std::future::pending::<Result<u32, String>>();
-    assert_eq!(s.reload(hang).await, Err("read timed out".to_owned()));
+    let hang = std::future::pending::<Result<u32, SourceError>>();
+    assert_eq!(s.reload(hang).await, Err(SourceError::TimedOut));
     assert_eq!(s.get().as_deref(), Some(&1), "last good value");
     assert!(!s.due(), "an attempt");
 }
@@ -235,7 +236,7 @@ async fn an_older_read_never_replaces_a_newer_one() {
     let (finish, finished) = tokio::sync::oneshot::channel::<()>();
     let older = s.reload(async {
         let _ = finished.await;
-        Ok::<_, String>(1)
+        Ok::<_, SourceError>(1)
     });
     let newer = async {
         clock.advance(Duration::from_secs(1));

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{Revoked, TokenFacts};
 use crate::auth::Principal;
 use crate::reload::{READ_MARGIN, Reloading, spawn_ticker};
+use crate::source::SourceError;
 
 /// What an entry revokes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -145,8 +146,8 @@ impl DenyList {
 pub trait DenyListSource: Send + Sync {
     /// For logs: `dynamodb:TABLE`.
     fn name(&self) -> String;
-    /// Every entry. The text of an error is for the log.
-    async fn load(&self) -> Result<Vec<DenyEntry>, String>;
+    /// Every entry.
+    async fn load(&self) -> Result<Vec<DenyEntry>, SourceError>;
 }
 
 /// Refresh timing.
@@ -185,18 +186,18 @@ impl DenyListStore {
 
     /// Reads the list now; on failure the previous one stays. Not gated: in per-request
     /// mode reads overlap (and an older one never replaces a newer).
-    pub async fn refresh(&self) -> Result<usize, String> {
+    pub async fn refresh(&self) -> Result<usize, SourceError> {
         let read = async { self.source.load().await.map(DenyList::new) };
         match self.store.reload(read).await {
             Ok(list) => Ok(list.len()),
             Err(e) => {
-                tracing::error!(source = %self.source.name(), error = %e, "deny-list read failed; keeping the last good list");
+                tracing::error!(source = %self.source.name(), code = e.code(), error = %e, "deny-list read failed; keeping the last good list");
                 Err(e)
             }
         }
     }
 
-    async fn refresh_gated(&self) -> Result<usize, String> {
+    async fn refresh_gated(&self) -> Result<usize, SourceError> {
         let _flight = self.store.flight().await;
         self.refresh().await
     }

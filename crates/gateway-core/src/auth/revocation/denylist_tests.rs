@@ -103,9 +103,13 @@ impl DenyListSource for Fake {
     fn name(&self) -> String {
         "fake".into()
     }
-    async fn load(&self) -> Result<Vec<DenyEntry>, String> {
+    async fn load(&self) -> Result<Vec<DenyEntry>, SourceError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
-        self.entries.lock().unwrap().clone()
+        self.entries
+            .lock()
+            .unwrap()
+            .clone()
+            .map_err(SourceError::Unavailable)
     }
 }
 

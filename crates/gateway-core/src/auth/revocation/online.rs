@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use super::opaque_limits::{NegativeCache, OpaqueLimits, RETRY_AFTER, TokenBucket};
 use super::{Checked, Revoked};
 use crate::auth::digest::TokenDigest;
+use crate::source::SourceError;
 
 /// What the issuer says of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,13 +28,12 @@ pub enum TokenStatus {
 pub trait TokenStatusSource: Send + Sync {
     /// For logs: `cognito GetUser`, `introspection`.
     fn name(&self) -> &'static str;
-    /// The token's status; `Err` (text for the log, never the token) when the issuer
-    /// could not say.
-    async fn status(&self, token: &str) -> Result<TokenStatus, String>;
+    /// The token's status; `Err` (never holding the token) when the issuer could not say.
+    async fn status(&self, token: &str) -> Result<TokenStatus, SourceError>;
     /// For an opaque token: its claims (a JSON object) when active, `None` when not.
     /// Only introspection can do this.
-    async fn introspect(&self, _token: &str) -> Result<Option<Vec<u8>>, String> {
-        Err(format!("{} cannot identify opaque tokens", self.name()))
+    async fn introspect(&self, _token: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        Err(SourceError::Unsupported(self.name()))
     }
 }
 
@@ -142,7 +142,7 @@ impl OnlineCheck {
                         v
                     }
                     Ok(Err(error)) => return self.unanswered(&error),
-                    Err(_) => return self.unanswered("no answer in time"),
+                    Err(_) => return self.unanswered(&SourceError::TimedOut),
                 }
             }
         };
@@ -177,7 +177,7 @@ impl OnlineCheck {
                 Err(Revoked::Inactive)
             }
             Ok(Err(error)) => {
-                tracing::warn!(check = %self.source.name(), %error, "opaque token could not be identified: refused");
+                tracing::warn!(check = %self.source.name(), code = error.code(), %error, "opaque token could not be identified: refused");
                 self.refused
                     .remember(*digest, Revoked::CheckUnavailable, RETRY_AFTER);
                 Err(Revoked::CheckUnavailable)
@@ -190,14 +190,15 @@ impl OnlineCheck {
         }
     }
 
-    fn unanswered(&self, error: &str) -> Result<Checked, Revoked> {
+    fn unanswered(&self, error: &SourceError) -> Result<Checked, Revoked> {
+        let code = error.code();
         let check = self.source.name();
         if self.settings.fail_open {
             // The request's audit record says so too (`revocationUnchecked`).
-            tracing::warn!(%check, %error, "revocation check unavailable: token ALLOWED unchecked (fail-open is configured for this issuer)");
+            tracing::warn!(%check, code, %error, "revocation check unavailable: token ALLOWED unchecked (fail-open is configured for this issuer)");
             Ok(Checked::Unchecked)
         } else {
-            tracing::warn!(%check, %error, "revocation check unavailable: token refused (fail closed)");
+            tracing::warn!(%check, code, %error, "revocation check unavailable: token refused (fail closed)");
             Err(Revoked::CheckUnavailable)
         }
     }
@@ -211,7 +212,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Fake {
-        answer: Mutex<Result<TokenStatus, String>>,
+        answer: Mutex<Result<TokenStatus, SourceError>>,
         delay: Duration,
         calls: AtomicUsize,
     }
@@ -221,7 +222,7 @@ mod tests {
         fn name(&self) -> &'static str {
             "fake"
         }
-        async fn status(&self, _token: &str) -> Result<TokenStatus, String> {
+        async fn status(&self, _token: &str) -> Result<TokenStatus, SourceError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(self.delay).await;
             self.answer.lock().unwrap().clone()
@@ -281,7 +282,7 @@ mod tests {
         assert_eq!(closed.check("t", &d).await, Err(Revoked::CheckUnavailable));
         let (fake, open) = check(60_000, 300, true);
         assert_eq!(open.check("t", &d).await, Ok(Checked::Unchecked));
-        *fake.answer.lock().unwrap() = Err("throttled".into());
+        *fake.answer.lock().unwrap() = Err(SourceError::Unavailable("throttled".into()));
         assert_eq!(
             open.check("t", &d).await,
             Ok(Checked::Unchecked),
@@ -289,7 +290,7 @@ mod tests {
         );
         assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
         let (fake, closed) = check(60_000, 0, false);
-        *fake.answer.lock().unwrap() = Err("throttled".into());
+        *fake.answer.lock().unwrap() = Err(SourceError::Unavailable("throttled".into()));
         assert_eq!(closed.check("t", &d).await, Err(Revoked::CheckUnavailable));
     }
 }
