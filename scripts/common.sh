@@ -13,7 +13,8 @@ export SAM_CLI_TELEMETRY=0
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 
-say() { printf '\n==> %s\n' "$*" >&2; }
+# Each step's heading carries the time since the script started (where a run spends it).
+say() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The venv is rebuilt only when requirements-dev.txt changes.

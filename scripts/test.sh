@@ -73,3 +73,4 @@ if [ -n "$TEST_ARGS" ]; then
 else
   cargo test --all-targets --locked --no-fail-fast
 fi
+say "Every test passed"
