@@ -174,7 +174,10 @@ async fn with_a_read_in_flight_others_go_on_or_wait_when_nothing_usable_is_held(
 async fn a_failed_read_keeps_the_last_good_value_and_its_age() {
     let clock = TestClock::new();
     let s = store(Duration::ZERO, &clock);
-    assert_eq!(s.reload(bad()).await, Err(SourceError::Unavailable("down".to_owned())));
+    assert_eq!(
+        s.reload(bad()).await,
+        Err(SourceError::Unavailable("down".to_owned()))
+    );
     assert!(s.get().is_none());
     s.reload(good(1)).await.unwrap();
     clock.advance(Duration::from_secs(5));
