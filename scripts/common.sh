@@ -58,6 +58,24 @@ start() {
   say "Started $name (pid $!, log ${log#"$ROOT"/})"
 }
 
+# background FUNCTION [ARGS...]: runs FUNCTION in a process group of its own, among PIDS,
+# so that stop_all ends it and what it started if the script stops first; sets BG_PID.
+background() {
+  set -m
+  "$@" &
+  BG_PID=$!
+  set +m
+  PIDS+=("$BG_PID")
+}
+
+# join WHAT PID: waits for a `background` job; dies naming WHAT when it failed.
+join() {
+  local what=$1 pid=$2 kept=() p
+  wait "$pid" || die "$what failed"
+  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+}
+
 stop_all() {
   local pid
   for pid in "${PIDS[@]}"; do
@@ -233,7 +251,7 @@ start_watch() {
   WATCH_PORT=$1
   WATCH_BASE="http://127.0.0.1:$WATCH_PORT/lambda-url"
   start "cargo lambda watch" "$LOCAL/watch.log" \
-    cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors --concurrency 4 "${WATCH_FLAGS[@]}" \
+    cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --disable-cors --concurrency 4 "${BUILD_FEATURES[@]}" "${WATCH_FLAGS[@]}" \
       --env-var "DEMO_TOOLS_URL=$WATCH_BASE/demo-tools" \
       --env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" \
       --env-var "RUST_LOG=${RUST_LOG:-info}" "${WATCH_ENV[@]}"
@@ -243,5 +261,8 @@ start_watch() {
   export MCP_WATCH_INVOKE_URL="http://127.0.0.1:$WATCH_PORT"
 }
 WATCH_FLAGS=()
+# The cargo features of every build `make test` and `make dev` run, watch's included
+# (Cargo.toml's `shared-test-build` says why): one build of the dependencies serves all.
+BUILD_FEATURES=(--features shared-test-build)
 # Extra `--env-var NAME=VALUE` pairs for the functions (cargo lambda refuses empty values).
 WATCH_ENV=()

@@ -13,7 +13,7 @@ trap 'exit 130' INT TERM
 setup_python
 setup_node
 say "Building gatewayctl"
-(cd "$ROOT" && cargo build --bin gatewayctl)
+(cd "$ROOT" && cargo build "${BUILD_FEATURES[@]}" --bin gatewayctl)
 start_moto
 seed_cognito
 start_everything

@@ -10,8 +10,13 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 cd "$ROOT"
 
-setup_python
-setup_node
+# The Python and Node installs (mostly waiting on downloads) run beside the format check
+# and the lints, which need neither; the SAM checks wait for them.
+background setup_python
+PY_SETUP=$BG_PID
+background setup_node
+NODE_SETUP=$BG_PID
+setup_done() { join "installing the Python tools" "$PY_SETUP"; join "installing the Node packages" "$NODE_SETUP"; }
 
 # TEST_ARGS (development only, never set by CI): run just these `cargo test` arguments, e.g.
 # TEST_ARGS="--test e2e e2e_oauth::" (one of the binaries tests/hermetic.rs, services.rs and
@@ -22,6 +27,7 @@ if [ -z "$TEST_ARGS" ]; then
   cargo fmt --all -- --check
   say "cargo clippy --all-targets -- -D warnings"
   cargo clippy --all-targets --locked -- -D warnings
+  setup_done
   say "SAM template: cfn-lint and sam validate --lint"
   cfn-lint template.yaml
   sam validate --lint --template template.yaml
@@ -29,12 +35,17 @@ if [ -z "$TEST_ARGS" ]; then
   # --all-targets compiles the benches too (in the dev profile): they are run by hand, never
   # timed in tests.
   say "Building (one target dir, reused by cargo lambda watch)"
-  cargo build --all-targets --locked
+  cargo build "${BUILD_FEATURES[@]}" --all-targets --locked
+  # What `cargo lambda watch` builds (the binaries, without dev-dependencies) is built
+  # already: `shared-test-build` gives both builds the same features. When a dependency
+  # update makes a dev-dependency turn on a feature it does not name, this rebuilds part
+  # of the tree (minutes of every run): that stops the suite here, with what to add.
+  rebuilt=$(cargo build "${BUILD_FEATURES[@]}" --bins --locked 2>&1 | tee /dev/stderr | sed -n 's/^ *Compiling \([^ ]*\) .*/\1/p')
+  [ -z "$rebuilt" ] || die "the binaries' build recompiled $(echo $rebuilt | tr '\n' ' '): a dev-dependency turns on features in them that Cargo.toml's shared-test-build does not (compare \`cargo tree -e features -i CRATE\` with and without \`-e dev\`)"
+else
+  setup_done
+  cargo build "${BUILD_FEATURES[@]}" --bins --locked
 fi
-# What `cargo lambda watch` runs (`cargo run --bin …`, without dev-dependencies): a no-op
-# while dev-dependencies change no shared crate's features, a rebuild here rather than
-# inside watch's start-up otherwise.
-cargo build --bins --locked
 
 # Identity providers for the auth tests: moto's Cognito seeded with the dev pool and users
 # (AWS_ENDPOINT_URL, COGNITO_CONFIG) and a real OIDC provider whose JWT access tokens are for
@@ -69,8 +80,8 @@ export MCP_E2E_MOTO_SERVER="$VENV/bin/moto_server"
 say "cargo test"
 if [ -n "$TEST_ARGS" ]; then
   # shellcheck disable=SC2086 # word-split on purpose
-  cargo test --locked $TEST_ARGS
+  cargo test "${BUILD_FEATURES[@]}" --locked $TEST_ARGS
 else
-  cargo test --all-targets --locked --no-fail-fast
+  cargo test "${BUILD_FEATURES[@]}" --all-targets --locked --no-fail-fast
 fi
 say "Every test passed"
