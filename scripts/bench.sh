@@ -25,8 +25,7 @@ setup_node
 
 if part micro || part peers; then
   say "Micro benches (criterion); the verify bench writes its tokens for the Node peers"
-  MCP_BENCH_TOKENS="$OUT/tokens.json" cargo bench --locked --bench verify --bench policy \
-    --bench jsonrpc --bench audit 2>&1 | tee "$OUT/micro.txt"
+  MCP_BENCH_TOKENS="$OUT/tokens.json" cargo bench --locked --bench micro 2>&1 | tee "$OUT/micro.txt"
   "$VENV/bin/python" - "$ROOT/target/criterion" > "$OUT/micro.json" <<'EOF'
 import json, pathlib, sys
 root, out = pathlib.Path(sys.argv[1]), {}

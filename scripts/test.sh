@@ -32,10 +32,11 @@ if [ -z "$TEST_ARGS" ]; then
   cfn-lint template.yaml
   sam validate --lint --template template.yaml
 
-  # --all-targets compiles the benches too (in the dev profile): they are run by hand, never
-  # timed in tests.
+  # Every target but the binaries as tests (they hold nothing to test; `--all-targets` would
+  # build them so): the libraries and their tests, the integration tests, the binaries, and
+  # the micro benches, which `cargo test` runs once each as a smoke (never timed).
   say "Building (one target dir, reused by cargo lambda watch)"
-  cargo build "${BUILD_FEATURES[@]}" --all-targets --locked
+  cargo build "${BUILD_FEATURES[@]}" --lib --bins --tests --benches --locked
   # What `cargo lambda watch` builds (the binaries, without dev-dependencies) is built
   # already: `shared-test-build` gives both builds the same features. When a dependency
   # update makes a dev-dependency turn on a feature it does not name, this rebuilds part
@@ -82,6 +83,6 @@ if [ -n "$TEST_ARGS" ]; then
   # shellcheck disable=SC2086 # word-split on purpose
   cargo test "${BUILD_FEATURES[@]}" --locked $TEST_ARGS
 else
-  cargo test "${BUILD_FEATURES[@]}" --all-targets --locked --no-fail-fast
+  cargo test "${BUILD_FEATURES[@]}" --lib --tests --benches --locked --no-fail-fast
 fi
 say "Every test passed"

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod edge;
 pub mod runtime;
 pub mod server;

@@ -1,6 +1,6 @@
 //! A criterion measurement of the benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so
 //! the figures hold on a machine shared with other work, and compare with the Node peers,
-//! which measure CPU time too (`process.cpuUsage`). Shared by the bench files (`#[path]`).
+//! which measure CPU time too (`process.cpuUsage`). Shared by the bench modules.
 
 use std::time::Duration;
 

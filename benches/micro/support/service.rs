@@ -1,4 +1,4 @@
-//! What the in-process benches share (included with `#[path]`): an `McpService` over a
+//! What the in-process benches share: an `McpService` over a
 //! fixed configuration document with its snapshot loaded, a given target, and a caller.
 
 use std::sync::Arc;

@@ -4,20 +4,18 @@
 //! identity statement included, target and network excluded — and the identity statement
 //! alone.
 //!
-//! `cargo bench --bench jsonrpc`. Figures are recorded in BENCHMARKS.md.
+//! Run with `cargo bench --bench micro`; figures in BENCHMARKS.md.
 
 use std::borrow::Cow;
 use std::hint::black_box;
 use std::sync::Arc;
 
+use crate::support::cpu_time;
+use crate::support::service;
 use async_trait::async_trait;
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
-#[path = "support/service.rs"]
-mod service;
 
 use cpu_time::ThreadCpu;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -166,4 +164,3 @@ criterion_group! {
     config = cpu_time::criterion();
     targets = parse_serialize, whole_call
 }
-criterion_main!(benches);

@@ -2,15 +2,14 @@
 //! digest), its stdout line, and the EMF metrics line. Every `/mcp` request pays all three
 //! with the default settings.
 //!
-//! `cargo bench --bench audit`. Figures are recorded in BENCHMARKS.md.
+//! Run with `cargo bench --bench micro`; figures in BENCHMARKS.md.
 
 use std::hint::black_box;
 
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
+use crate::support::cpu_time;
 
 use cpu_time::ThreadCpu;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 
 use mcp_oauth_gateway::adapters::audit_stdout::audit_line;
 use mcp_oauth_gateway::audit::{
@@ -81,4 +80,3 @@ criterion_group! {
     config = cpu_time::criterion();
     targets = audit
 }
-criterion_main!(benches);

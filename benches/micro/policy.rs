@@ -2,19 +2,17 @@
 //! over a 500-tool catalog, both the bare filter and the whole request as `McpService`
 //! answers it (parse, snapshot, filter, serialize).
 //!
-//! `cargo bench --bench policy`. Figures are recorded in BENCHMARKS.md.
+//! Run with `cargo bench --bench micro`; figures in BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
+use crate::support::cpu_time;
+use crate::support::service;
 use async_trait::async_trait;
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
-#[path = "support/service.rs"]
-mod service;
 
 use cpu_time::ThreadCpu;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group};
 use serde_json::json;
 use service::{principal, service, signer};
 
@@ -182,4 +180,3 @@ criterion_group! {
     config = cpu_time::criterion();
     targets = decision, filter, list_request
 }
-criterion_main!(benches);

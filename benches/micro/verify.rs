@@ -4,17 +4,16 @@
 //! already-verified path with revocation checks: a 1,000-entry deny-list held in memory, and
 //! an online check whose verdict is cached (what a request costs between two refreshes).
 //!
-//! `cargo bench --bench verify`. Figures are recorded in BENCHMARKS.md.
+//! Run with `cargo bench --bench micro`; figures in BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
+use crate::support::cpu_time;
 use async_trait::async_trait;
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
 
 use cpu_time::ThreadCpu;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
@@ -258,4 +257,3 @@ criterion_group! {
     config = cpu_time::criterion();
     targets = bench, bench_revocation
 }
-criterion_main!(benches);
