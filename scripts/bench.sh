@@ -49,9 +49,10 @@ if part load || part cold || part watch; then
   if [ "$PROFILE" = release ]; then
     cargo build --locked --release --bin mcp-oauth-gateway --bin demo-tools
   else
-    cargo build --locked --bin mcp-oauth-gateway --bin demo-tools
+    cargo build "${BUILD_FEATURES[@]}" --locked --bin mcp-oauth-gateway --bin demo-tools
   fi
-  cargo build --locked --bin gatewayctl
+  # Debug builds as make test makes them (BUILD_FEATURES): after a make test, nothing to do.
+  cargo build "${BUILD_FEATURES[@]}" --locked --bin gatewayctl
   GW="$ROOT/target/$PROFILE/mcp-oauth-gateway"
 
   start_moto
