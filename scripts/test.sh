@@ -25,8 +25,8 @@ TEST_ARGS=${TEST_ARGS:-}
 if [ -z "$TEST_ARGS" ]; then
   say "cargo fmt --check"
   cargo fmt --all -- --check
-  say "cargo clippy --all-targets -- -D warnings"
-  cargo clippy --all-targets --locked -- -D warnings
+  say "cargo clippy --workspace --all-targets -- -D warnings"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
   setup_done
   say "SAM template: cfn-lint and sam validate --lint"
   cfn-lint template.yaml
@@ -43,6 +43,8 @@ if [ -z "$TEST_ARGS" ]; then
   # of the tree (minutes of every run): that stops the suite here, with what to add.
   rebuilt=$(cargo build "${BUILD_FEATURES[@]}" --bins --locked 2>&1 | tee /dev/stderr | sed -n 's/^ *Compiling \([^ ]*\) .*/\1/p')
   [ -z "$rebuilt" ] || die "the binaries' build recompiled $(echo $rebuilt | tr '\n' ' '): a dev-dependency turns on features in them that Cargo.toml's shared-test-build does not (compare \`cargo tree -e features -i CRATE\` with and without \`-e dev\`)"
+  say "Fuzz smoke: every target over its seeds and 2000 mutations (make fuzz runs them for real)"
+  bash scripts/fuzz.sh --smoke
 else
   setup_done
   cargo build "${BUILD_FEATURES[@]}" --bins --locked
