@@ -1,7 +1,8 @@
 //! The standalone server's limits against misbehaving clients, on the real binary over real
 //! TCP: headers that never finish and idle keep-alive connections are closed, a trickling
-//! body is cut off with a 400, and past the connection limit new connections wait until a
-//! slot frees. (Under Lambda, API Gateway does this and the server is not used.)
+//! body is cut off with a 400, a refused body is read to its end so the client gets its
+//! answer, and past the connection limit new connections wait until a slot frees. (Under
+//! Lambda, API Gateway does this and the server is not used.)
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -31,6 +32,7 @@ fn connect(server: &Server) -> TcpStream {
     let s = TcpStream::connect(addr).unwrap();
     // Only a bound on the test: the server is expected to act long before.
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
     s
 }
 
@@ -78,6 +80,87 @@ fn a_body_that_does_not_arrive_in_time_is_refused() {
     let said = read_until_closed(&mut s);
     assert!(said.starts_with("HTTP/1.1 400"), "{said}");
     assert!(said.contains("did not arrive in time"), "{said}");
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` body: its head and body.
+fn read_response(s: &mut TcpStream) -> (String, String) {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s
+            .read(&mut buf)
+            .expect("the answer, not a reset connection");
+        assert!(
+            n > 0,
+            "closed before the answer: {}",
+            String::from_utf8_lossy(&all)
+        );
+        all.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&all).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")?
+                        .parse()
+                        .ok()
+                })
+                .expect("a content-length");
+            if all.len() >= end + 4 + len {
+                return (head, text[end + 4..end + 4 + len].to_owned());
+            }
+        }
+    }
+}
+
+/// Replays issue #16's finding: a client still sending a body the gateway refuses without
+/// reading (here 2 MiB to `/mcp` without a token: a 401 from the headers alone; a 413 from
+/// `Content-Length` is the same path) used to see its connection reset, the answer lost.
+/// Now the rest is read and thrown away: the whole body goes out, the answer comes back,
+/// and the connection serves the next request.
+#[test]
+fn a_refused_body_is_read_to_its_end_so_the_client_gets_the_answer() {
+    let g = gateway(&[]);
+    let mut s = connect(&g);
+    let body = vec![b'x'; 2 << 20];
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body)
+        .expect("the whole body is taken, not reset");
+    let (status, text) = read_response(&mut s);
+    assert!(status.starts_with("HTTP/1.1 401"), "{status}");
+    assert!(text.contains("error"), "{text}");
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .unwrap();
+    let (status, _) = read_response(&mut s);
+    assert!(
+        status.starts_with("HTTP/1.1 200"),
+        "the connection stays usable: {status}"
+    );
+
+    // Past the drain bound (8 MiB) the server stops reading and closes: bounded work. A
+    // reset is allowed there; the gateway answers the next connection as usual.
+    let mut big = connect(&g);
+    let huge = format!(
+        "POST /mcp HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n",
+        64 << 20
+    );
+    big.write_all(huge.as_bytes()).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    let sent = (0..64)
+        .take_while(|_| big.write_all(&chunk).is_ok())
+        .count();
+    assert!(sent < 64, "the server stopped reading a 64 MiB body");
+    let mut next = connect(&g);
+    next.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .unwrap();
+    let (status, _) = read_response(&mut next);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
 }
 
 #[tokio::test]

@@ -2,8 +2,11 @@
 //! server facing untrusted clients needs — at most `GATEWAY_MAX_CONNECTIONS` open
 //! connections (more wait in the listen queue), request headers within
 //! `GATEWAY_HEADER_TIMEOUT_SECS` (idle keep-alive connections included), a whole request
-//! body within `GATEWAY_BODY_TIMEOUT_SECS` — and a graceful shutdown. Under Lambda, API
-//! Gateway does all of this and none of it runs.
+//! body within `GATEWAY_BODY_TIMEOUT_SECS`, the unread rest of a refused body drained so
+//! the client reads its 413 (`drain`) — and a graceful shutdown. Under Lambda, API Gateway
+//! does all of this and none of it runs.
+
+mod drain;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use hyper::body::{Frame, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -70,8 +73,16 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let body_timeout = limits.body_timeout;
-    let service = router.map_request(move |req: hyper::Request<hyper::body::Incoming>| {
-        req.map(|b| Body::new(Deadline::new(b, body_timeout)))
+    // Each request's body under its deadline; what the handler leaves unread is drained
+    // before the answer goes out (`drain`).
+    let service = tower::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let router = router.clone();
+        async move {
+            let (req, left) = drain::returning(req.map(|b| Deadline::new(b, body_timeout)));
+            let resp = router.oneshot(req).await?;
+            drain::rest(left).await;
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     tokio::pin!(shutdown);
     loop {
