@@ -21,6 +21,7 @@ mod support;
 mod hermetic {
     mod architecture;
     mod auth_hardening;
+    mod bad_input;
     mod demo_tools_statements;
     mod events;
     mod policy_http;
