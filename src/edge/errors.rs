@@ -222,12 +222,29 @@ pub fn oauth_error_parts(e: &crate::oauth::OAuthError) -> (StatusCode, &'static 
     }
 }
 
-pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
-    let (status, error, description) = oauth_error_parts(e);
+/// A façade body that could not be read, as an OAuth error: 413 past the bound (RFC 9110
+/// §15.5.14), 400 for one cut short, both `invalid_request`.
+pub fn body_error_parts(e: &super::body::BodyError) -> (StatusCode, &'static str, String) {
+    use super::body::BodyError as B;
+    let status = match e {
+        B::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        B::TimedOut | B::Unreadable => StatusCode::BAD_REQUEST,
+    };
+    (status, "invalid_request", e.to_string())
+}
+
+/// An RFC 6749 §5.2 error document, never cached.
+pub fn oauth_json(status: StatusCode, error: &str, description: &str) -> Response {
     let body = serde_json::json!({ "error": error, "error_description": description });
     let mut resp = json_response(status, serde_json::to_vec(&body).unwrap_or_default());
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub fn oauth_error_response(e: &crate::oauth::OAuthError) -> Response {
+    let (status, error, description) = oauth_error_parts(e);
+    let mut resp = oauth_json(status, error, &description);
     if matches!(e, crate::oauth::OAuthError::InvalidToken) {
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,

@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::audit::Pending;
 use super::auth::authenticate;
+use super::body::BodyError;
 use super::cors;
 use super::errors::{EdgeError, failure_response, json_response};
 use super::state::AppState;
@@ -44,17 +45,6 @@ fn check_media(headers: &HeaderMap) -> Result<(), EdgeError> {
         }
     }
     Ok(())
-}
-
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
 }
 
 /// GET, DELETE and the rest: this stateless server offers no SSE stream and no session to
@@ -157,19 +147,12 @@ async fn handle(
     if let Err(e) = check_media(&parts.headers) {
         return refuse(audit, e);
     }
-    let limit = state.edge.max_body_bytes;
-    let declared_too_large = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|n| n > limit as u64);
-    if declared_too_large {
-        return refuse(audit, EdgeError::PayloadTooLarge);
-    }
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes = match super::body::read(&parts.headers, body, state.edge.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) if is_length_limit(&e) => return refuse(audit, EdgeError::PayloadTooLarge),
-        Err(_) => return refuse(audit, EdgeError::BodyUnreadable),
+        Err(BodyError::TooLarge { .. }) => return refuse(audit, EdgeError::PayloadTooLarge),
+        Err(BodyError::TimedOut | BodyError::Unreadable) => {
+            return refuse(audit, EdgeError::BodyUnreadable);
+        }
     };
     let h = &parts.headers;
     let transport = TransportHeaders {

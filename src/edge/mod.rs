@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+pub mod body;
 mod consent_page;
 mod cors;
 pub mod errors;

@@ -8,14 +8,17 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
+use super::body::{self as limited, BodyError, FACADE_MAX_BODY_BYTES};
 use super::consent_page;
-use super::errors::{EdgeError, json_response, oauth_error_parts, oauth_error_response};
+use super::errors::{
+    EdgeError, body_error_parts, json_response, oauth_error_parts, oauth_error_response, oauth_json,
+};
 use super::state::AppState;
 use crate::oauth::consent::{APPROVALS_COOKIE, CSRF_COOKIE};
 use crate::oauth::{Authorize, ConsentAnswer, Facade, FlowCookie, OAuthError};
@@ -64,6 +67,17 @@ fn refused(e: OAuthError) -> Response {
     super::cors::public(oauth_error_response(&e))
 }
 
+/// A façade body within its bound, or the JSON refusal an API client reads.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    limited::read(headers, body, FACADE_MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            tracing::info!(error = %e, "façade: request body refused");
+            let (status, error, description) = body_error_parts(&e);
+            super::cors::public(oauth_json(status, error, &description))
+        })
+}
+
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414), also served as
 /// `/.well-known/openid-configuration`: the same document, the IdP's OpenID members kept.
 pub(super) async fn metadata(State(state): State<Arc<AppState>>) -> Response {
@@ -88,10 +102,14 @@ pub(super) async fn metadata(State(state): State<Arc<AppState>>) -> Response {
 pub(super) async fn register(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();
+    };
+    let body = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
     };
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -120,6 +138,12 @@ pub(super) async fn register(
 fn page_refused(e: OAuthError) -> Response {
     log_refusal(&e, "sign-in");
     let (status, error, description) = oauth_error_parts(&e);
+    consent_page::error(status, error, &description)
+}
+
+fn body_page(e: &BodyError) -> Response {
+    tracing::info!(error = %e, "façade: consent form refused");
+    let (status, error, description) = body_error_parts(e);
     consent_page::error(status, error, &description)
 }
 
@@ -221,10 +245,15 @@ pub(super) async fn authorize(
 pub(super) async fn consent(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();
+    };
+    // The consent form is a browser's: a body that cannot be read is a page, not JSON.
+    let body = match limited::read(&headers, body, FACADE_MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => return body_page(&e),
     };
     let form: std::collections::HashMap<String, String> =
         url::form_urlencoded::parse(&body).into_owned().collect();
@@ -318,9 +347,17 @@ fn same_origin(f: &Facade, headers: &HeaderMap) -> bool {
 }
 
 /// `POST /token`: relayed to the IdP; its answer comes back as it was.
-pub(super) async fn token(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+pub(super) async fn token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(f) = state.facade.as_ref() else {
         return not_found();
+    };
+    let body = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
     };
     let Ok(form) = std::str::from_utf8(&body) else {
         return refused(OAuthError::InvalidRequest("the body is not a form".into()));

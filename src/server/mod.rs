@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+// Why a body was cut off; the edge's body reader tells it apart from a broken connection.
+use crate::edge::body::BodyTimedOut;
 use hyper::body::{Frame, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -139,11 +141,6 @@ impl<B> Deadline<B> {
         }
     }
 }
-
-/// Why a body was cut off.
-#[derive(Debug, thiserror::Error)]
-#[error("the request body did not arrive in time")]
-struct BodyTimedOut;
 
 impl<B> hyper::body::Body for Deadline<B>
 where

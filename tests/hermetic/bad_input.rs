@@ -200,3 +200,61 @@ proptest! {
         prop_assert_eq!(after, StatusCode::OK, "a good request after {} {}", method, uri);
     }
 }
+
+/// Replays issue #16's finding: an oversized façade body used to get axum's plain-text
+/// "length limit exceeded" (2 MiB) that no OAuth client can read. Now past 64 KiB, declared
+/// or streamed without a length, `/register` and `/token` answer a 413 RFC 6749 error
+/// document, the consent form a 413 page, and the gateway answers the next request.
+#[test]
+fn an_oversized_facade_body_gets_a_413_its_client_can_read() {
+    let (rt, _, token) = fixture();
+    let big = vec![b'a'; 64 * 1024 + 1];
+    for path in ["/register", "/token", "/authorize"] {
+        for declared in [true, false] {
+            let body = if declared {
+                Body::from(big.clone())
+            } else {
+                // No Content-Length: only reading finds the end is too far.
+                let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                    big.chunks(4096).map(|c| Ok(c.to_vec())).collect();
+                Body::from_stream(futures_util::stream::iter(chunks))
+            };
+            let mut req = Request::post(path).header(
+                "content-type",
+                if path == "/register" {
+                    "application/json"
+                } else {
+                    "application/x-www-form-urlencoded"
+                },
+            );
+            if declared {
+                req = req.header("content-length", big.len().to_string());
+            }
+            let (status, ctype, text) = rt.block_on(answer(req.body(body).unwrap()));
+            let text = String::from_utf8_lossy(&text).into_owned();
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}: {text}");
+            if path == "/authorize" {
+                assert!(ctype.unwrap().starts_with("text/html"), "{path}");
+                assert!(text.contains("invalid_request"), "{path}: {text}");
+            } else {
+                assert!(ctype.unwrap().starts_with("application/json"), "{path}");
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["error"], "invalid_request", "{path}: {v}");
+                assert!(
+                    v["error_description"].as_str().unwrap().contains("65536"),
+                    "{path}: {v}"
+                );
+            }
+        }
+    }
+    let good = Request::post("/mcp")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(Body::from(
+            r#"{"jsonrpc":"2.0","id":9,"method":"tools/list"}"#,
+        ))
+        .unwrap();
+    assert_eq!(rt.block_on(answer(good)).0, StatusCode::OK);
+}

@@ -71,7 +71,14 @@ fn unfinished_headers_and_idle_connections_are_closed() {
 
 #[test]
 fn a_body_that_does_not_arrive_in_time_is_refused() {
-    let g = gateway(&[("GATEWAY_BODY_TIMEOUT_SECS", "1")]);
+    // `/register` reads its body before anything else once the façade is on (off, it is a
+    // 404 from the path alone); its issuer is never reached here.
+    let g = gateway(&[
+        ("GATEWAY_BODY_TIMEOUT_SECS", "1"),
+        ("GATEWAY_FACADE_ISSUER", "http://127.0.0.1:9"),
+        ("GATEWAY_FACADE_CLIENT_ID", "public-client"),
+        ("GATEWAY_SCOPES_SUPPORTED", "mcp:tools"),
+    ]);
     let mut s = connect(&g);
     s.write_all(
         b"POST /register HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"",
