@@ -4,7 +4,8 @@
 //!
 //! Most drive the gateway in-process through its router over a stub target
 //! (`support::router`): the MCP protocol in every era, validated against the official
-//! schemas (`protocol/`, `protocol_modern.rs`), the recorded Lambda events (`events.rs`),
+//! schemas (`protocol/`, `protocol_modern.rs`), the recorded Lambda events (`events.rs`)
+//! and the same events mangled (`event_props.rs`), bad input at every endpoint (`bad_input.rs`),
 //! every JWT attack of the checklist (`auth_hardening/`), group policies (`policy_http.rs`)
 //! and their property tests (`policy_props/`). Some need no gateway at all: Wycheproof's
 //! JWS vectors (`wycheproof.rs`), template.yaml (`template.rs`) and the architecture's
@@ -23,6 +24,7 @@ mod hermetic {
     mod auth_hardening;
     mod bad_input;
     mod demo_tools_statements;
+    mod event_props;
     mod events;
     mod policy_http;
     mod policy_props;

@@ -2,6 +2,8 @@
 //! (real Lambda, `cargo lambda watch`), otherwise as a plain HTTP server (containers,
 //! benchmarks, tests). Also sets up logging for both.
 
+pub mod lambda_event;
+
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -102,7 +104,7 @@ pub fn under_lambda() -> bool {
 pub async fn serve(router: Router, bind: SocketAddr, name: &str) -> Result<(), String> {
     if under_lambda() {
         tracing::info!(name, "serving under the Lambda runtime");
-        return lambda_http::run(router).await.map_err(|e| e.to_string());
+        return lambda_event::run(router).await.map_err(|e| e.to_string());
     }
     let limits = crate::server::Limits::from_env(|k| std::env::var(k).ok())?;
     let listener = tokio::net::TcpListener::bind(bind)
