@@ -24,6 +24,7 @@ mod services {
     mod audit_lambda;
     mod auth_cognito;
     mod auth_oidc;
+    mod faults;
     mod gatewayctl;
     mod identity_keys;
     mod lambda_targets;

@@ -12,6 +12,7 @@
 
 pub mod audit_kit;
 pub mod clients;
+pub mod fault_proxy;
 pub mod gatewayctl;
 pub mod idp;
 pub mod oauth;
