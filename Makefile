@@ -1,6 +1,6 @@
 # The two commands of the README. Both install what they need and start (then stop)
 # every service they use on 127.0.0.1.
-.PHONY: dev test bench fuzz token ctl
+.PHONY: dev test bench fuzz soak token ctl
 
 dev:  ## run the gateway locally: moto + OIDC provider + cargo lambda watch, Ctrl-C stops all
 	@bash scripts/dev.sh
@@ -10,6 +10,9 @@ test: ## the whole suite, as CI runs it
 
 bench: ## every figure of BENCHMARKS.md into target/bench/ (BENCH_PARTS="micro peers load cold size")
 	@bash scripts/bench.sh
+
+soak: ## the release gateway under mixed load for SOAK_SECS (1800) at SOAK_RPS (1000) requests/s; report in target/soak/
+	@bash scripts/soak.sh
 
 fuzz: ## every fuzz target for FUZZ_SECS seconds each (default 60; FUZZ_TARGETS="verify sse" picks)
 	@bash scripts/fuzz.sh

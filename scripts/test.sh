@@ -86,5 +86,7 @@ if [ -n "$TEST_ARGS" ]; then
   cargo test "${BUILD_FEATURES[@]}" --locked $TEST_ARGS
 else
   cargo test "${BUILD_FEATURES[@]}" --lib --tests --benches --locked --no-fail-fast
+  say "Soak smoke: 20 s of mixed load, a JWKS rotation and a slow target (make soak runs it for real)"
+  bash scripts/soak.sh --smoke
 fi
 say "Every test passed"
