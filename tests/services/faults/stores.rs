@@ -136,3 +136,57 @@ async fn a_failing_jwks_keeps_the_keys_held_refuses_unknown_ones_and_a_rotation_
     assert_eq!(a.status, 200, "after the rotation: {a:?}");
     assert!(a.body["result"]["tools"].is_array(), "{a:?}");
 }
+
+/// KMS, which signs each call's identity statement, failing every way: the call is a tool
+/// error (`NotInvoked`) within KMS's bound (3 s) and a margin, the target is never reached
+/// unsigned, nothing names the key; KMS back, calls run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_failing_every_way_fails_the_call_before_its_target_then_recovers() {
+    let endpoint = crate::support::required_env("AWS_ENDPOINT_URL");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .load()
+        .await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let proxy = crate::support::fault_proxy::FaultProxy::start(&endpoint).await;
+    let rig = rig(
+        "faults-kms",
+        &[
+            ("GATEWAY_IDENTITY_KMS_KEY_ID", key_id.as_str()),
+            ("AWS_ENDPOINT_URL_KMS", proxy.url.as_str()),
+        ],
+    )
+    .await;
+    assert_ok(&rig.call("echo").await);
+    for (what, fault) in [
+        ("down", Fault::Down),
+        ("resetting", Fault::Reset),
+        ("silent", Fault::Blackhole),
+        ("slow", Fault::Slow(Duration::from_secs(4))),
+    ] {
+        proxy.set(fault);
+        let before = rig.records().len();
+        let reached = rig.stub.echo_bodies.lock().unwrap().len();
+        let a = rig.call("echo").await;
+        super::assert_tool_error(&a);
+        assert!(a.took < STORE_BOUND, "KMS {what}: {a:?}");
+        assert!(!a.body.to_string().contains(&key_id), "{a:?}");
+        assert_eq!(
+            rig.stub.echo_bodies.lock().unwrap().len(),
+            reached,
+            "KMS {what}"
+        );
+        let r = rig.record(before + 1);
+        assert_eq!(r["targetError"], "NotInvoked", "KMS {what}: {r}");
+        proxy.set(Fault::Pass);
+        assert_ok(&rig.call("echo").await);
+    }
+}
