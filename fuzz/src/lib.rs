@@ -7,6 +7,7 @@
 pub mod config;
 pub mod dynamo_item;
 pub mod jwks;
+pub mod lambda_event;
 pub mod register;
 pub mod router;
 pub mod sse;
