@@ -106,7 +106,8 @@ pub fn parse_request(body: &[u8]) -> Result<ClientRequest, OAuthError> {
 }
 
 /// Whether `url` can be a client id URL: https, a path, no fragment, no userinfo, no dot
-/// segments (MCP 2025-11-25 client ID metadata documents).
+/// segments (MCP 2025-11-25 client ID metadata documents), and a host a URL parser reads
+/// (else the relay would take it for a document URL that no fetch can ever use).
 pub fn is_client_id_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://") else {
         return false;
@@ -122,6 +123,7 @@ pub fn is_client_id_url(url: &str) -> bool {
         && !url.contains(['#', ' '])
         && !url.chars().any(char::is_control)
         && !path.split(['/', '?']).any(|s| s == "." || s == "..")
+        && url::Url::parse(url).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 /// A fetched Client ID Metadata Document for `url`: its `client_id` must be `url` exactly,
@@ -217,5 +219,15 @@ mod tests {
         assert!(!is_client_id_url("https://u@app.example/client.json"));
         assert!(!is_client_id_url("https://app.example/a/../client.json"));
         assert!(!is_client_id_url("https://app.example/client.json#x"));
+    }
+
+    /// Found by the `register` fuzz target: an authority no URL parser reads (idna refuses
+    /// it) passed as a client id URL, so the relay took it for a metadata document to fetch.
+    #[test]
+    fn a_client_id_url_has_a_host_a_parser_reads() {
+        assert!(!is_client_id_url("https://&grant_typesoau|h/client.json"));
+        assert!(!is_client_id_url("https://exa mple.com/client.json"));
+        assert!(!is_client_id_url("https://:443/client.json"));
+        assert!(is_client_id_url("https://app.example:8443/client.json"));
     }
 }
