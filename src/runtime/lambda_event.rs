@@ -149,7 +149,11 @@ fn host_of<'a>(headers: &'a HeaderMap, domain: Option<&'a str>) -> Option<&'a st
 
 /// The path with the stage in front, as the conversion builds it.
 fn with_stage(stage: &Option<String>, path: &str) -> String {
-    if std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_some() {
+    // Read once: the environment is the function's configuration, fixed for its life.
+    static IGNORE_STAGE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *IGNORE_STAGE
+        .get_or_init(|| std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_some())
+    {
         return path.into();
     }
     match stage.as_deref() {

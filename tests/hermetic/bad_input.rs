@@ -134,6 +134,19 @@ fn request() -> impl Strategy<Value = (Method, String, Vec<(usize, String)>, boo
         })
 }
 
+/// The good request that must still answer 200 after any bad one.
+fn good_list(token: &str) -> Request<Body> {
+    Request::post("/mcp")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(Body::from(
+            r#"{"jsonrpc":"2.0","id":9,"method":"tools/list"}"#,
+        ))
+        .unwrap()
+}
+
 async fn answer(req: Request<Body>) -> (StatusCode, Option<String>, Vec<u8>) {
     let (_, gw, _) = fixture();
     let resp = gw.raw.clone().oneshot(req).await.unwrap();
@@ -189,14 +202,7 @@ proptest! {
                 .map_err(|e| TestCaseError::fail(format!("{uri}: {status}: not JSON: {e}")))?;
             prop_assert!(v.get("error").is_some(), "{} {}: {}", method, uri, v);
         }
-        let good = Request::post("/mcp")
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-06-18")
-            .body(Body::from(r#"{"jsonrpc":"2.0","id":9,"method":"tools/list"}"#))
-            .unwrap();
-        let (after, _, _) = rt.block_on(answer(good));
+        let (after, _, _) = rt.block_on(answer(good_list(token)));
         prop_assert_eq!(after, StatusCode::OK, "a good request after {} {}", method, uri);
     }
 }
@@ -247,14 +253,5 @@ fn an_oversized_facade_body_gets_a_413_its_client_can_read() {
             }
         }
     }
-    let good = Request::post("/mcp")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(Body::from(
-            r#"{"jsonrpc":"2.0","id":9,"method":"tools/list"}"#,
-        ))
-        .unwrap();
-    assert_eq!(rt.block_on(answer(good)).0, StatusCode::OK);
+    assert_eq!(rt.block_on(answer(good_list(token))).0, StatusCode::OK);
 }

@@ -164,30 +164,18 @@ async fn through(gw: &router::Gateway, ev: &Value) -> Option<(u16, Vec<u8>)> {
             "a stand-in always converts"
         );
         let _converted: lambda_http::Request = payload.into();
-        let resp = lambda_event::refusal(&e);
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        return Some((status, bytes));
+        return Some(status_and_body(lambda_event::refusal(&e)).await);
     }
     let req: lambda_http::Request = payload.into();
     let (parts, body) = req.into_parts();
     let req = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
-    let resp = gw.app.clone().oneshot(req).await.unwrap();
+    Some(status_and_body(gw.app.clone().oneshot(req).await.unwrap()).await)
+}
+
+async fn status_and_body(resp: axum::response::Response) -> (u16, Vec<u8>) {
     let status = resp.status().as_u16();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Some((status, bytes))
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, bytes.to_vec())
 }
 
 proptest! {
