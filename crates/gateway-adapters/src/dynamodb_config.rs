@@ -233,4 +233,25 @@ mod tests {
         assert!(matches!(item["inputSchema"], AttributeValue::M(_)));
         assert_eq!(tool_from_item(item).unwrap(), t);
     }
+
+    /// Found by the dynamo_item fuzz target: a schema number written as a float with no
+    /// fraction (`48E-0`) is stored as `48` and read back as the integer 48 — the same JSON
+    /// number, so the schema means what it did; and a second round trip changes nothing.
+    #[test]
+    fn a_float_with_no_fraction_reads_back_as_the_same_number() {
+        let yaml = "tools:\n- name: t\n  inputSchema: {type: object, properties: {n: {type: number, maximum: 48E-0, minimum: 0.5}}}\n  target: {kind: http, url: 'https://x/t'}\n";
+        let t = ConfigDocument::from_yaml(yaml).unwrap().tools.remove(0);
+        let n = &t.input_schema["properties"]["n"];
+        assert_eq!(n["maximum"].as_f64(), Some(48.0));
+        let item = tool_to_item(&t);
+        let back = tool_from_item(item).unwrap();
+        let m = &back.input_schema["properties"]["n"];
+        assert_eq!(m["maximum"].as_f64(), Some(48.0), "the same number");
+        assert_eq!(m["minimum"].as_f64(), Some(0.5), "a fraction is kept");
+        assert_eq!(
+            tool_from_item(tool_to_item(&back)).unwrap(),
+            back,
+            "a fixed point"
+        );
+    }
 }
